@@ -1,0 +1,102 @@
+package config
+
+import "time"
+
+// Defaults applied after validation.
+const (
+	DefaultDataDir            = ".trueup"
+	DefaultSourceInterval     = time.Minute
+	DefaultSourceTimeout      = time.Minute
+	DefaultTargetInterval     = 5 * time.Minute
+	DefaultTargetTimeout      = 5 * time.Minute
+	DefaultInventoryNamespace = "trueup-system"
+	DefaultConcurrency        = 4
+	DefaultRepeatInterval     = 4 * time.Hour
+	DefaultListen             = "127.0.0.1:8080"
+	DefaultBranch             = "main"
+)
+
+func (c *Config) setDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		orDuration(&s.Interval, DefaultSourceInterval)
+		orDuration(&s.Timeout, DefaultSourceTimeout)
+		if countSet(s.Ref.Branch, s.Ref.Tag, s.Ref.SemVer, s.Ref.Commit) == 0 {
+			s.Ref.Branch = DefaultBranch
+		}
+	}
+	for i := range c.Clusters {
+		if c.Clusters[i].InventoryNamespace == "" {
+			c.Clusters[i].InventoryNamespace = DefaultInventoryNamespace
+		}
+	}
+	for i := range c.Targets {
+		c.Targets[i].setDefaults()
+	}
+	for i := range c.Notifiers {
+		if s := c.Notifiers[i].Slack; s != nil {
+			orDuration(&s.RepeatInterval, DefaultRepeatInterval)
+		}
+	}
+	if c.History.Backend == "" {
+		c.History.Backend = "sqlite"
+	}
+	if c.Server.Listen == "" {
+		c.Server.Listen = DefaultListen
+	}
+}
+
+func (t *Target) setDefaults() {
+	orDuration(&t.Interval, DefaultTargetInterval)
+	orDuration(&t.Timeout, DefaultTargetTimeout)
+	if t.Path == "" {
+		t.Path = "."
+	}
+	if t.Remediation.Apply == "" {
+		t.Remediation.Apply = "auto"
+	}
+	if t.Remediation.Drift == "" {
+		t.Remediation.Drift = "heal"
+	}
+	if t.Concurrency == 0 {
+		t.Concurrency = DefaultConcurrency
+	}
+}
+
+func orDuration(d *Duration, def time.Duration) {
+	if d.Duration == 0 {
+		d.Duration = def
+	}
+}
+
+// Target returns the target with the given name.
+func (c *Config) Target(name string) (*Target, bool) {
+	for i := range c.Targets {
+		if c.Targets[i].Name == name {
+			return &c.Targets[i], true
+		}
+	}
+	return nil, false
+}
+
+// Source returns the source with the given name.
+func (c *Config) Source(name string) (*Source, bool) {
+	for i := range c.Sources {
+		if c.Sources[i].Name == name {
+			return &c.Sources[i], true
+		}
+	}
+	return nil, false
+}
+
+// TargetNames lists the target names in config order.
+func (c *Config) TargetNames() []string {
+	out := make([]string, len(c.Targets))
+	for i, t := range c.Targets {
+		out[i] = t.Name
+	}
+	return out
+}

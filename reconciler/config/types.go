@@ -1,0 +1,194 @@
+package config
+
+// APIVersion and Kind identify a trueup.yaml document.
+const (
+	APIVersion = "trueup.dev/v1alpha1"
+	Kind       = "Config"
+)
+
+// Config is the whole trueup.yaml.
+type Config struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// DataDir holds the Git caches and the embedded history database.
+	DataDir   string       `json:"dataDir,omitempty"`
+	Sources   []Source     `json:"sources,omitempty"`
+	Clusters  []Cluster    `json:"clusters,omitempty"`
+	Accounts  []Account    `json:"accounts,omitempty"`
+	Targets   []Target     `json:"targets,omitempty"`
+	Notifiers []Notifier   `json:"notifiers,omitempty"`
+	Ignore    []IgnoreRule `json:"ignore,omitempty"`
+	History   History      `json:"history,omitempty"`
+	Server    Server       `json:"server,omitempty"`
+}
+
+// SecretRef names where a secret comes from: exactly one of Env or File.
+// The value itself never appears in the config file.
+type SecretRef struct {
+	// Env is the name of an environment variable holding the secret.
+	Env string `json:"env,omitempty"`
+	// File is the path of a file holding the secret (trailing newline trimmed).
+	File string `json:"file,omitempty"`
+}
+
+// Source is a Git repository.
+type Source struct {
+	Name     string   `json:"name"`
+	URL      string   `json:"url"`
+	Ref      GitRef   `json:"ref,omitempty"`
+	Interval Duration `json:"interval,omitempty"`
+	Timeout  Duration `json:"timeout,omitempty"`
+	Auth     *GitAuth `json:"auth,omitempty"`
+	Verify   *Verify  `json:"verify,omitempty"`
+}
+
+// GitRef selects the revision: exactly one field; branch "main" when empty.
+type GitRef struct {
+	Branch string `json:"branch,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	SemVer string `json:"semver,omitempty"`
+	Commit string `json:"commit,omitempty"`
+}
+
+// GitAuth holds references to Git credentials.
+type GitAuth struct {
+	Username              string     `json:"username,omitempty"`
+	PasswordFrom          *SecretRef `json:"passwordFrom,omitempty"`
+	BearerTokenFrom       *SecretRef `json:"bearerTokenFrom,omitempty"`
+	SSHKeyFrom            *SecretRef `json:"sshKeyFrom,omitempty"`
+	SSHPassphraseFrom     *SecretRef `json:"sshPassphraseFrom,omitempty"`
+	KnownHostsFile        string     `json:"knownHostsFile,omitempty"`
+	InsecureIgnoreHostKey bool       `json:"insecureIgnoreHostKey,omitempty"`
+}
+
+// Verify configures commit signature verification.
+type Verify struct {
+	// Mode is "off" (default) or "head".
+	Mode string `json:"mode,omitempty"`
+	// OpenPGPKeyFiles are armored public keys trusted to sign commits.
+	OpenPGPKeyFiles []string `json:"openpgpKeyFiles,omitempty"`
+	// SSHAllowedSigners are authorized_keys-format public keys trusted to sign.
+	SSHAllowedSigners []string `json:"sshAllowedSigners,omitempty"`
+}
+
+// Cluster is a Kubernetes cluster: a kubeconfig, or the cluster trueup runs in.
+type Cluster struct {
+	Name       string      `json:"name"`
+	Kubeconfig *Kubeconfig `json:"kubeconfig,omitempty"`
+	InCluster  bool        `json:"inCluster,omitempty"`
+	// InventoryNamespace holds the per-target inventories; default trueup-system.
+	InventoryNamespace string `json:"inventoryNamespace,omitempty"`
+}
+
+// Kubeconfig points at a kubeconfig file and optionally one of its contexts.
+type Kubeconfig struct {
+	Path    string `json:"path"`
+	Context string `json:"context,omitempty"`
+}
+
+// Account is a cloud account (AWS).
+type Account struct {
+	Name       string      `json:"name"`
+	Provider   string      `json:"provider"`
+	AccountID  string      `json:"accountID"`
+	Region     string      `json:"region"`
+	Profile    string      `json:"profile,omitempty"`
+	Endpoint   string      `json:"endpoint,omitempty"`
+	AssumeRole *AssumeRole `json:"assumeRole,omitempty"`
+}
+
+// AssumeRole is an IAM role trueup assumes in the account.
+type AssumeRole struct {
+	RoleARN        string     `json:"roleARN"`
+	ExternalIDFrom *SecretRef `json:"externalIDFrom,omitempty"`
+	SessionName    string     `json:"sessionName,omitempty"`
+}
+
+// Target is one path of one source reconciled into one cluster or account.
+type Target struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Source string            `json:"source"`
+	Path   string            `json:"path,omitempty"`
+	// Cluster or Account: exactly one.
+	Cluster     string       `json:"cluster,omitempty"`
+	Account     string       `json:"account,omitempty"`
+	Namespace   string       `json:"namespace,omitempty"`
+	Interval    Duration     `json:"interval,omitempty"`
+	Timeout     Duration     `json:"timeout,omitempty"`
+	Suspend     bool         `json:"suspend,omitempty"`
+	Force       bool         `json:"force,omitempty"`
+	Prune       Prune        `json:"prune,omitempty"`
+	Remediation Remediation  `json:"remediation,omitempty"`
+	Ignore      []IgnoreRule `json:"ignore,omitempty"`
+	Notifiers   []string     `json:"notifiers,omitempty"`
+	// Concurrency bounds parallel object operations within the target.
+	Concurrency int `json:"concurrency,omitempty"`
+}
+
+// Prune says whether objects that left Git are deleted, and how many at most.
+type Prune struct {
+	Enabled    bool         `json:"enabled,omitempty"`
+	AllowEmpty bool         `json:"allowEmpty,omitempty"`
+	Max        IntOrPercent `json:"max,omitempty"`
+}
+
+// Remediation modes: what happens to new commits and to live drift.
+type Remediation struct {
+	// Apply is "auto" (default) or "manual".
+	Apply string `json:"apply,omitempty"`
+	// Drift is "heal" (default), "pull-request" or "alert".
+	Drift string `json:"drift,omitempty"`
+}
+
+// IgnoreRule makes JSON-pointer paths of the selected objects neither drift nor reverted.
+type IgnoreRule struct {
+	Paths  []string       `json:"paths"`
+	Select ObjectSelector `json:"select,omitempty"`
+}
+
+// ObjectSelector picks objects; empty fields match everything.
+type ObjectSelector struct {
+	Group     string            `json:"group,omitempty"`
+	Kind      string            `json:"kind,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Namespace string            `json:"namespace,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}
+
+// Notifier is a destination for events.
+type Notifier struct {
+	Name    string           `json:"name"`
+	Type    string           `json:"type"`
+	Slack   *SlackNotifier   `json:"slack,omitempty"`
+	Webhook *WebhookNotifier `json:"webhook,omitempty"`
+}
+
+// SlackNotifier posts with a bot token (threads) or an incoming webhook.
+type SlackNotifier struct {
+	Channel        string     `json:"channel,omitempty"`
+	TokenFrom      *SecretRef `json:"tokenFrom,omitempty"`
+	WebhookURLFrom *SecretRef `json:"webhookURLFrom,omitempty"`
+	RepeatInterval Duration   `json:"repeatInterval,omitempty"`
+}
+
+// WebhookNotifier posts JSON signed with HMAC-SHA256.
+type WebhookNotifier struct {
+	URL        string     `json:"url"`
+	SecretFrom *SecretRef `json:"secretFrom,omitempty"`
+}
+
+// History selects the audit history backend.
+type History struct {
+	// Backend is "sqlite" (default, in dataDir) or "postgres".
+	Backend   string     `json:"backend,omitempty"`
+	DSNFrom   *SecretRef `json:"dsnFrom,omitempty"`
+	Retention Duration   `json:"retention,omitempty"`
+}
+
+// Server configures the daemon's HTTP endpoint.
+type Server struct {
+	Listen            string     `json:"listen,omitempty"`
+	PublicURL         string     `json:"publicURL,omitempty"`
+	WebhookSecretFrom *SecretRef `json:"webhookSecretFrom,omitempty"`
+}
