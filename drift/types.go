@@ -1,0 +1,120 @@
+package drift
+
+import (
+	"fmt"
+	"time"
+)
+
+// ObjectRef identifies a desired or live object (Kubernetes or cloud).
+type ObjectRef struct {
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// String formats the ref as Kind/namespace/name, with the group after the
+// kind when it has one: Deployment.apps/api/web, Namespace//web.
+func (r ObjectRef) String() string {
+	kind := r.Kind
+	if r.Group != "" {
+		kind += "." + r.Group
+	}
+	return fmt.Sprintf("%s/%s/%s", kind, r.Namespace, r.Name)
+}
+
+// Status is the state of one object compared with Git.
+type Status string
+
+const (
+	// InSync: the live object matches Git (ignoring ignored paths).
+	InSync Status = "in-sync"
+	// Drifted: a server-side dry-run apply of the desired object would change the live object.
+	Drifted Status = "drifted"
+	// Missing: the object is in Git but not live (never created, or deleted out of band).
+	Missing Status = "missing"
+	// PendingPrune: the object is in the inventory but no longer in Git.
+	PendingPrune Status = "pending-prune"
+	// Unmanaged: a live object of a managed kind that no target declares.
+	Unmanaged Status = "unmanaged"
+	// Unknown: the live state could not be read (throttling, outage, denied); never drift.
+	Unknown Status = "unknown"
+)
+
+// Masked values stand in for Secret values on both sides of a diff. Two
+// markers on a changed path tell "changed" from "unchanged"; the value itself
+// never leaves the point where the diff is computed.
+const (
+	MaskedValue   = "<masked>"
+	MaskedChanged = "<masked: changed>"
+	MaskedAdded   = "<masked: added>"
+	MaskedRemoved = "<masked: removed>"
+)
+
+// Actor is who last wrote a drifted field.
+type Actor struct {
+	// Manager is the Kubernetes field manager (kubectl-edit, kubectl-client-side-apply, ...).
+	Manager string `json:"manager,omitempty"`
+	// Operation is Apply or Update.
+	Operation string `json:"operation,omitempty"`
+	// Time is when the manager last wrote the field set.
+	Time time.Time `json:"time,omitempty"`
+	// Principal is a cloud identity (an IAM ARN), when known.
+	Principal string `json:"principal,omitempty"`
+}
+
+// FieldDiff is one drifted field.
+type FieldDiff struct {
+	// Path is a JSON pointer, e.g. /spec/replicas or /data/password.
+	Path string `json:"path"`
+	// Live is the value in the cluster or account (nil when the field is absent live).
+	Live any `json:"live"`
+	// Desired is the value Git wants (nil when Git removes the field).
+	Desired any `json:"desired"`
+	// Masked is true when both values are replaced by masked markers.
+	Masked bool `json:"masked,omitempty"`
+	// Actor is who owns the live value, when it can be told.
+	Actor *Actor `json:"actor,omitempty"`
+}
+
+// ObjectReport is the comparison result for one object.
+type ObjectReport struct {
+	Ref    ObjectRef   `json:"ref"`
+	Status Status      `json:"status"`
+	Fields []FieldDiff `json:"fields,omitempty"`
+	// Origin is the file in the source the desired object came from.
+	Origin string `json:"origin,omitempty"`
+	// ResourceVersion is the live object's version when it was compared.
+	ResourceVersion string `json:"resourceVersion,omitempty"`
+	// Error explains an Unknown status.
+	Error string `json:"error,omitempty"`
+}
+
+// Report is the drift of one target at one revision.
+type Report struct {
+	Target   string         `json:"target"`
+	Revision string         `json:"revision,omitempty"`
+	Time     time.Time      `json:"time"`
+	Objects  []ObjectReport `json:"objects"`
+}
+
+// Counts returns how many objects have each status.
+func (r Report) Counts() map[Status]int {
+	out := map[Status]int{}
+	for _, o := range r.Objects {
+		out[o.Status]++
+	}
+	return out
+}
+
+// InSync reports whether every object is in sync (nothing drifted, missing,
+// pending prune or unknown).
+func (r Report) InSync() bool {
+	for _, o := range r.Objects {
+		if o.Status != InSync {
+			return false
+		}
+	}
+	return true
+}
