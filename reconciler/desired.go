@@ -1,0 +1,106 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/sources"
+	"github.com/trueup-dev/trueup/sources/git"
+	"github.com/trueup-dev/trueup/sources/render"
+)
+
+// SourceClient fetches and reads Git sources (implemented by *git.Client).
+type SourceClient interface {
+	Fetch(ctx context.Context, src git.Source) (sources.Revision, error)
+	ReadFiles(ctx context.Context, src git.Source, commit string, opt git.ReadOptions) (sources.Files, error)
+}
+
+var _ SourceClient = (*git.Client)(nil)
+
+// Desired is the rendered desired state of a target at one revision.
+type Desired struct {
+	Revision sources.Revision
+	Mode     render.Mode
+	Objects  []sources.Object
+}
+
+// DesiredLoader resolves a target's source to a revision and renders the
+// target's path at it. Renders are cached per source, commit and path, so a
+// poll that finds the same commit costs one ls-remote and no render.
+type DesiredLoader struct {
+	client  SourceClient
+	sources map[string]git.Source
+	read    git.ReadOptions
+	render  render.Options
+
+	mu    sync.Mutex
+	cache map[desiredKey]*Desired
+}
+
+type desiredKey struct{ source, commit, path string }
+
+// maxCachedRenders bounds the render cache; it is cleared when full.
+const maxCachedRenders = 256
+
+// NewDesiredLoader returns a loader over the given sources, keyed by name.
+func NewDesiredLoader(client SourceClient, srcs map[string]git.Source) *DesiredLoader {
+	return &DesiredLoader{
+		client:  client,
+		sources: srcs,
+		read:    git.DefaultReadOptions(),
+		render:  render.DefaultOptions(),
+		cache:   map[desiredKey]*Desired{},
+	}
+}
+
+// Load fetches the target's source and renders its path. Errors name the
+// target; a failed fetch or render never yields an empty Desired.
+func (l *DesiredLoader) Load(ctx context.Context, t *config.Target) (*Desired, error) {
+	src, ok := l.sources[t.Source]
+	if !ok {
+		return nil, fmt.Errorf("target %q: unknown source %q", t.Name, t.Source)
+	}
+	rev, err := l.client.Fetch(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", t.Name, err)
+	}
+	return l.LoadRevision(ctx, t, src, rev)
+}
+
+// LoadRevision renders the target's path at an already fetched revision.
+func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision) (*Desired, error) {
+	key := desiredKey{source: src.Name, commit: rev.Commit, path: t.Path}
+	if d := l.cached(key); d != nil {
+		return d, nil
+	}
+	opt := l.read
+	opt.Path = t.Path
+	files, err := l.client.ReadFiles(ctx, src, rev.Commit, opt)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: read %s at %s: %w", t.Name, t.Path, rev.Short(), err)
+	}
+	res, err := render.Render(files, t.Path, l.render)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), err)
+	}
+	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects}
+	l.store(key, d)
+	return d, nil
+}
+
+func (l *DesiredLoader) cached(k desiredKey) *Desired {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cache[k]
+}
+
+func (l *DesiredLoader) store(k desiredKey, d *Desired) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.cache) >= maxCachedRenders {
+		clear(l.cache)
+	}
+	l.cache[k] = d
+}
