@@ -1,0 +1,94 @@
+// Package render turns the files of one commit into the desired objects of
+// a target, each with the file it came from.
+//
+// # Model
+//
+// Render takes the whole repository at one commit (sources.Files: paths
+// relative to the repository root) and the target path, and returns a
+// Result: the mode used, the objects in a deterministic order, and each
+// object's origin. It reads nothing but that map: no disk, no network, no
+// processes. It never logs and returns every failure as an error; a
+// failed render is "unknown", never "nothing desired". The same commit
+// always renders the same way, so errors are terminal, not retryable; use
+// errors.Is with ErrLimit, ErrInvalid, ErrDuplicate, ErrNotFound, ErrRemote,
+// ErrUnsupported or ErrKustomize to tell them apart.
+//
+// A target path holding kustomization.yaml, kustomization.yml or
+// Kustomization is built with kustomize (ModeKustomize). Any other
+// directory is rendered plain (ModePlain): every .yaml, .yml and .json file
+// under it, recursively, in lexical path order, each YAML file split into
+// documents at lines holding only "---" (as kubectl does), empty and
+// comment-only documents skipped, a JSON file read as one object, and list
+// documents (a kind ending in "List" with an items array) expanded into
+// their items. Files and directories whose name starts with "." (.git,
+// .github, tool configuration) are skipped. A subdirectory holding a
+// kustomization file is built with kustomize and its objects take the
+// place of its files, as Flux does, instead of reading the kustomization
+// file as a manifest. A target path naming a file renders that file (a
+// kustomization file: its directory).
+//
+// Every object needs apiVersion, kind and metadata.name. Two objects with
+// the same group, kind, namespace (as written; defaulting happens later)
+// and name are an error that names both origins.
+//
+// # Origins
+//
+// sources.Origin is the repository file and the zero-based index of the
+// YAML document in it (documents are counted as a YAML parser does, empty
+// ones included; the items of a list share their document's index). For
+// kustomize the file is the resource file the object was read from (a base
+// file, not the overlay), found with kustomize's own origin tracking; a
+// generated object (configMapGenerator, secretGenerator) has the
+// kustomization that configured the generator. Result.Kustomize adds what
+// kustomize recorded: the resource file, the generator, and the
+// transformers (patches, prefixes, labels, images, ...) with the
+// kustomization that configured each, base before overlay, so a later step
+// can tell a field set in a base from one set by an overlay's patch.
+//
+// Origin tracking changes kustomize's build (it adds annotations a patch
+// can see), so the objects come from a build of the files exactly as
+// committed, identical to `kubectl kustomize`, and the origins from a
+// second build of the same files with tracking switched on, matched by
+// object identity. Where kustomize lost an object's origin (a patch that
+// replaces metadata.annotations drops it) the object is looked up by kind
+// and name in the resource files of the build, and failing that its origin
+// is the kustomization file.
+//
+// # Kustomize sandbox
+//
+// Before kustomize runs, the kustomization and everything it refers to is
+// walked: resources, bases and components (recursively), patches,
+// replacements, generators and their files, transformers, validators, crds,
+// configurations and the OpenAPI schema. The walk refuses remote references
+// (URLs, git addresses, GitHub shorthands: no network, no git), absolute
+// paths, paths above the repository root, Helm charts, and plugins that are
+// not kustomize builtins (no exec, Go or container functions). Only the
+// files it admits are put into kustomize's in-memory filesystem, so a file
+// the walk did not check cannot be read. Within the repository loading is
+// not restricted to the kustomization's directory (LoadRestrictionsNone, as
+// Flux does): an overlay may use ../../base and files beside it, but
+// nothing outside the repository exists for kustomize. Builds are
+// serialised because kustomize keeps process-wide state. One thing this
+// package cannot stop: kustomize itself prints deprecation warnings
+// (commonLabels, bases, vars, patchesStrategicMerge, patchesJson6902,
+// imageTags) to standard error.
+//
+// # Limits
+//
+// Options bound a render: objects, total input bytes, bytes of one
+// document, nesting depth and YAML aliases per document. Every YAML
+// document, in plain mode and every file kustomize will parse (inline
+// patches and plugin configurations included), is first parsed into a
+// yaml.v3 node tree, which does not expand aliases, and measured with one
+// memo entry per anchor: its expanded size, depth and alias count. Only
+// then is it converted (sigs.k8s.io/yaml, as kubectl) or handed to
+// kustomize. A "billion laughs" alias bomb or a deeply nested document is
+// rejected in about the time it takes to read it, naming the file and
+// document. Before kustomize runs, the objects and bytes the kustomization
+// would build are bounded from the walk (a base listed twice counts twice),
+// so kustomizations that include each other to multiply a small input are
+// refused before kustomize does the work.
+//
+// WriteYAML prints objects the way `kustomize build` does, for `trueup
+// render`.
+package render
