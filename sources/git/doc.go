@@ -1,0 +1,44 @@
+// Package git fetches Git sources with go-git, verifies their commits and
+// reads the files of a commit from the object store.
+//
+// # Model
+//
+// A Source names a repository (local path, file://, http(s) or ssh URL), one
+// reference to follow (a branch, a tag, the highest tag matching a semver
+// range, or a pinned commit), credentials and a verification policy. A
+// Client, made once with New, keeps one bare repository per source under its
+// cache directory (<cacheDir>/<source name>) and is shared by every target
+// that uses the source. Calls for one source are serialised by a per-source
+// lock and, across processes, by a lock file next to the cache; calls for
+// different sources run in parallel.
+//
+// Fetch lists the remote's references first. When the reference still points
+// at the commit the cache holds, nothing is fetched; when it moved, go-git
+// fetches the missing objects into the existing cache; when it was rewritten
+// (the previous commit is not an ancestor of the new one), a forced refspec
+// takes the new history and the revision says ForcePushed, with the commit it
+// replaces in Previous. A pinned commit already in the cache is served
+// without contacting the remote. The resolved commit is verified before it
+// is returned: with Verify.Mode "head" it must carry an OpenPGP or SSH
+// (sshsig) signature from a trusted key, or Fetch fails with ErrUnverified
+// and returns no revision.
+//
+// ReadFiles returns every regular file of a cached commit's tree, keyed by
+// repository-relative slash paths, read from the object store and never from
+// a worktree. Symlinks inside the target path are followed only when they
+// resolve inside it; one that points elsewhere is an ErrSymlinkEscape.
+// Symlinks outside the target path are left out, submodules are skipped, and
+// per-file, total-size and file-count limits bound what a repository can
+// make the reader load.
+//
+// # Failures
+//
+// A failed Fetch changes nothing a caller relies on: LastGood still returns
+// the previous revision and ReadFiles can still read it. Every error names
+// the source and, where one was involved, the remote URL with credentials
+// removed, and wraps a sentinel (ErrUnreachable, ErrAuth, ErrHostKey,
+// ErrRefNotFound, ErrUnverified, ...) for errors.Is. IsRetryable tells a
+// transient failure (network, timeout, server error) from one that needs a
+// change of configuration or of the repository. The package never logs and
+// never prints a secret: Auth formats without its values.
+package git
