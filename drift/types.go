@@ -3,6 +3,8 @@ package drift
 import (
 	"fmt"
 	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // ObjectRef identifies a desired or live object (Kubernetes or cloud).
@@ -22,6 +24,11 @@ func (r ObjectRef) String() string {
 		kind += "." + r.Group
 	}
 	return fmt.Sprintf("%s/%s/%s", kind, r.Namespace, r.Name)
+}
+
+// GroupVersionKind returns the ref's Kubernetes GVK.
+func (r ObjectRef) GroupVersionKind() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
 }
 
 // Status is the state of one object compared with Git.

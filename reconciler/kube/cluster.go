@@ -1,0 +1,109 @@
+package kube
+
+import (
+	"fmt"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+)
+
+// Cluster holds the long-lived clients of one cluster: one HTTP client, one
+// lazily discovering REST mapper, one controller-runtime client, one kstatus
+// poller, one ssa.ResourceManager and one dynamic client. Build it once per
+// cluster and share it between targets and reconciles; it is safe for
+// concurrent use.
+type Cluster struct {
+	name    string
+	client  client.Client
+	mapper  meta.RESTMapper
+	manager *ssa.ResourceManager
+	dynamic dynamic.Interface
+}
+
+// Option configures NewCluster.
+type Option func(*clusterOptions)
+
+type clusterOptions struct {
+	qps      float32
+	burst    int
+	warnings rest.WarningHandler
+}
+
+// WithRateLimit sets a client-side rate limit. The default, when the config
+// sets none, is no client-side limit (qps -1): API priority and fairness on
+// the server throttles, as controller-runtime does by default.
+func WithRateLimit(qps float32, burst int) Option {
+	return func(o *clusterOptions) { o.qps, o.burst = qps, burst }
+}
+
+// WithWarningHandler receives the API server's warnings (deprecated APIs and
+// the like). The default drops them: this package never logs.
+func WithWarningHandler(h rest.WarningHandler) Option {
+	return func(o *clusterOptions) { o.warnings = h }
+}
+
+// NewCluster builds the clients for one cluster. It does not contact the
+// API server: the REST mapper discovers kinds on first use.
+func NewCluster(name string, cfg *rest.Config, opts ...Option) (*Cluster, error) {
+	o := clusterOptions{warnings: rest.NoWarnings{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg = rest.CopyConfig(cfg)
+	switch {
+	case o.qps != 0:
+		cfg.QPS, cfg.Burst = o.qps, o.burst
+	case cfg.QPS == 0:
+		cfg.QPS = -1
+	}
+	if cfg.WarningHandler == nil && cfg.WarningHandlerWithContext == nil {
+		cfg.WarningHandler = o.warnings
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "trueup"
+	}
+
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %q: http client: %w", name, err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %q: rest mapper: %w", name, err)
+	}
+	c, err := client.New(cfg, client.Options{HTTPClient: httpClient, Mapper: mapper})
+	if err != nil {
+		return nil, fmt.Errorf("cluster %q: client: %w", name, err)
+	}
+	dyn, err := dynamic.NewForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %q: dynamic client: %w", name, err)
+	}
+	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
+	manager := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "trueup.dev"})
+	return &Cluster{name: name, client: c, mapper: mapper, manager: manager, dynamic: dyn}, nil
+}
+
+// Name returns the cluster's name.
+func (c *Cluster) Name() string { return c.name }
+
+// Client returns the cluster's controller-runtime client (uncached), for
+// reuse by the drift detector.
+func (c *Cluster) Client() client.Client { return c.client }
+
+// Mapper returns the cluster's REST mapper.
+func (c *Cluster) Mapper() meta.RESTMapper { return c.mapper }
+
+// managerFor returns the shared resource manager with the given
+// concurrency. SetConcurrency mutates the manager, so a target gets a shallow
+// copy: same client, same poller, its own concurrency; no new connections.
+func (c *Cluster) managerFor(concurrency int) *ssa.ResourceManager {
+	m := *c.manager
+	m.SetConcurrency(concurrency)
+	return &m
+}

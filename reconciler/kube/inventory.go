@@ -1,0 +1,162 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/trueup-dev/trueup/drift"
+)
+
+// Inventory data keys and format version.
+const (
+	inventoryObjectsKey = "objects"
+	inventoryFormatKey  = "format"
+	inventoryFormat     = "v1"
+)
+
+// Inventory is what one target has applied to one cluster and not deleted.
+type Inventory struct {
+	Target string `json:"target"`
+	// Namespace holds the inventory ConfigMap.
+	Namespace string `json:"namespace"`
+	// Found: the ConfigMap exists. A missing inventory reads as Found false
+	// with no objects; a failed read is an error, never an empty inventory.
+	Found bool `json:"found"`
+	// Revision is the revision recorded by the last apply, if it named one.
+	Revision string `json:"revision,omitempty"`
+	// Objects are sorted by group, kind, namespace, name.
+	Objects []drift.ObjectRef `json:"objects"`
+}
+
+// InventoryName is the name of a target's inventory ConfigMap.
+func InventoryName(target string) string { return "trueup-inventory-" + target }
+
+// ReadInventory reads a target's inventory from the cluster.
+func (c *Cluster) ReadInventory(ctx context.Context, target, namespace string) (Inventory, error) {
+	if namespace == "" {
+		namespace = DefaultInventoryNamespace
+	}
+	inv := Inventory{Target: target, Namespace: namespace}
+	cm := &corev1.ConfigMap{}
+	err := c.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: InventoryName(target)}, cm)
+	if apierrors.IsNotFound(err) {
+		return inv, nil
+	}
+	if err != nil {
+		return inv, targetErr(target, fmt.Sprintf("read inventory %s/%s", namespace, InventoryName(target)), err)
+	}
+	refs, err := decodeInventory(cm.Data)
+	if err != nil {
+		return inv, targetErr(target, fmt.Sprintf("read inventory %s/%s", namespace, InventoryName(target)), err)
+	}
+	inv.Found, inv.Objects, inv.Revision = true, refs, cm.Annotations[AnnotationRevision]
+	return inv, nil
+}
+
+// writeInventory records inv with a server-side apply, creating the
+// namespace when it is missing.
+func (c *Cluster) writeInventory(ctx context.Context, inv Inventory) error {
+	cm, err := inventoryObject(inv)
+	if err != nil {
+		return err
+	}
+	err = c.applyInventoryObject(ctx, cm)
+	if apierrors.IsNotFound(err) {
+		if err = c.ensureNamespace(ctx, inv.Namespace); err == nil {
+			err = c.applyInventoryObject(ctx, cm)
+		}
+	}
+	if err != nil {
+		return targetErr(inv.Target, fmt.Sprintf("write inventory %s/%s", inv.Namespace, InventoryName(inv.Target)), err)
+	}
+	return nil
+}
+
+func (c *Cluster) applyInventoryObject(ctx context.Context, cm *unstructured.Unstructured) error {
+	return c.client.Patch(ctx, cm.DeepCopy(), client.Apply, client.ForceOwnership, client.FieldOwner(FieldManager))
+}
+
+func (c *Cluster) ensureNamespace(ctx context.Context, name string) error {
+	ns := &unstructured.Unstructured{}
+	ns.SetAPIVersion("v1")
+	ns.SetKind("Namespace")
+	ns.SetName(name)
+	if err := c.client.Patch(ctx, ns, client.Apply, client.ForceOwnership, client.FieldOwner(FieldManager)); err != nil {
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// inventoryObject renders inv as a ConfigMap for server-side apply.
+func inventoryObject(inv Inventory) (*unstructured.Unstructured, error) {
+	data, err := encodeInventory(inv.Objects)
+	if err != nil {
+		return nil, err
+	}
+	cm := &unstructured.Unstructured{}
+	cm.SetAPIVersion("v1")
+	cm.SetKind("ConfigMap")
+	cm.SetNamespace(inv.Namespace)
+	cm.SetName(InventoryName(inv.Target))
+	cm.SetLabels(map[string]string{LabelTarget: inv.Target, LabelInventory: "true"})
+	if inv.Revision != "" {
+		cm.SetAnnotations(map[string]string{AnnotationRevision: inv.Revision})
+	}
+	if err := unstructured.SetNestedStringMap(cm.Object, map[string]string{
+		inventoryFormatKey:  inventoryFormat,
+		inventoryObjectsKey: data,
+	}, "data"); err != nil {
+		return nil, err
+	}
+	return cm, nil
+}
+
+// encodeInventory writes refs as a JSON array with one ref per line, sorted,
+// so the ConfigMap reads and diffs well and the same set always encodes to
+// the same bytes.
+func encodeInventory(refs []drift.ObjectRef) (string, error) {
+	var b bytes.Buffer
+	b.WriteString("[")
+	for i, r := range sortRefs(refs) {
+		line, err := json.Marshal(r)
+		if err != nil {
+			return "", err
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+		b.Write(line)
+	}
+	b.WriteString("\n]\n")
+	return b.String(), nil
+}
+
+// decodeInventory parses the ConfigMap data. Anything it cannot read fully is
+// an error wrapping ErrInventory.
+func decodeInventory(data map[string]string) ([]drift.ObjectRef, error) {
+	if f := data[inventoryFormatKey]; f != inventoryFormat {
+		return nil, fmt.Errorf("%w: format %q, want %q", ErrInventory, f, inventoryFormat)
+	}
+	raw, ok := data[inventoryObjectsKey]
+	if !ok {
+		return nil, fmt.Errorf("%w: no %q key", ErrInventory, inventoryObjectsKey)
+	}
+	var refs []drift.ObjectRef
+	if err := json.Unmarshal([]byte(raw), &refs); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInventory, err)
+	}
+	for i, r := range refs {
+		if r.Version == "" || r.Kind == "" || r.Name == "" {
+			return nil, fmt.Errorf("%w: entry %d (%s): version, kind and name are required", ErrInventory, i, r)
+		}
+	}
+	return sortRefs(refs), nil
+}

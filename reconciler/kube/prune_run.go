@@ -1,0 +1,218 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/fluxcd/pkg/ssa"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/trueup-dev/trueup/drift"
+)
+
+// deleteOptions is the only way this package builds ssa.DeleteOptions: ssa
+// deletes every object it is given when Inclusions is empty, so the target's
+// label is always the inclusion selector, and protected objects are always
+// excluded.
+func deleteOptions(target string) ssa.DeleteOptions {
+	return ssa.DeleteOptions{
+		PropagationPolicy: metav1.DeletePropagationBackground,
+		Inclusions:        map[string]string{LabelTarget: target},
+		Exclusions:        map[string]string{AnnotationPrune: PruneDisabled},
+	}
+}
+
+// liveState is what the cluster says about a prune candidate.
+type liveState int
+
+const (
+	livePresent   liveState = iota
+	liveGone                // not found, or its kind is no longer served
+	liveForeign             // labelled for another target, or not labelled
+	liveProtected           // annotated trueup.dev/prune: disabled
+)
+
+// prune deletes what the inventory lists and desired lacks, within the
+// limits, and returns the next inventory: desired, plus everything that was
+// not deleted but is still ours (blocked, kept, failed, unreadable).
+func (a *applier) prune(ctx context.Context, prev Inventory, desired []drift.ObjectRef, res *Result) ([]drift.ObjectRef, error) {
+	inDesired := keySet(desired)
+	var planInv, protected, keep []drift.ObjectRef
+	var errs []error
+	for _, ref := range prev.Objects {
+		if inDesired[keyOf(ref)] {
+			planInv = append(planInv, ref)
+			continue
+		}
+		// Read the candidate's live state: only live facts decide what
+		// leaves the inventory without a deletion.
+		state, stub, msg, err := a.readCandidate(ctx, ref)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+			keep = append(keep, ref)
+			res.add(ref, ActionFailed, err.Error())
+		case state == liveGone || state == liveForeign:
+			res.add(ref, ActionSkipped, msg)
+		case state == liveProtected:
+			protected = append(protected, ref)
+			planInv = append(planInv, ref)
+		default:
+			planInv = append(planInv, RefOf(stub))
+		}
+	}
+
+	plan := PlanPrune(planInv, desired, PruneOptions{
+		Enabled: a.opts.Prune.Enabled, AllowEmpty: a.opts.Prune.AllowEmpty,
+		Max: a.opts.Prune.Max, MaxPercent: a.opts.Prune.MaxPercent, Protected: protected,
+	})
+	res.PruneBlocked = plan.BlockedReason
+	for _, ref := range plan.Released {
+		res.add(ref, ActionSkipped, fmt.Sprintf("not deleted: annotated %s: %s; dropped from the inventory", AnnotationPrune, PruneDisabled))
+	}
+	for _, ref := range plan.Kept {
+		res.add(ref, ActionSkipped, "not deleted: pruning is off for this target; kept in the inventory")
+	}
+	for _, ref := range plan.Blocked {
+		res.add(ref, ActionSkipped, "not deleted: "+plan.BlockedReason)
+	}
+
+	failed, err := a.deleteAll(ctx, plan.Delete, res)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return append(append(plan.Inventory, keep...), failed...), errors.Join(errs...)
+}
+
+// readCandidate reads a prune candidate's metadata. It returns a stub to
+// delete (in a served version of the kind), or why the candidate leaves the
+// inventory without a deletion.
+func (a *applier) readCandidate(ctx context.Context, ref drift.ObjectRef) (liveState, *unstructured.Unstructured, string, error) {
+	gvk := GVK(ref)
+	if _, err := a.c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); meta.IsNoMatchError(err) {
+		// The recorded version is no longer served: use the kind's preferred one.
+		mapping, err := a.c.mapper.RESTMapping(gvk.GroupKind())
+		if meta.IsNoMatchError(err) {
+			return liveGone, nil, "kind is no longer served by the cluster; dropped from the inventory", nil
+		}
+		if err != nil {
+			return 0, nil, "", objectErr(a.target, ref, "read", err)
+		}
+		gvk = mapping.GroupVersionKind
+	}
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(gvk)
+	err := a.c.client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live)
+	switch {
+	case apierrors.IsNotFound(err):
+		return liveGone, nil, "already gone; dropped from the inventory", nil
+	case err != nil:
+		return 0, nil, "", objectErr(a.target, ref, "read", err)
+	}
+	if owner := live.Labels[LabelTarget]; owner != a.target {
+		return liveForeign, nil, fmt.Sprintf("not deleted: the live object is labelled %s=%q, not this target; dropped from the inventory", LabelTarget, owner), nil
+	}
+	if live.Annotations[AnnotationPrune] == PruneDisabled {
+		return liveProtected, nil, "", nil
+	}
+	stub := &unstructured.Unstructured{}
+	stub.SetGroupVersionKind(gvk)
+	stub.SetNamespace(ref.Namespace)
+	stub.SetName(ref.Name)
+	return livePresent, stub, "", nil
+}
+
+// deleteAll deletes refs in reverse apply order (webhooks first, CRDs and
+// namespaces last) through ssa with the target's inclusion label. It returns
+// the refs that must stay in the inventory: failed deletions and namespaces
+// still in use.
+func (a *applier) deleteAll(ctx context.Context, refs []drift.ObjectRef, res *Result) ([]drift.ObjectRef, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	if a.opts.DryRun {
+		for _, ref := range refs {
+			res.add(ref, ActionDeleted, "would be deleted: no longer in the render")
+		}
+		return nil, nil
+	}
+	a.opts.emit(Event{Target: a.target, Type: EventDeleting, Objects: len(refs)})
+	stubs := make([]*unstructured.Unstructured, len(refs))
+	for i, ref := range refs {
+		stubs[i] = &unstructured.Unstructured{}
+		stubs[i].SetGroupVersionKind(GVK(ref))
+		stubs[i].SetNamespace(ref.Namespace)
+		stubs[i].SetName(ref.Name)
+	}
+	sort.Sort(sort.Reverse(ssa.SortableUnstructureds(stubs)))
+
+	var keep []drift.ObjectRef
+	var errs []error
+	for _, stub := range stubs {
+		ref := RefOf(stub)
+		if reason, err := a.namespaceInUse(ctx, stub); err != nil || reason != "" {
+			if err != nil {
+				errs = append(errs, err)
+				res.add(ref, ActionFailed, err.Error())
+			} else {
+				res.add(ref, ActionSkipped, "not deleted: "+reason+"; kept in the inventory")
+			}
+			keep = append(keep, ref)
+			continue
+		}
+		entry, err := a.m.Delete(ctx, stub, deleteOptions(a.target))
+		switch {
+		case err != nil:
+			err = objectErr(a.target, ref, "delete", cause(err))
+			errs = append(errs, err)
+			res.add(ref, ActionFailed, err.Error())
+			keep = append(keep, ref)
+		case entry.Action == ssa.SkippedAction:
+			res.add(ref, ActionSkipped, "not deleted: the live object is no longer labelled for this target or is protected; dropped from the inventory")
+		default:
+			res.add(ref, ActionDeleted, "")
+		}
+	}
+	return keep, errors.Join(errs...)
+}
+
+// namespaceInUse guards a Namespace deletion, which deletes everything in
+// it: it refuses the inventory namespace and a namespace where another
+// target's inventory lists objects.
+func (a *applier) namespaceInUse(ctx context.Context, stub *unstructured.Unstructured) (string, error) {
+	if stub.GetKind() != "Namespace" || stub.GroupVersionKind().Group != "" {
+		return "", nil
+	}
+	ns := stub.GetName()
+	if ns == a.opts.InventoryNamespace {
+		return "namespace " + ns + " holds the inventories", nil
+	}
+	var list corev1.ConfigMapList
+	err := a.c.client.List(ctx, &list, client.InNamespace(a.opts.InventoryNamespace), client.MatchingLabels{LabelInventory: "true"})
+	if err != nil {
+		return "", objectErr(a.target, RefOf(stub), "delete", fmt.Errorf("list other targets' inventories: %w", err))
+	}
+	for _, cm := range list.Items {
+		other := cm.Labels[LabelTarget]
+		if other == a.target {
+			continue
+		}
+		refs, err := decodeInventory(cm.Data)
+		if err != nil {
+			return fmt.Sprintf("the inventory of target %q cannot be read", other), nil
+		}
+		for _, r := range refs {
+			if r.Namespace == ns {
+				return fmt.Sprintf("target %q has objects in namespace %s", other, ns), nil
+			}
+		}
+	}
+	return "", nil
+}

@@ -1,0 +1,225 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/trueup-dev/trueup/drift"
+)
+
+// WatchEventType says what happened to a watched object.
+type WatchEventType string
+
+const (
+	WatchAdded   WatchEventType = "added"
+	WatchUpdated WatchEventType = "updated"
+	WatchDeleted WatchEventType = "deleted"
+	// WatchError: a kind's watch failed (it is retried with backoff); Err
+	// says why. Until it recovers, only a periodic full resync sees changes.
+	WatchError WatchEventType = "error"
+)
+
+// WatchEvent is one change of a managed object.
+type WatchEvent struct {
+	Type WatchEventType
+	// Target is the object's trueup.dev/target label.
+	Target          string
+	Ref             drift.ObjectRef
+	ResourceVersion string
+	// Object is the object after the change (for a deletion: its last known
+	// state). It is shared with the watch cache: do not modify it.
+	Object *unstructured.Unstructured
+	// Initial marks the added events of a kind's initial list.
+	Initial bool
+	// Err is set for WatchError.
+	Err error
+}
+
+// watchSelector selects managed objects and leaves out inventories.
+const watchSelector = LabelTarget + ",!" + LabelInventory
+
+// Watcher watches managed objects cluster-wide, one informer per kind, and
+// keeps them in a cache that Live reads. Build it with Cluster.Watch.
+type Watcher struct {
+	c       *Cluster
+	ctx     context.Context
+	onEvent func(WatchEvent)
+
+	mu     sync.Mutex
+	kinds  map[schema.GroupVersionKind]cache.SharedIndexInformer
+	wg     sync.WaitGroup
+	done   chan struct{}
+	closed bool
+}
+
+// Watch starts watching the objects labelled trueup.dev/target of the given
+// kinds, cluster-wide, and calls onEvent for every change. It returns once
+// the caches of the kinds are filled (or ctx ends: then with an error, and
+// the watcher stops). Add more kinds later with Add.
+//
+// onEvent is called from the informers' goroutines, concurrently for
+// different kinds and in order for one kind; it must not block. The watcher
+// stops when ctx ends; Done is closed when every informer has stopped.
+func (c *Cluster) Watch(ctx context.Context, gvks []schema.GroupVersionKind, onEvent func(WatchEvent)) (*Watcher, error) {
+	w := &Watcher{
+		c: c, ctx: ctx, onEvent: onEvent,
+		kinds: map[schema.GroupVersionKind]cache.SharedIndexInformer{},
+		done:  make(chan struct{}),
+	}
+	go func() {
+		<-ctx.Done()
+		w.mu.Lock()
+		w.closed = true
+		w.mu.Unlock()
+		w.wg.Wait()
+		close(w.done)
+	}()
+	return w, w.Add(ctx, gvks...)
+}
+
+// Add watches more kinds; kinds already watched are skipped. It returns
+// once their caches are filled, or with an error when ctx (or the watcher's)
+// ends first or a kind is not served; the other kinds are still added.
+func (w *Watcher) Add(ctx context.Context, gvks ...schema.GroupVersionKind) error {
+	var errs []error
+	var syncs []cache.InformerSynced
+	for _, gvk := range gvks {
+		inf, err := w.start(gvk)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if inf != nil {
+			syncs = append(syncs, inf.HasSynced)
+		}
+	}
+	if len(syncs) > 0 {
+		// Stop waiting when either the caller or the watcher is done.
+		waitCtx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(w.ctx, cancel)
+		if !cache.WaitForCacheSync(waitCtx.Done(), syncs...) {
+			errs = append(errs, fmt.Errorf("watch: caches not synced: %w", errors.Join(ctx.Err(), w.ctx.Err())))
+		}
+		stop()
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
+// start runs an informer for gvk unless one runs already (then nil).
+func (w *Watcher) start(gvk schema.GroupVersionKind) (cache.SharedIndexInformer, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil, fmt.Errorf("watch %s: watcher stopped", gvk)
+	}
+	if _, ok := w.kinds[gvk]; ok {
+		return nil, nil
+	}
+	mapping, err := w.c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", gvk, err)
+	}
+	inf := dynamicinformer.NewFilteredDynamicInformer(w.c.dynamic, mapping.Resource, metav1.NamespaceAll, 0,
+		cache.Indexers{}, func(o *metav1.ListOptions) { o.LabelSelector = watchSelector }).Informer()
+	if _, err := inf.AddEventHandler(w.handler()); err != nil {
+		return nil, fmt.Errorf("watch %s: %w", gvk, err)
+	}
+	if err := inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		w.onEvent(WatchEvent{Type: WatchError, Ref: drift.ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}, Err: fmt.Errorf("watch %s: %w", gvk, err)})
+	}); err != nil {
+		return nil, fmt.Errorf("watch %s: %w", gvk, err)
+	}
+	w.kinds[gvk] = inf
+	w.wg.Go(func() { inf.RunWithContext(w.ctx) })
+	return inf, nil
+}
+
+func (w *Watcher) handler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, initial bool) { w.emit(WatchAdded, obj, initial) },
+		UpdateFunc: func(_, obj any) {
+			w.emit(WatchUpdated, obj, false)
+		},
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			w.emit(WatchDeleted, obj, false)
+		},
+	}
+}
+
+func (w *Watcher) emit(t WatchEventType, obj any, initial bool) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	w.onEvent(WatchEvent{
+		Type:            t,
+		Target:          u.GetLabels()[LabelTarget],
+		Ref:             RefOf(u),
+		ResourceVersion: u.GetResourceVersion(),
+		Object:          u,
+		Initial:         initial,
+	})
+}
+
+// Live returns a copy of the cached live object, if its kind (exact
+// version) is watched and the object exists with the target label.
+func (w *Watcher) Live(ref drift.ObjectRef) (*unstructured.Unstructured, bool) {
+	w.mu.Lock()
+	inf, ok := w.kinds[GVK(ref)]
+	w.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	key := ref.Name
+	if ref.Namespace != "" {
+		key = ref.Namespace + "/" + ref.Name
+	}
+	obj, exists, err := inf.GetIndexer().GetByKey(key)
+	if err != nil || !exists {
+		return nil, false
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, false
+	}
+	return u.DeepCopy(), true
+}
+
+// Watching reports whether gvk is watched.
+func (w *Watcher) Watching(gvk schema.GroupVersionKind) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.kinds[gvk]
+	return ok
+}
+
+// Kinds returns the watched kinds, sorted.
+func (w *Watcher) Kinds() []schema.GroupVersionKind {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]schema.GroupVersionKind, 0, len(w.kinds))
+	for gvk := range w.kinds {
+		out = append(out, gvk)
+	}
+	slices.SortFunc(out, func(a, b schema.GroupVersionKind) int {
+		return compareRefs(drift.ObjectRef{Group: a.Group, Version: a.Version, Kind: a.Kind}, drift.ObjectRef{Group: b.Group, Version: b.Version, Kind: b.Kind})
+	})
+	return out
+}
+
+// Done is closed when the watcher has stopped (its context ended and every
+// informer returned).
+func (w *Watcher) Done() <-chan struct{} { return w.done }
