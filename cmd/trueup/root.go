@@ -91,6 +91,9 @@ Start with:
 		newVersionCommand(opts),
 		newValidateCommand(opts),
 		newRenderCommand(opts),
+		newDiffCommand(opts),
+		newApplyCommand(opts),
+		newServeCommand(opts),
 	)
 	return root
 }

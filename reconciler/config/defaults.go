@@ -61,6 +61,10 @@ func (t *Target) setDefaults() {
 	if t.Remediation.Drift == "" {
 		t.Remediation.Drift = "heal"
 	}
+	if t.Wait == nil {
+		wait := true
+		t.Wait = &wait
+	}
 	if t.Concurrency == 0 {
 		t.Concurrency = DefaultConcurrency
 	}

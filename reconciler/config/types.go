@@ -111,12 +111,15 @@ type Target struct {
 	Source string            `json:"source"`
 	Path   string            `json:"path,omitempty"`
 	// Cluster or Account: exactly one.
-	Cluster     string       `json:"cluster,omitempty"`
-	Account     string       `json:"account,omitempty"`
-	Namespace   string       `json:"namespace,omitempty"`
-	Interval    Duration     `json:"interval,omitempty"`
-	Timeout     Duration     `json:"timeout,omitempty"`
-	Suspend     bool         `json:"suspend,omitempty"`
+	Cluster   string   `json:"cluster,omitempty"`
+	Account   string   `json:"account,omitempty"`
+	Namespace string   `json:"namespace,omitempty"`
+	Interval  Duration `json:"interval,omitempty"`
+	Timeout   Duration `json:"timeout,omitempty"`
+	Suspend   bool     `json:"suspend,omitempty"`
+	// Wait waits for applied objects to become healthy (kstatus) within
+	// Timeout; default true.
+	Wait        *bool        `json:"wait,omitempty"`
 	Force       bool         `json:"force,omitempty"`
 	Prune       Prune        `json:"prune,omitempty"`
 	Remediation Remediation  `json:"remediation,omitempty"`

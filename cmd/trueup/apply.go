@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trueup-dev/trueup/reconciler"
+	"github.com/trueup-dev/trueup/reconciler/kube"
+)
+
+func newApplyCommand(opts *globalOptions) *cobra.Command {
+	var output string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "apply TARGET",
+		Short: "Apply a target once: new revision (with prune) or heal drift",
+		Long: `Reconcile one target now: apply its revision if the cluster has not got it
+(staged server-side apply, health wait, prune within the target's limits),
+otherwise re-apply drifted or missing objects. --dry-run shows what would
+happen and writes nothing.
+
+Exit code: 0 success, 2 error.`,
+		Example: "  trueup apply web -c trueup.yaml\n  trueup apply web --dry-run",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := outputFormat(output, "text", "json"); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(opts)
+			if err != nil {
+				return err
+			}
+			targets, err := selectTargets(cfg, args)
+			if err != nil {
+				return err
+			}
+			r, err := newReconciler(cfg, targets)
+			if err != nil {
+				return err
+			}
+			errw := cmd.ErrOrStderr()
+			ro := reconciler.ReconcileOptions{DryRun: dryRun, Progress: func(e kube.Event) { printProgress(errw, e) }}
+			out := r.Reconcile(cmd.Context(), args[0], reconciler.TriggerManual, ro)
+			w := cmd.OutOrStdout()
+			if output == "json" {
+				if err := writeOutcomeJSON(w, out); err != nil {
+					return err
+				}
+			} else {
+				printOutcome(w, opts, out, dryRun)
+			}
+			if out.Err != nil {
+				return &exitCodeError{code: exitError, err: out.Err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "server-side dry-run: show what would change, write nothing")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func printProgress(w io.Writer, e kube.Event) {
+	switch e.Type {
+	case kube.EventStageStarted:
+		fmt.Fprintf(w, "  stage %s: %d objects\n", e.Stage, e.Objects)
+	case kube.EventWaiting:
+		fmt.Fprintf(w, "  waiting for %d objects to become ready\n", e.Objects)
+	case kube.EventDeleting:
+		fmt.Fprintf(w, "  pruning %d objects\n", e.Objects)
+	case kube.EventInventory:
+		fmt.Fprintf(w, "  inventory recorded: %d objects\n", e.Objects)
+	}
+}
+
+func printOutcome(w io.Writer, opts *globalOptions, out *reconciler.Outcome, dryRun bool) {
+	fmt.Fprintf(w, "target %s at %s@%s: %s\n", opts.paint(w, bold, out.Target), out.Revision.Source, out.Revision.Short(), out.Action)
+	if out.Apply != nil {
+		for _, e := range out.Apply.Entries {
+			if e.Action == kube.ActionUnchanged {
+				continue
+			}
+			msg := ""
+			if e.Message != "" {
+				msg = " (" + e.Message + ")"
+			}
+			fmt.Fprintf(w, "  %s %s%s\n", e.Ref, e.Action, msg)
+		}
+		fmt.Fprintf(w, "%s\n", out.Apply.Summary())
+	}
+	if out.PruneBlocked != "" {
+		fmt.Fprintf(w, "%s %s\n", opts.paint(w, yellow, "prune blocked:"), out.PruneBlocked)
+	}
+	if out.Action == reconciler.ActionInSync {
+		fmt.Fprintln(w, "nothing to do: the cluster matches Git")
+	}
+}
+
+type outcomeJSON struct {
+	*reconciler.Outcome
+	Error string `json:"error,omitempty"`
+}
+
+func writeOutcomeJSON(w io.Writer, out *reconciler.Outcome) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(outcomeJSON{Outcome: out, Error: out.Error()})
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/trueup-dev/trueup/reconciler"
+	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/kube"
+)
+
+// restConfig builds the REST config of a cluster from its kubeconfig (and
+// context) or from the in-cluster service account.
+func restConfig(path string, c config.Cluster) (*rest.Config, error) {
+	if c.InCluster {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("%s: in-cluster config: %w (run trueup inside a pod, or use kubeconfig)", path, err)
+		}
+		return cfg, nil
+	}
+	kc := expandHome(c.Kubeconfig.Path)
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kc}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: c.Kubeconfig.Context}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%s.kubeconfig: %s: %w (check the path and context with 'kubectl --kubeconfig %s config get-contexts')", path, kc, err, kc)
+	}
+	return cfg, nil
+}
+
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
+}
+
+// newDestinations builds one client set per cluster that a target uses:
+// once per process, never per reconcile.
+func newDestinations(cfg *config.Config, targets []*config.Target) (map[string]*reconciler.Destination, error) {
+	used := map[string]bool{}
+	for _, t := range targets {
+		used[t.Cluster] = true
+	}
+	out := map[string]*reconciler.Destination{}
+	for i, c := range cfg.Clusters {
+		if !used[c.Name] {
+			continue
+		}
+		path := fmt.Sprintf("clusters[%d]", i)
+		rc, err := restConfig(path, c)
+		if err != nil {
+			return nil, err
+		}
+		rc.UserAgent = "trueup/" + version
+		kc, err := kube.NewCluster(c.Name, rc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cluster %q: %w", path, c.Name, err)
+		}
+		out[c.Name] = reconciler.NewDestination(kc, c.InventoryNamespace)
+	}
+	return out, nil
+}
+
+// newReconciler wires the desired loader and the clusters of the targets.
+func newReconciler(cfg *config.Config, targets []*config.Target, opts ...reconciler.Option) (*reconciler.Reconciler, error) {
+	loader, err := newDesiredLoader(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dests, err := newDestinations(cfg, targets)
+	if err != nil {
+		return nil, &exitCodeError{code: exitError, err: err}
+	}
+	only := *cfg
+	only.Targets = nil
+	for _, t := range targets {
+		only.Targets = append(only.Targets, *t)
+	}
+	r, err := reconciler.New(&only, loader, dests, opts...)
+	if err != nil {
+		return nil, &exitCodeError{code: exitError, err: err}
+	}
+	return r, nil
+}
+
+// selectTargets returns the named targets, or every cluster target.
+func selectTargets(cfg *config.Config, names []string) ([]*config.Target, error) {
+	if len(names) == 0 {
+		var out []*config.Target
+		for i := range cfg.Targets {
+			if cfg.Targets[i].Cluster != "" {
+				out = append(out, &cfg.Targets[i])
+			}
+		}
+		return out, nil
+	}
+	var out []*config.Target
+	for _, n := range names {
+		t, err := lookupTarget(cfg, n)
+		if err != nil {
+			return nil, err
+		}
+		if t.Cluster == "" {
+			return nil, &exitCodeError{code: exitError, err: fmt.Errorf("target %q: account targets are not supported yet", n)}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}

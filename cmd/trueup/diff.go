@@ -1,0 +1,186 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trueup-dev/trueup/drift"
+)
+
+// diffResult is one target's diff for -o json.
+type diffResult struct {
+	Target   string        `json:"target"`
+	Cluster  string        `json:"cluster,omitempty"`
+	Source   string        `json:"source,omitempty"`
+	Revision string        `json:"revision,omitempty"`
+	Report   *drift.Report `json:"report,omitempty"`
+	Error    string        `json:"error,omitempty"`
+}
+
+func newDiffCommand(opts *globalOptions) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "diff [TARGET...]",
+		Short: "Show how live state differs from Git, field by field",
+		Long: `Compare each target's desired state with its cluster using a server-side
+dry-run apply, and show drifted fields (live -> Git) with who changed them,
+objects missing live, and objects pending prune. Secret values are masked.
+
+Exit code: 0 in sync, 1 drift found, 2 error.`,
+		Example: "  trueup diff -c trueup.yaml\n  trueup diff web -o json",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := outputFormat(output, "text", "json"); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(opts)
+			if err != nil {
+				return err
+			}
+			targets, err := selectTargets(cfg, args)
+			if err != nil {
+				return err
+			}
+			r, err := newReconciler(cfg, targets)
+			if err != nil {
+				return err
+			}
+			var results []diffResult
+			for _, t := range targets {
+				res := diffResult{Target: t.Name, Cluster: t.Cluster, Source: t.Source}
+				plan, err := r.Plan(cmd.Context(), t.Name)
+				if err != nil {
+					res.Error = err.Error()
+				} else {
+					res.Report, res.Revision = &plan.Report, plan.Desired.Revision.Commit
+				}
+				results = append(results, res)
+			}
+			w := cmd.OutOrStdout()
+			if output == "json" {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(results); err != nil {
+					return err
+				}
+			} else {
+				for _, res := range results {
+					printDiff(w, opts, res)
+				}
+			}
+			return &exitCodeError{code: diffExitCode(results)}
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// diffExitCode: 2 when any target failed, 1 when any drifted, else 0.
+func diffExitCode(results []diffResult) int {
+	code := exitOK
+	for _, r := range results {
+		switch {
+		case r.Error != "":
+			return exitError
+		case !r.Report.InSync():
+			code = exitFailed
+		}
+	}
+	return code
+}
+
+var statusMark = map[drift.Status]struct{ mark, color string }{
+	drift.InSync:       {"=", green},
+	drift.Drifted:      {"~", yellow},
+	drift.Missing:      {"+", green},
+	drift.PendingPrune: {"-", red},
+	drift.Unknown:      {"?", red},
+}
+
+func printDiff(w io.Writer, opts *globalOptions, res diffResult) {
+	fmt.Fprintf(w, "%s %s (cluster %s", opts.paint(w, bold, "target"), opts.paint(w, bold, res.Target), res.Cluster)
+	if res.Revision != "" {
+		fmt.Fprintf(w, ", %s@%s", res.Source, short(res.Revision))
+	}
+	fmt.Fprintln(w, ")")
+	if res.Error != "" {
+		fmt.Fprintf(w, "  %s %s\n", opts.paint(w, red, "error:"), res.Error)
+		return
+	}
+	counts := res.Report.Counts()
+	for _, o := range res.Report.Objects {
+		if o.Status == drift.InSync {
+			continue
+		}
+		m := statusMark[o.Status]
+		origin := ""
+		if o.Origin != "" {
+			origin = " (" + o.Origin + ")"
+		}
+		fmt.Fprintf(w, "  %s %s %s%s\n", opts.paint(w, m.color, m.mark), o.Ref, o.Status, origin)
+		for _, f := range o.Fields {
+			fmt.Fprintf(w, "      %s: %s %s %s%s\n", f.Path, opts.paint(w, red, value(f.Live)), "->", opts.paint(w, green, value(f.Desired)), actor(f.Actor))
+		}
+		if o.Error != "" {
+			fmt.Fprintf(w, "      %s\n", o.Error)
+		}
+	}
+	fmt.Fprintf(w, "  %d in sync, %d drifted, %d missing, %d pending prune", counts[drift.InSync], counts[drift.Drifted], counts[drift.Missing], counts[drift.PendingPrune])
+	if n := counts[drift.Unknown]; n > 0 {
+		fmt.Fprintf(w, ", %d unknown", n)
+	}
+	fmt.Fprintln(w)
+}
+
+// value prints a field value compactly: scalars as JSON, objects on one line.
+func value(v any) string {
+	if v == nil {
+		return "(absent)"
+	}
+	if s, ok := v.(string); ok && strings.HasPrefix(s, "<masked") {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	if len(b) > 120 {
+		return string(b[:117]) + "..."
+	}
+	return string(b)
+}
+
+func actor(a *drift.Actor) string {
+	if a == nil || a.Manager == "" {
+		return ""
+	}
+	s := "  (by " + a.Manager
+	if a.Operation != "" {
+		s += ", " + a.Operation
+	}
+	if !a.Time.IsZero() {
+		s += ", " + a.Time.UTC().Format("2006-01-02 15:04:05Z")
+	}
+	return s + ")"
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// sortedStatuses is used by summaries that list statuses in a fixed order.
+func sortedStatuses(m map[drift.Status]int) []drift.Status {
+	out := make([]drift.Status, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/trueup-dev/trueup/reconciler"
+)
+
+type serveOptions struct {
+	listen    string
+	logFormat string
+	logLevel  string
+	noWatch   bool
+}
+
+func newServeCommand(opts *globalOptions) *cobra.Command {
+	so := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon: reconcile every target at its interval and on every change",
+		Long: `Run trueup as a daemon. Every target is reconciled at its interval (with
+jitter, backing off on errors), and watches on the managed objects detect a
+'kubectl edit' within a second or two. SIGINT/SIGTERM stop it gracefully:
+in-flight applies get 30s to finish.
+
+HTTP endpoints: /healthz, /readyz, /metrics, /api/v1/targets.`,
+		Example: "  trueup serve -c trueup.yaml\n  trueup serve -c trueup.yaml --log-format json --listen :8080",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), cmd, opts, so)
+		},
+	}
+	cmd.Flags().StringVar(&so.listen, "listen", "", "HTTP listen address (default: server.listen from the config)")
+	cmd.Flags().StringVar(&so.logFormat, "log-format", "text", "log format: text or json")
+	cmd.Flags().StringVar(&so.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().BoolVar(&so.noWatch, "no-watch", false, "disable watches: find drift at the interval only")
+	return cmd
+}
+
+func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, &exitCodeError{code: exitError, err: fmt.Errorf("--log-level %q: use debug, info, warn or error", level)}
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), ho)), nil
+	}
+	return nil, &exitCodeError{code: exitError, err: fmt.Errorf("--log-format %q: use text or json", format)}
+}
+
+func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *serveOptions) error {
+	log, err := newLogger(cmd, so.logFormat, so.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(opts)
+	if err != nil {
+		return err
+	}
+	targets, err := selectTargets(cfg, nil)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r, err := newReconciler(cfg, targets, reconciler.WithLogger(log), reconciler.WithMetrics(reconciler.NewMetrics(reg)))
+	if err != nil {
+		return err
+	}
+	listen := cfg.Server.Listen
+	if so.listen != "" {
+		listen = so.listen
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return &exitCodeError{code: exitError, err: fmt.Errorf("listen %s: %w (pick another address with --listen)", listen, err)}
+	}
+	srv := &http.Server{Handler: newServerMux(r, reg), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("trueup started", "version", version, "listen", ln.Addr().String(), "targets", len(targets))
+
+	ro := reconciler.DefaultRunOptions()
+	ro.Watch = !so.noWatch
+	err = r.Run(ctx, ro)
+
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	log.Info("trueup stopped")
+	return err
+}
+
+func newServerMux(r *reconciler.Reconciler, reg *prometheus.Registry) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /api/v1/targets", func(w http.ResponseWriter, _ *http.Request) {
+		type status struct {
+			*reconciler.Outcome
+			Error string `json:"error,omitempty"`
+		}
+		var out []status
+		for _, o := range r.Status() {
+			out = append(out, status{Outcome: o, Error: o.Error()})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if err := json.NewEncoder(w).Encode(out); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
+			return
+		}
+	})
+	return mux
+}

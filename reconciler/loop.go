@@ -1,0 +1,174 @@
+package reconciler
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/trueup-dev/trueup/reconciler/kube"
+)
+
+// RunOptions are the knobs of the daemon loop.
+type RunOptions struct {
+	// Watch enables event-driven drift detection through watches.
+	Watch bool
+	// ResyncPeriod forces a full comparison against the API server (not the
+	// watch cache) at least this often, guarding against missed events.
+	ResyncPeriod time.Duration
+	// ShutdownGrace lets an in-flight reconcile finish after ctx ends, so an
+	// apply is not cut between its stages.
+	ShutdownGrace time.Duration
+}
+
+// DefaultRunOptions watches, resyncs every 30 minutes and gives in-flight
+// reconciles 30 seconds on shutdown.
+func DefaultRunOptions() RunOptions {
+	return RunOptions{Watch: true, ResyncPeriod: 30 * time.Minute, ShutdownGrace: 30 * time.Second}
+}
+
+// Run reconciles every target at its interval (with jitter, backing off on
+// errors) and, with watches, whenever a managed object changes, until ctx
+// ends. One target's failure never stops another.
+func (r *Reconciler) Run(ctx context.Context, opts RunOptions) error {
+	var wg sync.WaitGroup
+	if opts.Watch {
+		for name, d := range r.destinations {
+			if err := r.startWatch(ctx, name, d); err != nil {
+				r.log.Warn("watch not started; drift is found at the next interval", "cluster", name, "error", err.Error())
+			}
+		}
+	}
+	for _, t := range r.cfg.Targets {
+		if t.Cluster == "" || t.Suspend {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runTarget(ctx, t.Name, opts)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// runTarget is one target's loop.
+func (r *Reconciler) runTarget(ctx context.Context, name string, opts RunOptions) {
+	t, st, dest, err := r.target(name)
+	if err != nil {
+		return
+	}
+	timer := time.NewTimer(time.Duration(rand.Float64() * float64(time.Second)))
+	defer timer.Stop()
+	lastFresh := time.Time{}
+	for {
+		trigger := TriggerInterval
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			if lastFresh.IsZero() {
+				trigger = TriggerStartup
+			}
+		case trigger = <-st.kick:
+		}
+		work, cancel := graceContext(ctx, opts.ShutdownGrace)
+		fresh := trigger != TriggerWatch && r.now().Sub(lastFresh) > opts.ResyncPeriod
+		if fresh {
+			st.forget()
+			lastFresh = r.now()
+		}
+		out := r.Reconcile(work, name, trigger, ReconcileOptions{Fresh: fresh})
+		cancel()
+		if opts.Watch && out.Err == nil {
+			r.watchKinds(ctx, dest, out)
+		}
+		if trigger != TriggerWatch {
+			timer.Reset(nextDelay(t.Interval.Duration, st.failuresCount(), rand.Float64()))
+		}
+	}
+}
+
+// graceContext is a context that ends ShutdownGrace after parent ends.
+func graceContext(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	work, cancel := context.WithCancel(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(work, func() { t.Stop() })
+	})
+	return work, func() { stop(); cancel() }
+}
+
+// startWatch starts the cluster's watcher with no kinds; kinds are added as
+// targets render.
+func (r *Reconciler) startWatch(ctx context.Context, name string, d *Destination) error {
+	w, err := d.Cluster.Watch(ctx, nil, r.onWatchEvent)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.watcher = w
+	d.mu.Unlock()
+	return nil
+}
+
+// watchKinds makes sure the kinds of a target's objects are watched.
+func (r *Reconciler) watchKinds(ctx context.Context, d *Destination, out *Outcome) {
+	w := d.liveWatcher()
+	if w == nil {
+		return
+	}
+	seen := map[schema.GroupVersionKind]bool{}
+	var add []schema.GroupVersionKind
+	for _, o := range out.Report.Objects {
+		gvk := o.Ref.GroupVersionKind()
+		if !seen[gvk] && !w.Watching(gvk) {
+			seen[gvk] = true
+			add = append(add, gvk)
+		}
+	}
+	if len(add) == 0 {
+		return
+	}
+	if err := w.Add(ctx, add...); err != nil {
+		r.log.Warn("watch kinds", "target", out.Target, "error", err.Error())
+	}
+}
+
+// onWatchEvent wakes the target that owns a changed object, unless the
+// change is one the target already compared.
+func (r *Reconciler) onWatchEvent(ev kube.WatchEvent) {
+	if ev.Initial || ev.Type == kube.WatchError || ev.Target == "" {
+		return
+	}
+	r.mu.Lock()
+	st := r.targets[ev.Target]
+	r.mu.Unlock()
+	if st == nil {
+		return
+	}
+	if ev.Type != kube.WatchDeleted && st.knows(ev.Ref, ev.ResourceVersion) {
+		return
+	}
+	st.trigger(TriggerWatch)
+}
+
+// Status returns the last outcome of every target.
+func (r *Reconciler) Status() []*Outcome {
+	var out []*Outcome
+	for _, t := range r.cfg.Targets {
+		r.mu.Lock()
+		st := r.targets[t.Name]
+		r.mu.Unlock()
+		if st == nil {
+			continue
+		}
+		if o := st.lastOutcome(); o != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+package reconciler
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/reconciler/kube"
+	"github.com/trueup-dev/trueup/sources"
+	"github.com/trueup-dev/trueup/sources/git"
+)
+
+// Stage names the pipeline step that failed.
+type Stage string
+
+const (
+	StageSource  Stage = "source"  // fetch, verify, read or render
+	StagePrepare Stage = "prepare" // preparing objects for the cluster
+	StageCluster Stage = "cluster" // reading from the cluster
+	StageApply   Stage = "apply"   // applying, waiting, pruning
+)
+
+// StageError is a pipeline failure with the step it happened in.
+type StageError struct {
+	Stage Stage
+	Err   error
+}
+
+func (e *StageError) Error() string { return e.Err.Error() }
+func (e *StageError) Unwrap() error { return e.Err }
+
+// IsRetryable reports whether a reconcile error may clear on its own (an
+// unreachable remote or cluster); terminal errors need a change in Git or
+// the config.
+func IsRetryable(err error) bool {
+	return git.IsRetryable(err) || kube.IsRetryable(err)
+}
+
+// Action is what a reconcile did.
+type Action string
+
+const (
+	ActionInSync   Action = "in-sync"   // nothing to do
+	ActionApplied  Action = "applied"   // a new revision was applied
+	ActionHealed   Action = "healed"    // live drift was reverted
+	ActionDetected Action = "detected"  // drift reported, left in place (alert mode)
+	ActionPending  Action = "pending"   // a new revision waits for a manual apply
+	ActionFailed   Action = "failed"
+)
+
+// Outcome is the result of one reconcile.
+type Outcome struct {
+	Target   string           `json:"target"`
+	Trigger  Trigger          `json:"trigger"`
+	Revision sources.Revision `json:"revision"`
+	Start    time.Time        `json:"start"`
+	Duration time.Duration    `json:"duration"`
+	Action   Action           `json:"action"`
+	// Report is the comparison before any action.
+	Report drift.Report `json:"report"`
+	// Apply is the apply or heal result, when one ran.
+	Apply *kube.Result `json:"apply,omitempty"`
+	// PruneBlocked explains why objects that left Git were kept.
+	PruneBlocked string `json:"pruneBlocked,omitempty"`
+	Err          error  `json:"-"`
+}
+
+// Error returns the failure message, or "".
+func (o *Outcome) Error() string {
+	if o.Err == nil {
+		return ""
+	}
+	return o.Err.Error()
+}
+
+// FailedStage returns the stage of a failure, or "".
+func (o *Outcome) FailedStage() Stage {
+	var se *StageError
+	if errors.As(o.Err, &se) {
+		return se.Stage
+	}
+	if o.Err != nil {
+		return StageApply
+	}
+	return ""
+}
+
+// Changed reports whether the reconcile changed the cluster.
+func (o *Outcome) Changed() bool { return o.Apply != nil && o.Apply.Changed() }
+
+// driftedObjects lists the objects that are drifted or missing.
+func driftedObjects(r drift.Report) []drift.ObjectReport {
+	var out []drift.ObjectReport
+	for _, o := range r.Objects {
+		if o.Status == drift.Drifted || o.Status == drift.Missing {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// summary is a one-line description for logs.
+func (o *Outcome) summary() string {
+	c := o.Report.Counts()
+	s := fmt.Sprintf("%d in sync, %d drifted, %d missing, %d pending prune", c[drift.InSync], c[drift.Drifted], c[drift.Missing], c[drift.PendingPrune])
+	if o.Apply != nil {
+		s += "; " + o.Apply.Summary()
+	}
+	return s
+}

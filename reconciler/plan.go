@@ -1,0 +1,192 @@
+package reconciler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/trueup-dev/trueup/drift"
+	driftkube "github.com/trueup-dev/trueup/drift/kube"
+	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/kube"
+)
+
+// Plan is a target's desired state prepared for its cluster, compared with
+// live state.
+type Plan struct {
+	Target  string
+	Desired *Desired
+	// Objects are the prepared desired objects (target label, namespace).
+	Objects   []*unstructured.Unstructured
+	Report    drift.Report
+	Inventory kube.Inventory
+}
+
+// planOptions say where live state comes from.
+type planOptions struct {
+	// reuseDesired skips the Git fetch and uses the last loaded desired state.
+	reuseDesired bool
+	// fresh reads every live object from the API server, ignoring the
+	// watch cache and the comparison cache (the periodic full resync).
+	fresh bool
+}
+
+// Plan loads, prepares and compares a target without changing anything.
+func (r *Reconciler) Plan(ctx context.Context, name string) (*Plan, error) {
+	t, st, dest, err := r.target(name)
+	if err != nil {
+		return nil, err
+	}
+	return r.plan(ctx, t, st, dest, planOptions{fresh: true})
+}
+
+func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState, dest *Destination, po planOptions) (*Plan, error) {
+	// 1. Desired state: fetch and render, or the last render for a watch event.
+	d := st.lastDesired()
+	if !po.reuseDesired || d == nil {
+		var err error
+		if d, err = r.loader.Load(ctx, t); err != nil {
+			return nil, &StageError{Stage: StageSource, Err: err}
+		}
+		st.setDesired(d)
+	}
+	// 2. Prepare copies for the cluster.
+	objs := make([]*unstructured.Unstructured, len(d.Objects))
+	for i, o := range d.Objects {
+		objs[i] = o.Object.DeepCopy()
+	}
+	if err := dest.Cluster.Prepare(objs, t.Name, t.Namespace); err != nil {
+		return nil, &StageError{Stage: StagePrepare, Err: fmt.Errorf("target %q: %w", t.Name, err)}
+	}
+	// 3. The inventory: what this target applied before.
+	inv, err := dest.Cluster.ReadInventory(ctx, t.Name, dest.InventoryNamespace)
+	if err != nil {
+		return nil, &StageError{Stage: StageCluster, Err: err}
+	}
+	// 4. Compare every object with live state.
+	reports := r.compare(ctx, t, st, dest, objs, po)
+	origins := map[drift.ObjectRef]string{}
+	for _, o := range d.Objects {
+		origins[driftkube.Ref(o.Object)] = o.Origin.File
+	}
+	for i := range reports {
+		reports[i].Origin = origins[withoutNamespaceDefault(reports[i].Ref, objs, d)]
+	}
+	reports = append(reports, pendingPrune(inv, objs)...)
+	return &Plan{
+		Target:    t.Name,
+		Desired:   d,
+		Objects:   objs,
+		Inventory: inv,
+		Report:    drift.Report{Target: t.Name, Revision: d.Revision.Commit, Time: r.now(), Objects: reports},
+	}, nil
+}
+
+// withoutNamespaceDefault maps a prepared ref back to the rendered object's
+// ref (the namespace may have been defaulted by Prepare).
+func withoutNamespaceDefault(ref drift.ObjectRef, objs []*unstructured.Unstructured, d *Desired) drift.ObjectRef {
+	for i, o := range objs {
+		if driftkube.Ref(o) == ref {
+			return driftkube.Ref(d.Objects[i].Object)
+		}
+	}
+	return ref
+}
+
+// compare returns one report per prepared object, using the comparison
+// cache: an object whose desired content and live resourceVersion are both
+// unchanged since its last comparison is not dry-run again.
+func (r *Reconciler) compare(ctx context.Context, t *config.Target, st *targetState, dest *Destination, objs []*unstructured.Unstructured, po planOptions) []drift.ObjectReport {
+	ignore := r.ignoreRules(t)
+	w := dest.liveWatcher()
+	reports := make([]drift.ObjectReport, len(objs))
+	var todo []int
+	for i, obj := range objs {
+		ref := driftkube.Ref(obj)
+		live, cached := r.cachedLive(w, ref, po)
+		hash := contentHash(obj)
+		if cached {
+			if rep, ok := st.cachedReport(ref, hash, resourceVersion(live)); ok {
+				reports[i] = rep
+				continue
+			}
+			rep, err := dest.Detector.Compare(ctx, obj, live, ignore)
+			reports[i] = r.storeReport(st, ref, hash, rep, err)
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return reports
+	}
+	batch := make([]*unstructured.Unstructured, len(todo))
+	for j, i := range todo {
+		batch[j] = objs[i]
+	}
+	got, _ := dest.Detector.CompareAll(ctx, batch, ignore, t.Concurrency) // errors are in the Unknown reports
+	for j, i := range todo {
+		rep := got[j]
+		if rep.Status != drift.Unknown {
+			st.storeReport(rep.Ref, contentHash(objs[i]), rep)
+		}
+		reports[i] = rep
+	}
+	return reports
+}
+
+// cachedLive returns the live object from the watch cache when the kind is
+// watched; cached false means the caller must read it from the API server.
+func (r *Reconciler) cachedLive(w *kube.Watcher, ref drift.ObjectRef, po planOptions) (*unstructured.Unstructured, bool) {
+	if w == nil || po.fresh || !w.Watching(ref.GroupVersionKind()) {
+		return nil, false
+	}
+	live, _ := w.Live(ref)
+	return live, true
+}
+
+func (r *Reconciler) storeReport(st *targetState, ref drift.ObjectRef, hash string, rep drift.ObjectReport, err error) drift.ObjectReport {
+	if err != nil {
+		return drift.ObjectReport{Ref: ref, Status: drift.Unknown, Error: err.Error()}
+	}
+	st.storeReport(ref, hash, rep)
+	return rep
+}
+
+func resourceVersion(o *unstructured.Unstructured) string {
+	if o == nil {
+		return ""
+	}
+	return o.GetResourceVersion()
+}
+
+// contentHash identifies the desired content of a prepared object.
+func contentHash(o *unstructured.Unstructured) string {
+	b, _ := json.Marshal(o.Object)
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("%x", sum[:12])
+}
+
+// pendingPrune reports inventory objects that left the render.
+func pendingPrune(inv kube.Inventory, objs []*unstructured.Unstructured) []drift.ObjectReport {
+	desired := map[drift.ObjectRef]bool{}
+	for _, o := range objs {
+		desired[unversioned(driftkube.Ref(o))] = true
+	}
+	var out []drift.ObjectReport
+	for _, ref := range inv.Objects {
+		if !desired[unversioned(ref)] {
+			out = append(out, drift.ObjectReport{Ref: ref, Status: drift.PendingPrune})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ref.String() < out[j].Ref.String() })
+	return out
+}
+
+func unversioned(r drift.ObjectRef) drift.ObjectRef {
+	r.Version = ""
+	return r
+}

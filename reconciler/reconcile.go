@@ -1,0 +1,171 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/trueup-dev/trueup/drift"
+	driftkube "github.com/trueup-dev/trueup/drift/kube"
+	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/kube"
+)
+
+// ReconcileOptions are the per-call knobs of Reconcile.
+type ReconcileOptions struct {
+	// DryRun computes what the reconcile would do and changes nothing.
+	DryRun bool
+	// Progress receives apply progress (the CLI shows it).
+	Progress func(kube.Event)
+	// Fresh reads live objects from the API server instead of the watch
+	// cache and ignores cached comparisons (the periodic full resync).
+	Fresh bool
+}
+
+// Reconcile runs the pipeline once for a target and acts per its policy:
+//
+//   - a revision not yet applied (the inventory records the last one) is
+//     applied with pruning when apply is auto, or reported as pending when
+//     it is manual (a manual trigger applies it);
+//   - otherwise drifted or missing objects are re-applied (heal), or
+//     reported (alert; pull-request is reported until that mode lands);
+//   - a failure at any step changes nothing and is returned in the Outcome.
+func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger, opts ReconcileOptions) *Outcome {
+	out := &Outcome{Target: name, Trigger: trigger, Start: r.now()}
+	t, st, dest, err := r.target(name)
+	if err != nil {
+		out.Action, out.Err = ActionFailed, err
+		return out
+	}
+	po := planOptions{reuseDesired: trigger == TriggerWatch, fresh: trigger == TriggerManual || opts.Fresh}
+	plan, err := r.plan(ctx, t, st, dest, po)
+	if err != nil {
+		out.Action, out.Err = ActionFailed, err
+		return r.finish(st, out)
+	}
+	out.Revision, out.Report = plan.Desired.Revision, plan.Report
+	r.act(ctx, t, st, dest, plan, out, opts)
+	return r.finish(st, out)
+}
+
+// act decides and applies.
+func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState, dest *Destination, plan *Plan, out *Outcome, opts ReconcileOptions) {
+	newRevision := !plan.Inventory.Found || plan.Inventory.Revision != plan.Desired.Revision.Commit
+	drifted := driftedObjects(plan.Report)
+	switch {
+	case newRevision && t.Remediation.Apply == "manual" && out.Trigger != TriggerManual:
+		out.Action = ActionPending
+	case newRevision:
+		r.apply(ctx, t, st, dest, plan.Objects, plan, out, opts, true)
+		out.Action = ActionApplied
+	case len(drifted) == 0:
+		out.Action = ActionInSync
+	case t.Remediation.Drift == "heal" || out.Trigger == TriggerManual:
+		r.apply(ctx, t, st, dest, subset(plan.Objects, drifted), plan, out, opts, false)
+		out.Action = ActionHealed
+	default: // alert; pull-request opens PRs once that mode lands
+		out.Action = ActionDetected
+	}
+	if out.Err != nil {
+		out.Action = ActionFailed
+	}
+}
+
+// apply runs the cluster apply. withPrune applies the whole render and
+// prunes within the target's limits; without it only objs are applied and
+// the inventory keeps everything.
+func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetState, dest *Destination, objs []*unstructured.Unstructured, plan *Plan, out *Outcome, opts ReconcileOptions, withPrune bool) {
+	ao := kube.DefaultApplyOptions()
+	ao.InventoryNamespace = dest.InventoryNamespace
+	ao.Timeout = t.Timeout.Duration
+	ao.Wait = t.Wait == nil || *t.Wait
+	// An unhealthy apply still records what it applied, so a later prune
+	// knows every object; the health failure is the reconcile's error.
+	ao.RecordUnhealthy = true
+	ao.Concurrency = t.Concurrency
+	ao.Force = t.Force
+	ao.Ignore = r.ignoreRules(t)
+	ao.DryRun = opts.DryRun
+	ao.Progress = opts.Progress
+	ao.Revision = plan.Desired.Revision.Commit
+	if withPrune {
+		ao.Prune = kube.PruneOptions{Enabled: t.Prune.Enabled, AllowEmpty: t.Prune.AllowEmpty}
+		if t.Prune.Max.Percent {
+			ao.Prune.MaxPercent = t.Prune.Max.Value
+		} else {
+			ao.Prune.Max = t.Prune.Max.Value
+		}
+	} else {
+		ao.Revision = plan.Inventory.Revision
+	}
+	res, err := dest.Cluster.Apply(ctx, t.Name, objs, ao)
+	out.Apply = res
+	if res != nil {
+		out.PruneBlocked = res.PruneBlocked
+	}
+	if err != nil {
+		out.Err = &StageError{Stage: StageApply, Err: err}
+	}
+	if !opts.DryRun {
+		st.forget() // live versions moved; compare afresh next time
+	}
+}
+
+// subset returns the prepared objects named by the reports.
+func subset(objs []*unstructured.Unstructured, reports []drift.ObjectReport) []*unstructured.Unstructured {
+	want := map[drift.ObjectRef]bool{}
+	for _, r := range reports {
+		want[r.Ref] = true
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if want[driftkube.Ref(o)] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// finish records the outcome, logs it and updates metrics. No-op
+// reconciles log at debug level only.
+func (r *Reconciler) finish(st *targetState, out *Outcome) *Outcome {
+	out.Duration = r.now().Sub(out.Start)
+	if st != nil {
+		st.record(out)
+	}
+	r.metrics.observe(out)
+	log := r.log.With("target", out.Target, "trigger", string(out.Trigger), "revision", out.Revision.Short(), "duration", out.Duration.Round(1e6).String())
+	switch {
+	case out.Err != nil:
+		log.Error("reconcile failed", "stage", string(out.FailedStage()), "retryable", IsRetryable(out.Err), "error", out.Err.Error())
+	case out.Action == ActionInSync:
+		log.Debug("reconcile in sync", "objects", len(out.Report.Objects))
+	default:
+		log.Info("reconcile "+string(out.Action), "summary", out.summary(), driftAttrs(out.Report))
+	}
+	if out.PruneBlocked != "" {
+		log.Warn("prune blocked", "reason", out.PruneBlocked)
+	}
+	return out
+}
+
+// driftAttrs lists drifted paths and who changed them (values stay out of
+// logs: they may be large, and Secret values are masked anyway).
+func driftAttrs(rep drift.Report) slog.Attr {
+	var items []string
+	for _, o := range rep.Objects {
+		for _, f := range o.Fields {
+			by := ""
+			if f.Actor != nil {
+				by = " by " + f.Actor.Manager
+			}
+			items = append(items, fmt.Sprintf("%s%s%s", o.Ref, f.Path, by))
+		}
+		if o.Status == drift.Missing {
+			items = append(items, o.Ref.String()+" missing")
+		}
+	}
+	return slog.Any("drift", items)
+}

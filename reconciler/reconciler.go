@@ -1,0 +1,124 @@
+package reconciler
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/trueup-dev/trueup/drift"
+	driftkube "github.com/trueup-dev/trueup/drift/kube"
+	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/kube"
+)
+
+// Trigger says why a reconcile ran.
+type Trigger string
+
+const (
+	TriggerInterval Trigger = "interval"
+	TriggerWatch    Trigger = "watch"
+	TriggerWebhook  Trigger = "webhook"
+	TriggerManual   Trigger = "manual"
+	TriggerStartup  Trigger = "startup"
+)
+
+// Destination is one cluster with the clients built once for it.
+type Destination struct {
+	Cluster  *kube.Cluster
+	Detector *driftkube.Detector
+	// InventoryNamespace holds the cluster's target inventories.
+	InventoryNamespace string
+
+	mu      sync.Mutex
+	watcher *kube.Watcher
+}
+
+// NewDestination builds the drift detector over the cluster's one client.
+func NewDestination(c *kube.Cluster, inventoryNamespace string) *Destination {
+	return &Destination{Cluster: c, Detector: driftkube.New(c.Client()), InventoryNamespace: inventoryNamespace}
+}
+
+func (d *Destination) liveWatcher() *kube.Watcher {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.watcher
+}
+
+// Reconciler runs the pipeline for the targets of one config.
+type Reconciler struct {
+	cfg          *config.Config
+	loader       *DesiredLoader
+	destinations map[string]*Destination
+	log          *slog.Logger
+	now          func() time.Time
+	metrics      *Metrics
+
+	mu      sync.Mutex
+	targets map[string]*targetState
+}
+
+// Option configures a Reconciler.
+type Option func(*Reconciler)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(r *Reconciler) { r.log = l } }
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(r *Reconciler) { r.now = now } }
+
+// WithMetrics records reconcile metrics.
+func WithMetrics(m *Metrics) Option { return func(r *Reconciler) { r.metrics = m } }
+
+// New returns a Reconciler. destinations are keyed by cluster name and must
+// cover every cluster a target names.
+func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Destination, opts ...Option) (*Reconciler, error) {
+	r := &Reconciler{
+		cfg:          cfg,
+		loader:       loader,
+		destinations: destinations,
+		log:          slog.New(slog.DiscardHandler),
+		now:          time.Now,
+		targets:      map[string]*targetState{},
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	for _, t := range cfg.Targets {
+		if t.Cluster == "" {
+			continue // cloud accounts arrive with their own provider
+		}
+		if _, ok := destinations[t.Cluster]; !ok {
+			return nil, fmt.Errorf("target %q: no client for cluster %q", t.Name, t.Cluster)
+		}
+		r.targets[t.Name] = newTargetState()
+	}
+	return r, nil
+}
+
+// ignoreRules converts the global and target ignore rules.
+func (r *Reconciler) ignoreRules(t *config.Target) []drift.IgnoreRule {
+	var out []drift.IgnoreRule
+	for _, rules := range [][]config.IgnoreRule{r.cfg.Ignore, t.Ignore} {
+		for _, ir := range rules {
+			out = append(out, drift.IgnoreRule{Paths: ir.Paths, Selector: drift.Selector{
+				Group: ir.Select.Group, Kind: ir.Select.Kind, Name: ir.Select.Name,
+				Namespace: ir.Select.Namespace, Labels: ir.Select.Labels,
+			}})
+		}
+	}
+	return out
+}
+
+func (r *Reconciler) target(name string) (*config.Target, *targetState, *Destination, error) {
+	t, ok := r.cfg.Target(name)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("unknown target %q: the config has %v", name, r.cfg.TargetNames())
+	}
+	if t.Cluster == "" {
+		return nil, nil, nil, fmt.Errorf("target %q: account targets are not supported yet", name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return t, r.targets[name], r.destinations[t.Cluster], nil
+}

@@ -1,0 +1,123 @@
+package reconciler
+
+import (
+	"sync"
+	"time"
+
+	"github.com/trueup-dev/trueup/drift"
+)
+
+// targetState is what the reconciler remembers about one target between
+// reconciles. It is rebuilt from the cluster (inventory, live objects) after
+// a restart; nothing in it is needed for safety.
+type targetState struct {
+	mu       sync.Mutex
+	desired  *Desired
+	reports  map[drift.ObjectRef]cachedReport
+	failures int
+	last     *Outcome
+	// kick wakes the target's loop; buffered so triggers coalesce.
+	kick chan Trigger
+}
+
+// cachedReport is a comparison result and the inputs it was computed from.
+type cachedReport struct {
+	desiredHash     string
+	resourceVersion string
+	report          drift.ObjectReport
+}
+
+func newTargetState() *targetState {
+	return &targetState{reports: map[drift.ObjectRef]cachedReport{}, kick: make(chan Trigger, 1)}
+}
+
+func (s *targetState) lastDesired() *Desired {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.desired
+}
+
+func (s *targetState) setDesired(d *Desired) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.desired = d
+}
+
+// cachedReport returns the last report of an object when neither its
+// desired content nor its live resourceVersion changed since.
+func (s *targetState) cachedReport(ref drift.ObjectRef, hash, rv string) (drift.ObjectReport, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.reports[ref]
+	if !ok || c.desiredHash != hash || c.resourceVersion != rv {
+		return drift.ObjectReport{}, false
+	}
+	return c.report, true
+}
+
+func (s *targetState) storeReport(ref drift.ObjectRef, hash string, rep drift.ObjectReport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reports[ref] = cachedReport{desiredHash: hash, resourceVersion: rep.ResourceVersion, report: rep}
+}
+
+// forget drops cached comparisons, so the next reconcile compares afresh.
+func (s *targetState) forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.reports)
+}
+
+func (s *targetState) record(o *Outcome) (failures int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last = o
+	if o.Err != nil {
+		s.failures++
+	} else {
+		s.failures = 0
+	}
+	return s.failures
+}
+
+// lastOutcome returns the last reconcile's outcome, if any.
+func (s *targetState) lastOutcome() *Outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// trigger asks the loop to reconcile soon; it never blocks.
+func (s *targetState) trigger(t Trigger) {
+	select {
+	case s.kick <- t:
+	default:
+	}
+}
+
+// nextDelay is the wait before the next interval reconcile: the interval
+// with ±10% jitter, or after failures a capped exponential backoff (10s,
+// 20s, 40s, ... up to the interval) with the same jitter. rnd is in [0,1).
+func nextDelay(interval time.Duration, failures int, rnd float64) time.Duration {
+	d := interval
+	if failures > 0 {
+		backoff := 10 * time.Second << min(failures-1, 10)
+		d = min(backoff, interval)
+	}
+	jitter := time.Duration((rnd*0.2 - 0.1) * float64(d))
+	return d + jitter
+}
+
+func (s *targetState) failuresCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failures
+}
+
+// knows reports whether the object's comparison is cached at that version.
+func (s *targetState) knows(ref drift.ObjectRef, rv string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.reports[ref]
+	return ok && c.resourceVersion == rv
+}
