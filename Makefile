@@ -11,6 +11,8 @@ LDFLAGS   := -X main.version=$(VERSION)
 KUBE_VERSION    := v1.37.2
 TRUEUP_TESTENV_DIR ?= $(HOME)/.cache/trueup/testenv/$(KUBE_VERSION)
 export TRUEUP_TESTENV_DIR
+# kubectl built by `make tools` on machines without one lands there too.
+export PATH := $(PATH):$(TRUEUP_TESTENV_DIR)
 FUZZTIME  ?= 10s
 
 .PHONY: all build test testenv demo bench lint fuzz tools clean help
@@ -38,8 +40,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./reconciler/config
 	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./sources/render
 
-demo: build ## run trueup on the embedded demo repository
-	TRUEUP=$(BIN) bash fixtures/demo/demo.sh
+demo: build testenv ## run trueup serve on a throwaway control plane and walk through a drift
+	$(GO) build -o bin/demo-controlplane ./fixtures/demo/controlplane
+	TRUEUP=$(BIN) CONTROLPLANE=bin/demo-controlplane bash fixtures/demo/demo.sh
 
 bench: ## run the benchmarks (ratios against a baseline, side by side)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -101,6 +101,9 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 		ao.Revision = plan.Inventory.Revision
 	}
 	res, err := dest.Cluster.Apply(ctx, t.Name, objs, ao)
+	if res != nil && !withPrune {
+		res.Entries = onlyApplied(res.Entries, objs) // a heal does not prune
+	}
 	out.Apply = res
 	if res != nil {
 		out.PruneBlocked = res.PruneBlocked
@@ -111,6 +114,22 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 	if !opts.DryRun {
 		st.forget() // live versions moved; compare afresh next time
 	}
+}
+
+// onlyApplied keeps the entries of the applied objects, dropping the
+// "not pruned" notes a partial apply produces for the rest of the inventory.
+func onlyApplied(entries []kube.Entry, objs []*unstructured.Unstructured) []kube.Entry {
+	applied := map[drift.ObjectRef]bool{}
+	for _, o := range objs {
+		applied[driftkube.Ref(o)] = true
+	}
+	var out []kube.Entry
+	for _, e := range entries {
+		if applied[e.Ref] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // subset returns the prepared objects named by the reports.
