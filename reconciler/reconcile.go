@@ -155,6 +155,9 @@ func (r *Reconciler) finish(st *targetState, out *Outcome) *Outcome {
 		st.record(out)
 	}
 	r.metrics.observe(out)
+	for _, f := range r.observers {
+		f(out)
+	}
 	log := r.log.With("target", out.Target, "trigger", string(out.Trigger), "revision", out.Revision.Short(), "duration", out.Duration.Round(1e6).String())
 	switch {
 	case out.Err != nil:

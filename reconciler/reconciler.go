@@ -53,6 +53,7 @@ type Reconciler struct {
 	log          *slog.Logger
 	now          func() time.Time
 	metrics      *Metrics
+	observers    []func(*Outcome)
 
 	mu      sync.Mutex
 	targets map[string]*targetState
@@ -69,6 +70,12 @@ func WithClock(now func() time.Time) Option { return func(r *Reconciler) { r.now
 
 // WithMetrics records reconcile metrics.
 func WithMetrics(m *Metrics) Option { return func(r *Reconciler) { r.metrics = m } }
+
+// WithObserver calls f with every finished reconcile's outcome (the history
+// and notifications hook in here). f must not block.
+func WithObserver(f func(*Outcome)) Option {
+	return func(r *Reconciler) { r.observers = append(r.observers, f) }
+}
 
 // New returns a Reconciler. destinations are keyed by cluster name and must
 // cover every cluster a target names.

@@ -198,12 +198,13 @@ func (w *Watcher) Live(ref drift.ObjectRef) (*unstructured.Unstructured, bool) {
 	return u.DeepCopy(), true
 }
 
-// Watching reports whether gvk is watched.
+// Watching reports whether gvk is watched and its cache is filled, so that
+// an object missing from Live is really missing from the cluster.
 func (w *Watcher) Watching(gvk schema.GroupVersionKind) bool {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	_, ok := w.kinds[gvk]
-	return ok
+	inf, ok := w.kinds[gvk]
+	w.mu.Unlock()
+	return ok && inf.HasSynced()
 }
 
 // Kinds returns the watched kinds, sorted.
