@@ -41,11 +41,11 @@ func IsRetryable(err error) bool {
 type Action string
 
 const (
-	ActionInSync   Action = "in-sync"   // nothing to do
-	ActionApplied  Action = "applied"   // a new revision was applied
-	ActionHealed   Action = "healed"    // live drift was reverted
-	ActionDetected Action = "detected"  // drift reported, left in place (alert mode)
-	ActionPending  Action = "pending"   // a new revision waits for a manual apply
+	ActionInSync   Action = "in-sync"  // nothing to do
+	ActionApplied  Action = "applied"  // a new revision was applied
+	ActionHealed   Action = "healed"   // live drift was reverted
+	ActionDetected Action = "detected" // drift reported, left in place (alert mode)
+	ActionPending  Action = "pending"  // a new revision waits for a manual apply
 	ActionFailed   Action = "failed"
 )
 
