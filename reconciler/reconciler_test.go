@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
@@ -56,6 +59,12 @@ func (s *syncBuffer) String() string {
 // the given extra YAML lines (prune, remediation, ignore ...).
 func newScenario(t *testing.T, targetExtra string) *scenario {
 	t.Helper()
+	return newScenarioWith(t, targetExtra, nil)
+}
+
+// newScenarioWith lets the test wrap the cluster client's transport.
+func newScenarioWith(t *testing.T, targetExtra string, wrap func(http.RoundTripper) http.RoundTripper) *scenario {
+	t.Helper()
 	env := kubeenv.Shared(t)
 	s := &scenario{t: t, env: env, ns: env.Namespace(t), logs: &syncBuffer{}}
 	dir := t.TempDir()
@@ -86,7 +95,9 @@ targets:
 	}
 	srcs := map[string]git.Source{"repo": {Name: "repo", URL: s.repo.URL(), Ref: git.RefSpec{Branch: "main"}}}
 	loader := reconciler.NewDesiredLoader(git.New(filepath.Join(dir, "data", "sources")), srcs)
-	cluster, err := kube.NewCluster("test", env.Config)
+	restCfg := rest.CopyConfig(env.Config)
+	restCfg.WrapTransport = wrap
+	cluster, err := kube.NewCluster("test", restCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
