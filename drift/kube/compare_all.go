@@ -1,0 +1,84 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/trueup-dev/trueup/drift"
+)
+
+// DefaultConcurrency is how many objects CompareAll compares at once when
+// the caller does not say.
+const DefaultConcurrency = 8
+
+// Get reads the live version of desired through the Detector's client: nil,
+// nil when it does not exist. For callers without a watch cache. A kind the
+// server does not know (a CRD not installed yet) is an error, not a missing
+// object.
+func (d *Detector) Get(ctx context.Context, desired *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(desired.GroupVersionKind())
+	err := d.client.Get(ctx, client.ObjectKeyFromObject(desired), live)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%s: get: %w", Ref(desired), err)
+	}
+	return live, nil
+}
+
+// CompareAll reads and compares every desired object, at most concurrency
+// at a time (DefaultConcurrency when concurrency <= 0), and returns one
+// report per object, in the order of desired.
+//
+// An object that cannot be read or dry-run is reported Unknown with the
+// error in Error, never Drifted or Missing: a failed read says nothing about
+// the cluster. The returned error joins those per-object errors (each
+// starting with the object's identity; errors.Is(err, ErrImmutable) and
+// errors.As work on it), including those of objects left undone because ctx
+// ended; the reports are complete either way.
+func (d *Detector) CompareAll(ctx context.Context, desired []*unstructured.Unstructured, ignore []drift.IgnoreRule, concurrency int) ([]drift.ObjectReport, error) {
+	if concurrency <= 0 {
+		concurrency = DefaultConcurrency
+	}
+	reports := make([]drift.ObjectReport, len(desired))
+	errs := make([]error, len(desired))
+	var g errgroup.Group
+	g.SetLimit(concurrency)
+	for i, obj := range desired {
+		g.Go(func() error {
+			reports[i], errs[i] = d.readAndCompare(ctx, obj, ignore)
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines record errors per object and never fail
+	return reports, errors.Join(errs...)
+}
+
+// readAndCompare reads one object and compares it; a failure turns the
+// report Unknown.
+func (d *Detector) readAndCompare(ctx context.Context, desired *unstructured.Unstructured, ignore []drift.IgnoreRule) (drift.ObjectReport, error) {
+	report, err := d.tryReadAndCompare(ctx, desired, ignore)
+	if err != nil {
+		report = drift.ObjectReport{Ref: Ref(desired), Status: drift.Unknown, Error: err.Error()}
+	}
+	return report, err
+}
+
+func (d *Detector) tryReadAndCompare(ctx context.Context, desired *unstructured.Unstructured, ignore []drift.IgnoreRule) (drift.ObjectReport, error) {
+	if err := ctx.Err(); err != nil {
+		return drift.ObjectReport{}, fmt.Errorf("%s: %w", Ref(desired), err)
+	}
+	live, err := d.Get(ctx, desired)
+	if err != nil {
+		return drift.ObjectReport{}, err
+	}
+	return d.Compare(ctx, desired, live, ignore)
+}

@@ -1,0 +1,19 @@
+package kube
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/trueup-dev/trueup/drift"
+)
+
+// Ref returns the identity of a Kubernetes object.
+func Ref(obj *unstructured.Unstructured) drift.ObjectRef {
+	gvk := obj.GroupVersionKind()
+	return drift.ObjectRef{
+		Group:     gvk.Group,
+		Version:   gvk.Version,
+		Kind:      gvk.Kind,
+		Namespace: obj.GetNamespace(),
+		Name:      obj.GetName(),
+	}
+}
