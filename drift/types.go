@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -24,6 +25,12 @@ func (r ObjectRef) String() string {
 		kind += "." + r.Group
 	}
 	return fmt.Sprintf("%s/%s/%s", kind, r.Namespace, r.Name)
+}
+
+// RefOf returns the identity of a Kubernetes-style object.
+func RefOf(obj *unstructured.Unstructured) ObjectRef {
+	gvk := obj.GroupVersionKind()
+	return ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
 }
 
 // GroupVersionKind returns the ref's Kubernetes GVK.

@@ -29,15 +29,7 @@ Exit code: 0 success, 2 error.`,
 			if err := outputFormat(output, "text", "json"); err != nil {
 				return err
 			}
-			cfg, err := loadConfig(opts)
-			if err != nil {
-				return err
-			}
-			targets, err := selectTargets(cfg, args)
-			if err != nil {
-				return err
-			}
-			r, err := newReconciler(cfg, targets)
+			r, _, err := reconcilerForArgs(opts, args)
 			if err != nil {
 				return err
 			}

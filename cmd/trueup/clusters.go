@@ -116,3 +116,18 @@ func selectTargets(cfg *config.Config, names []string) ([]*config.Target, error)
 	}
 	return out, nil
 }
+
+// reconcilerForArgs loads the config and wires a reconciler for the targets
+// named on the command line (every cluster target when none is named).
+func reconcilerForArgs(opts *globalOptions, args []string) (*reconciler.Reconciler, []*config.Target, error) {
+	cfg, err := loadConfig(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	targets, err := selectTargets(cfg, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := newReconciler(cfg, targets)
+	return r, targets, err
+}

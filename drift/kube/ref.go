@@ -7,13 +7,4 @@ import (
 )
 
 // Ref returns the identity of a Kubernetes object.
-func Ref(obj *unstructured.Unstructured) drift.ObjectRef {
-	gvk := obj.GroupVersionKind()
-	return drift.ObjectRef{
-		Group:     gvk.Group,
-		Version:   gvk.Version,
-		Kind:      gvk.Kind,
-		Namespace: obj.GetNamespace(),
-		Name:      obj.GetName(),
-	}
-}
+func Ref(obj *unstructured.Unstructured) drift.ObjectRef { return drift.RefOf(obj) }

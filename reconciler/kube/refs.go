@@ -35,16 +35,7 @@ const (
 const FieldManager = "trueup"
 
 // RefOf returns the identity of an object.
-func RefOf(obj *unstructured.Unstructured) drift.ObjectRef {
-	gvk := obj.GroupVersionKind()
-	return drift.ObjectRef{
-		Group:     gvk.Group,
-		Version:   gvk.Version,
-		Kind:      gvk.Kind,
-		Namespace: obj.GetNamespace(),
-		Name:      obj.GetName(),
-	}
-}
+func RefOf(obj *unstructured.Unstructured) drift.ObjectRef { return drift.RefOf(obj) }
 
 // GVK returns the group, version and kind of a ref.
 func GVK(ref drift.ObjectRef) schema.GroupVersionKind {
