@@ -378,3 +378,31 @@ func TestWatchDetectsEditWithoutWaitingForInterval(t *testing.T) {
 		t.Fatalf("heal was not triggered by the watch:\n%s", s.logs.String())
 	}
 }
+
+func TestManualApplyWaitsForTheCLI(t *testing.T) {
+	s := newScenario(t, "remediation: {apply: manual}")
+	s.commit(map[string]string{"cm.yaml": configMap("settings", "a")}, "first")
+	out := s.reconcile(reconciler.TriggerInterval)
+	mustAction(t, out, reconciler.ActionPending)
+	if s.exists("configmap", "settings") {
+		t.Fatal("manual target applied without a manual trigger")
+	}
+	if c := out.Report.Counts()[drift.Missing]; c != 1 {
+		t.Fatalf("the pending change is not reported: %v", out.Report.Counts())
+	}
+	mustAction(t, s.reconcile(reconciler.TriggerManual), reconciler.ActionApplied)
+	if !s.exists("configmap", "settings") {
+		t.Fatal("manual apply did not create the object")
+	}
+}
+
+func TestBrokenCommitIsASourceFailure(t *testing.T) {
+	good := newScenario(t, "")
+	good.commit(map[string]string{"cm.yaml": configMap("settings", "a")}, "first")
+	broken := newScenario(t, "")
+	broken.commit(map[string]string{"cm.yaml": "kind: ConfigMap\nmetadata: {name: [not, a, string]}\n"}, "broken yaml")
+	if out := broken.reconcile(reconciler.TriggerInterval); out.Err == nil || out.FailedStage() != reconciler.StageSource {
+		t.Fatalf("want a render failure, got %s %v", out.Action, out.Err)
+	}
+	mustAction(t, good.reconcile(reconciler.TriggerInterval), reconciler.ActionApplied)
+}
