@@ -61,6 +61,8 @@ type Outcome struct {
 	Report drift.Report `json:"report"`
 	// Apply is the apply or heal result, when one ran.
 	Apply *kube.Result `json:"apply,omitempty"`
+	// DryRun: nothing was written.
+	DryRun bool `json:"dryRun,omitempty"`
 	// PruneBlocked explains why objects that left Git were kept.
 	PruneBlocked string `json:"pruneBlocked,omitempty"`
 	Err          error  `json:"-"`

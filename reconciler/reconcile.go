@@ -19,6 +19,8 @@ type ReconcileOptions struct {
 	DryRun bool
 	// Progress receives apply progress (the CLI shows it).
 	Progress func(kube.Event)
+	// Actor is who asked for the reconcile (the CLI user), for the history.
+	Actor string
 	// Fresh reads live objects from the API server instead of the watch
 	// cache and ignores cached comparisons (the periodic full resync).
 	Fresh bool
@@ -33,7 +35,7 @@ type ReconcileOptions struct {
 //     reported (alert; pull-request is reported until that mode lands);
 //   - a failure at any step changes nothing and is returned in the Outcome.
 func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger, opts ReconcileOptions) *Outcome {
-	out := &Outcome{Target: name, Trigger: trigger, Start: r.now()}
+	out := &Outcome{Target: name, Trigger: trigger, Start: r.now(), DryRun: opts.DryRun}
 	t, st, dest, err := r.target(name)
 	if err != nil {
 		out.Action, out.Err = ActionFailed, err
@@ -43,11 +45,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 	plan, err := r.plan(ctx, t, st, dest, po)
 	if err != nil {
 		out.Action, out.Err = ActionFailed, err
-		return r.finish(st, out)
+		return r.finish(ctx, st, out, opts.Actor)
 	}
 	out.Revision, out.Report = plan.Desired.Revision, plan.Report
 	r.act(ctx, t, st, dest, plan, out, opts)
-	return r.finish(st, out)
+	return r.finish(ctx, st, out, opts.Actor)
 }
 
 // act decides and applies.
@@ -149,8 +151,11 @@ func subset(objs []*unstructured.Unstructured, reports []drift.ObjectReport) []*
 
 // finish records the outcome, logs it and updates metrics. No-op
 // reconciles log at debug level only.
-func (r *Reconciler) finish(st *targetState, out *Outcome) *Outcome {
+func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, actor string) *Outcome {
 	out.Duration = r.now().Sub(out.Start)
+	if err := r.rec.record(ctx, out, actor, r.now()); err != nil {
+		r.log.Error("history not recorded", "target", out.Target, "error", err.Error())
+	}
 	if st != nil {
 		st.record(out)
 	}

@@ -54,6 +54,7 @@ type Reconciler struct {
 	now          func() time.Time
 	metrics      *Metrics
 	observers    []func(*Outcome)
+	rec          recorder
 
 	mu      sync.Mutex
 	targets map[string]*targetState

@@ -29,12 +29,25 @@ Exit code: 0 success, 2 error.`,
 			if err := outputFormat(output, "text", "json"); err != nil {
 				return err
 			}
-			r, _, err := reconcilerForArgs(opts, args)
+			cfg, err := loadConfig(opts)
+			if err != nil {
+				return err
+			}
+			targets, err := selectTargets(cfg, args)
+			if err != nil {
+				return err
+			}
+			rec, closeRec, err := recording(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer closeRec()
+			r, err := newReconciler(cfg, targets, rec...)
 			if err != nil {
 				return err
 			}
 			errw := cmd.ErrOrStderr()
-			ro := reconciler.ReconcileOptions{DryRun: dryRun, Progress: func(e kube.Event) { printProgress(errw, e) }}
+			ro := reconciler.ReconcileOptions{DryRun: dryRun, Actor: cliActor(), Progress: func(e kube.Event) { printProgress(errw, e) }}
 			out := r.Reconcile(cmd.Context(), args[0], reconciler.TriggerManual, ro)
 			w := cmd.OutOrStdout()
 			if output == "json" {

@@ -119,7 +119,7 @@ func selectTargets(cfg *config.Config, names []string) ([]*config.Target, error)
 
 // reconcilerForArgs loads the config and wires a reconciler for the targets
 // named on the command line (every cluster target when none is named).
-func reconcilerForArgs(opts *globalOptions, args []string) (*reconciler.Reconciler, []*config.Target, error) {
+func reconcilerForArgs(opts *globalOptions, args []string, ropts ...reconciler.Option) (*reconciler.Reconciler, []*config.Target, error) {
 	cfg, err := loadConfig(opts)
 	if err != nil {
 		return nil, nil, err
@@ -128,6 +128,6 @@ func reconcilerForArgs(opts *globalOptions, args []string) (*reconciler.Reconcil
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := newReconciler(cfg, targets)
+	r, err := newReconciler(cfg, targets, ropts...)
 	return r, targets, err
 }

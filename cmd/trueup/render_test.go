@@ -13,6 +13,14 @@ import (
 // a config for it, like make demo does. It returns the config path.
 func demoConfig(t *testing.T, kubeconfig string) string {
 	t.Helper()
+	path, _ := demoSetup(t, kubeconfig)
+	return path
+}
+
+// demoSetup is demoConfig that also returns the repository, for tests that
+// commit to it.
+func demoSetup(t *testing.T, kubeconfig string) (string, *gitrepo.Repo) {
+	t.Helper()
 	dir := t.TempDir()
 	repo, _ := gitrepo.FromDir(t, "../../fixtures/demo/repo", filepath.Join(dir, "repo.git"), gitrepo.CommitOptions{Message: "Add web and api apps"})
 	tmpl, err := os.ReadFile("../../fixtures/demo/trueup.yaml")
@@ -24,7 +32,7 @@ func demoConfig(t *testing.T, kubeconfig string) string {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return path, repo
 }
 
 func TestRenderDemo(t *testing.T) {

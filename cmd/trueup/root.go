@@ -94,6 +94,7 @@ Start with:
 		newDiffCommand(opts),
 		newApplyCommand(opts),
 		newServeCommand(opts),
+		newHistoryCommand(opts),
 	)
 	return root
 }

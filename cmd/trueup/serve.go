@@ -79,7 +79,12 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	r, err := newReconciler(cfg, targets, reconciler.WithLogger(log), reconciler.WithMetrics(reconciler.NewMetrics(reg)))
+	rec, closeRec, err := recording(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeRec()
+	r, err := newReconciler(cfg, targets, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(reconciler.NewMetrics(reg)))...)
 	if err != nil {
 		return err
 	}

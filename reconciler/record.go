@@ -1,0 +1,277 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/reconciler/history"
+	"github.com/trueup-dev/trueup/reconciler/kube"
+	"github.com/trueup-dev/trueup/reconciler/state"
+	"github.com/trueup-dev/trueup/sources"
+)
+
+// recorder turns reconcile outcomes into history records and live state.
+// The records of one reconcile are appended in one transaction; a batch the
+// history refuses (database down) is kept and appended before the next one,
+// so the chain keeps every record in order.
+type recorder struct {
+	history history.Store
+	state   *state.Store
+
+	mu      sync.Mutex
+	pending [][]history.Record
+}
+
+// WithHistory records every reconcile in the audit history.
+func WithHistory(h history.Store) Option { return func(r *Reconciler) { r.rec.history = h } }
+
+// WithState keeps targets, managed objects and drift episodes in s.
+func WithState(s *state.Store) Option { return func(r *Reconciler) { r.rec.state = s } }
+
+// reconcileData is the Data of a reconcile record.
+type reconcileData struct {
+	Trigger    Trigger               `json:"trigger"`
+	DurationMS int64                 `json:"durationMs"`
+	Commit     *commitData           `json:"commit,omitempty"`
+	Counts     map[drift.Status]int  `json:"counts,omitempty"`
+	Applied    map[kube.Action]int   `json:"applied,omitempty"`
+	DryRun     bool                  `json:"dryRun,omitempty"`
+	Stage      Stage                 `json:"stage,omitempty"`
+	Error      string                `json:"error,omitempty"`
+}
+
+type commitData struct {
+	Source      string            `json:"source"`
+	Ref         string            `json:"ref"`
+	Author      sources.Person    `json:"author"`
+	Committer   sources.Person    `json:"committer"`
+	Message     string            `json:"message"`
+	Signature   sources.Signature `json:"signature"`
+	ForcePushed bool              `json:"forcePushed,omitempty"`
+	Previous    string            `json:"previous,omitempty"`
+}
+
+// objectData is the Data of an apply, heal or prune record: the masked
+// field diff that was reverted or applied.
+type objectData struct {
+	Action  kube.Action       `json:"action"`
+	Message string            `json:"message,omitempty"`
+	Origin  string            `json:"origin,omitempty"`
+	Fields  []drift.FieldDiff `json:"fields,omitempty"`
+}
+
+// record builds the outcome's records, updates live state and appends the
+// batch. Dry-runs leave no trace but their reconcile record.
+func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now time.Time) error {
+	if rc.history == nil && rc.state == nil {
+		return nil
+	}
+	recs := []history.Record{reconcileRecord(out, actor)}
+	if out.Err == nil && !out.DryRun {
+		recs = append(recs, objectRecords(out)...)
+		episodes, err := rc.episodes(out, now)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, episodes...)
+	}
+	if out.PruneBlocked != "" && !out.DryRun {
+		recs = append(recs, history.Record{Type: history.TypePruneBlocked, Target: out.Target, Revision: out.Revision.Commit,
+			Outcome: "blocked", Message: out.PruneBlocked})
+	}
+	for i := range recs {
+		recs[i].Time = now
+	}
+	if err := rc.updateTarget(out, now); err != nil {
+		return err
+	}
+	return rc.append(ctx, recs)
+}
+
+// append writes pending batches, then this one; a failure keeps them all.
+func (rc *recorder) append(ctx context.Context, recs []history.Record) error {
+	if rc.history == nil {
+		return nil
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.pending = append(rc.pending, recs)
+	for len(rc.pending) > 0 {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_, err := rc.history.Append(actx, rc.pending[0]...)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("history: %d batches kept for the next attempt: %w", len(rc.pending), err)
+		}
+		rc.pending = rc.pending[1:]
+	}
+	return nil
+}
+
+func reconcileRecord(out *Outcome, actor string) history.Record {
+	d := reconcileData{Trigger: out.Trigger, DurationMS: out.Duration.Milliseconds(), DryRun: out.DryRun, Error: out.Error(), Stage: out.FailedStage()}
+	if out.Revision.Commit != "" {
+		rev := out.Revision
+		d.Commit = &commitData{Source: rev.Source, Ref: rev.Ref, Author: rev.Author, Committer: rev.Committer,
+			Message: rev.Message, Signature: rev.Signature, ForcePushed: rev.ForcePushed, Previous: rev.Previous}
+		if actor == "" {
+			actor = rev.Author.Name + " <" + rev.Author.Email + ">"
+		}
+	}
+	if out.Err == nil {
+		d.Counts = out.Report.Counts()
+	}
+	if out.Apply != nil {
+		d.Applied = out.Apply.Counts()
+	}
+	typ := history.TypeReconcile
+	if out.Trigger == TriggerManual {
+		typ = history.TypeManual
+	}
+	return history.Record{Type: typ, Target: out.Target, Revision: out.Revision.Commit, Actor: actor,
+		Outcome: string(out.Action), Message: out.summary(), Data: mustJSON(d)}
+}
+
+// objectRecords lists every object the reconcile changed, with its diff.
+func objectRecords(out *Outcome) []history.Record {
+	if out.Apply == nil {
+		return nil
+	}
+	reports := map[drift.ObjectRef]drift.ObjectReport{}
+	for _, o := range out.Report.Objects {
+		reports[o.Ref] = o
+	}
+	var recs []history.Record
+	for _, e := range out.Apply.Entries {
+		typ := entryType(out.Action, e.Action)
+		if typ == "" {
+			continue
+		}
+		rep := reports[e.Ref]
+		recs = append(recs, history.Record{Type: typ, Target: out.Target, Object: e.Ref.String(), Revision: out.Revision.Commit,
+			Outcome: string(e.Action), Message: e.Message,
+			Data: mustJSON(objectData{Action: e.Action, Message: e.Message, Origin: rep.Origin, Fields: rep.Fields})})
+	}
+	return recs
+}
+
+func entryType(action Action, a kube.Action) string {
+	switch {
+	case a == kube.ActionDeleted:
+		return history.TypePrune
+	case a != kube.ActionCreated && a != kube.ActionConfigured && a != kube.ActionFailed:
+		return ""
+	case action == ActionHealed:
+		return history.TypeHeal
+	}
+	return history.TypeApply
+}
+
+// episodes advances the drift episode of every compared object and returns
+// the transitions as records.
+func (rc *recorder) episodes(out *Outcome, now time.Time) ([]history.Record, error) {
+	if rc.state == nil {
+		return nil, nil
+	}
+	fixed := map[drift.ObjectRef]state.EpisodeStatus{}
+	if out.Apply != nil {
+		for _, e := range out.Apply.Entries {
+			switch e.Action {
+			case kube.ActionCreated, kube.ActionConfigured:
+				fixed[e.Ref] = state.EpisodeHealed
+			case kube.ActionDeleted:
+				fixed[e.Ref] = state.EpisodeGone
+			}
+		}
+	}
+	var recs []history.Record
+	var objs []state.Object
+	for _, rep := range out.Report.Objects {
+		objs = append(objs, state.Object{Target: out.Target, Ref: rep.Ref, Status: rep.Status, ResourceVersion: rep.ResourceVersion, Updated: now})
+		steps := []drift.ObjectReport{rep}
+		if _, ok := fixed[rep.Ref]; ok && (rep.Status == drift.Drifted || rep.Status == drift.Missing || rep.Status == drift.PendingPrune) {
+			// trueup fixed it in this reconcile: the episode opens and closes.
+			steps = append(steps, drift.ObjectReport{Ref: rep.Ref, Status: drift.InSync})
+			objs[len(objs)-1].Status = drift.InSync
+		}
+		for _, step := range steps {
+			r, err := rc.step(out, step, fixed[rep.Ref], now)
+			if err != nil {
+				return nil, err
+			}
+			if r != nil {
+				recs = append(recs, *r)
+			}
+		}
+	}
+	if err := rc.state.UpsertObjects(out.Target, objs); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return recs, nil
+}
+
+// step applies one report to the object's open episode. A reconcile of a
+// new revision opens no episode: an object that differs because Git
+// changed is a change, not drift.
+func (rc *recorder) step(out *Outcome, rep drift.ObjectReport, how state.EpisodeStatus, now time.Time) (*history.Record, error) {
+	open, err := rc.state.OpenEpisode(nil, out.Target, rep.Ref)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	if open == nil && (out.Action == ActionApplied || out.Action == ActionPending) {
+		return nil, nil
+	}
+	next, tr := state.NextEpisode(open, out.Target, rep, how, now)
+	if next == nil {
+		return nil, nil
+	}
+	if err := rc.state.UpsertEpisode(*next); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	typ := map[state.TransitionKind]string{state.TransitionOpened: history.TypeDriftOpened,
+		state.TransitionUpdated: history.TypeDriftUpdated, state.TransitionResolved: history.TypeDriftResolved}[tr.Kind]
+	if typ == "" {
+		return nil, nil
+	}
+	actor := ""
+	if next.Actor != nil {
+		actor = next.Actor.Manager
+	}
+	return &history.Record{Type: typ, Target: out.Target, Object: next.Object, Revision: out.Revision.Commit, Actor: actor,
+		Outcome: string(next.Status), Message: fmt.Sprintf("drift %s: %d fields", tr, len(next.Fields)), Data: mustJSON(next)}, nil
+}
+
+func (rc *recorder) updateTarget(out *Outcome, now time.Time) error {
+	if rc.state == nil {
+		return nil
+	}
+	t := state.Target{Name: out.Target, Status: state.TargetReady, Revision: out.Revision.Commit, LastReconcile: now, LastAction: string(out.Action)}
+	if prev, err := rc.state.Target(nil, out.Target); err == nil && prev != nil {
+		t.Destination = prev.Destination
+		if out.Revision.Commit == "" {
+			t.Revision = prev.Revision
+		}
+	}
+	switch {
+	case out.Err != nil:
+		t.Status, t.LastError = state.TargetFailed, out.Error()
+	case out.Action == ActionPending:
+		t.Status = state.TargetPending
+	}
+	if err := rc.state.UpsertTarget(t); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	return nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(fmt.Sprintf("{%q:%q}", "encodeError", err.Error()))
+	}
+	return b
+}
