@@ -34,14 +34,14 @@ func WithState(s *state.Store) Option { return func(r *Reconciler) { r.rec.state
 
 // reconcileData is the Data of a reconcile record.
 type reconcileData struct {
-	Trigger    Trigger               `json:"trigger"`
-	DurationMS int64                 `json:"durationMs"`
-	Commit     *commitData           `json:"commit,omitempty"`
-	Counts     map[drift.Status]int  `json:"counts,omitempty"`
-	Applied    map[kube.Action]int   `json:"applied,omitempty"`
-	DryRun     bool                  `json:"dryRun,omitempty"`
-	Stage      Stage                 `json:"stage,omitempty"`
-	Error      string                `json:"error,omitempty"`
+	Trigger    Trigger              `json:"trigger"`
+	DurationMS int64                `json:"durationMs"`
+	Commit     *commitData          `json:"commit,omitempty"`
+	Counts     map[drift.Status]int `json:"counts,omitempty"`
+	Applied    map[kube.Action]int  `json:"applied,omitempty"`
+	DryRun     bool                 `json:"dryRun,omitempty"`
+	Stage      Stage                `json:"stage,omitempty"`
+	Error      string               `json:"error,omitempty"`
 }
 
 type commitData struct {

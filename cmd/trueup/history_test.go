@@ -133,4 +133,3 @@ func TestHistoryFullCycle(t *testing.T) {
 		}
 	})
 }
-
