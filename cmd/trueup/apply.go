@@ -37,11 +37,11 @@ Exit code: 0 success, 2 error.`,
 			if err != nil {
 				return err
 			}
-			rec, closeRec, err := recording(cmd.Context(), cfg)
+			rec, h, err := recording(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			defer closeRec()
+			defer h.Close()
 			r, err := newReconciler(cfg, targets, rec...)
 			if err != nil {
 				return err

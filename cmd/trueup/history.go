@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -271,8 +272,8 @@ func newHistoryExportCommand(opts *globalOptions, ho *historyOptions) *cobra.Com
 
 // recording opens the history and a state store rebuilt from it, for
 // commands that change clusters (apply, serve). close releases them.
-func recording(ctx context.Context, cfg *config.Config) (opts []reconciler.Option, close func(), err error) {
-	h, err := openHistory(ctx, cfg)
+func recording(ctx context.Context, cfg *config.Config) (opts []reconciler.Option, h history.Store, err error) {
+	h, err = openHistory(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -285,7 +286,29 @@ func recording(ctx context.Context, cfg *config.Config) (opts []reconciler.Optio
 		h.Close()
 		return nil, nil, &exitCodeError{code: exitError, err: err}
 	}
-	return []reconciler.Option{reconciler.WithHistory(h), reconciler.WithState(st)}, func() { h.Close() }, nil
+	return []reconciler.Option{reconciler.WithHistory(h), reconciler.WithState(st)}, h, nil
+}
+
+// retain removes history older than the retention every hour, leaving a
+// checkpoint so the chain still verifies.
+func retain(ctx context.Context, h history.Store, retention time.Duration, log *slog.Logger) {
+	if retention <= 0 {
+		return
+	}
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := h.Retain(ctx, time.Now().Add(-retention)); err != nil {
+			log.Error("history retention failed", "error", err.Error())
+		} else if n > 0 {
+			log.Info("history retention", "removed", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // cliActor names the person running the CLI, for the history.

@@ -79,11 +79,12 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rec, closeRec, err := recording(ctx, cfg)
+	rec, h, err := recording(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeRec()
+	defer h.Close()
+	go retain(ctx, h, cfg.History.Retention.Duration, log)
 	r, err := newReconciler(cfg, targets, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(reconciler.NewMetrics(reg)))...)
 	if err != nil {
 		return err
