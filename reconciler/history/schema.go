@@ -1,0 +1,142 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Table names.
+const (
+	tableMigrations = "history_migrations"
+	tableRecords    = "history_records"
+)
+
+// migrations are the schema changes in order; migration i brings the schema
+// to version i+1. Both backends run the same text after dialect.expand
+// replaces the {{placeholders}}. Never edit a released migration: add one.
+var migrations = []string{
+	// 1: the records and the indexes behind Filter.
+	`CREATE TABLE history_records (
+		seq       {{seq_primary_key}},
+		time_ns   BIGINT NOT NULL,
+		type      TEXT NOT NULL,
+		target    TEXT NOT NULL,
+		object    TEXT NOT NULL,
+		revision  TEXT NOT NULL,
+		actor     TEXT NOT NULL,
+		outcome   TEXT NOT NULL,
+		message   TEXT NOT NULL,
+		data      TEXT,
+		prev_hash TEXT NOT NULL,
+		hash      TEXT NOT NULL
+	);
+	CREATE INDEX history_records_target_time ON history_records (target, time_ns, seq);
+	CREATE INDEX history_records_object ON history_records (object, seq);
+	CREATE INDEX history_records_revision ON history_records (revision, seq);
+	CREATE INDEX history_records_type ON history_records (type, seq);
+	CREATE INDEX history_records_actor ON history_records (actor, seq);
+	CREATE INDEX history_records_time ON history_records (time_ns, seq);`,
+}
+
+// dialect holds what differs between the backends.
+type dialect struct {
+	name string
+	// types replaces {{key}} in migrations.
+	types map[string]string
+	// numbered: placeholders are $1, $2, ... instead of ?.
+	numbered bool
+	// lock serialises writers inside tx, across processes. SQLite's writer
+	// transactions are BEGIN IMMEDIATE, which already holds the lock.
+	lock func(ctx context.Context, tx *sql.Tx) error
+	// readTx are the options of the snapshot that Verify reads in.
+	readTx *sql.TxOptions
+	// arrayInsertSQL inserts a batch in one statement with one array
+	// parameter per column; without it, rows go one by one through a
+	// prepared statement.
+	arrayInsertSQL string
+	// maintain is run at open and after retention ("" for none).
+	maintain string
+}
+
+// expand replaces the {{placeholders}} of a migration.
+func (d *dialect) expand(migration string) string {
+	for k, v := range d.types {
+		migration = strings.ReplaceAll(migration, "{{"+k+"}}", v)
+	}
+	return migration
+}
+
+// rebind turns ? placeholders into $n for numbered dialects. The queries of
+// this package have no ? inside literals.
+func (d *dialect) rebind(query string) string {
+	if !d.numbered {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] != '?' {
+			b.WriteByte(query[i])
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, "$%d", n)
+	}
+	return b.String()
+}
+
+// migrate brings the schema to the newest version in one writer
+// transaction, so two processes opening a new database do not race.
+func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := d.lock(ctx, tx); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	create := `CREATE TABLE IF NOT EXISTS ` + tableMigrations + ` (version INTEGER PRIMARY KEY, applied_ns BIGINT NOT NULL)`
+	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("migrate: create %s: %w", tableMigrations, err)
+	}
+	var version sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM `+tableMigrations).Scan(&version); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	if int(version.Int64) > len(migrations) {
+		return fmt.Errorf("migrate: database at version %d, this trueup knows %d: %w", version.Int64, len(migrations), ErrSchemaTooNew)
+	}
+	for v := int(version.Int64) + 1; v <= len(migrations); v++ {
+		if err := applyMigration(ctx, tx, d, v); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// applyMigration runs migration v (1-based) statement by statement and
+// records it.
+func applyMigration(ctx context.Context, tx *sql.Tx, d *dialect, v int) error {
+	for _, stmt := range strings.Split(d.expand(migrations[v-1]), ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate: version %d: %w", v, err)
+		}
+	}
+	insert := d.rebind(`INSERT INTO ` + tableMigrations + ` (version, applied_ns) VALUES (?, ?)`)
+	if _, err := tx.ExecContext(ctx, insert, v, time.Now().UnixNano()); err != nil {
+		return fmt.Errorf("migrate: record version %d: %w", v, err)
+	}
+	return nil
+}

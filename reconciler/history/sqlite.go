@@ -1,0 +1,58 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
+)
+
+// sqliteParams configure every connection: writer transactions take the
+// write lock at BEGIN (BEGIN IMMEDIATE), so two processes cannot both read
+// the same head; WAL lets readers run beside the writer; synchronous=FULL
+// makes a commit durable once Append returns.
+const sqliteParams = "_txlock=immediate" +
+	"&_pragma=busy_timeout(10000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=synchronous(FULL)" +
+	"&_pragma=foreign_keys(ON)" +
+	"&_pragma=temp_store(MEMORY)" // statement journals of multi-row inserts
+
+// sqliteDialect is SQLite's side of the shared schema.
+var sqliteDialect = &dialect{
+	name:     "sqlite",
+	types:    map[string]string{"seq_primary_key": "INTEGER PRIMARY KEY"}, // the rowid
+	lock:     func(context.Context, *sql.Tx) error { return nil },         // BEGIN IMMEDIATE holds it
+	readTx:   &sql.TxOptions{ReadOnly: true},                              // a deferred BEGIN: a WAL snapshot
+	maintain: "PRAGMA optimize=0x10002",                                   // analyse what lacks statistics, within limits
+}
+
+// openTimeout bounds OpenSQLite, which has no ctx.
+const openTimeout = 30 * time.Second
+
+// OpenSQLite opens (creating it if needed) the history database in the
+// file at path and migrates its schema.
+func OpenSQLite(path string, opts ...Option) (Store, error) {
+	id := "history sqlite " + path
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("%s: open: path must be a file name without ? or #", id)
+	}
+	db, err := sql.Open("sqlite", path+"?"+sqliteParams)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open: %w", id, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(4)
+	s := newStore(id, db, sqliteDialect, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	// A new database: journal_mode=WAL and the schema need a first writer.
+	if err := s.setup(ctx); err != nil {
+		return nil, errors.Join(s.errorf("open", err), db.Close())
+	}
+	return s, nil
+}
