@@ -39,6 +39,8 @@ test: testenv tools ## build what the tests need, run every test with -race, the
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./reconciler/config
 	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./sources/render
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSSHSignature$$' -fuzztime $(FUZZTIME) ./sources/git
+	$(GO) test -run '^$$' -fuzz '^FuzzCanonical$$' -fuzztime $(FUZZTIME) ./reconciler/history
 
 demo: build testenv ## run trueup serve on a throwaway control plane and walk through a drift
 	$(GO) build -o bin/demo-controlplane ./fixtures/demo/controlplane

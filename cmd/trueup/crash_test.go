@@ -19,7 +19,7 @@ import (
 // the middle, and checks that every record committed before the kill is
 // still there and that the chain verifies after a restart.
 func TestDaemonKilledLosesNoRecord(t *testing.T) {
-	env := kubeenv.Shared(t)
+	env := kubeenv.Start(t) // own control plane: the demo targets use fixed namespaces
 	cfg := demoConfig(t, env.Kubeconfig)
 	bin := filepath.Join(t.TempDir(), "trueup")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

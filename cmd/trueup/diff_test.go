@@ -31,7 +31,7 @@ var (
 // TestDiffApplyDemo walks the demo targets through apply, drift and diff
 // on the real control plane, checking the exit codes CI jobs rely on.
 func TestDiffApplyDemo(t *testing.T) {
-	env := kubeenv.Shared(t)
+	env := kubeenv.Start(t) // own control plane: the demo targets use fixed namespaces
 	cfg := demoConfig(t, env.Kubeconfig)
 
 	t.Run("diff before apply: everything missing, exit 1", func(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 // plane through the CLI, then queries the records by every filter, checks
 // the chain, and finds a row tampered with directly in SQLite.
 func TestHistoryFullCycle(t *testing.T) {
-	env := kubeenv.Shared(t)
+	env := kubeenv.Start(t) // own control plane: the demo targets use fixed namespaces
 	cfg, repo := demoSetup(t, env.Kubeconfig)
 	run := func(args ...string) (string, int) {
 		t.Helper()
