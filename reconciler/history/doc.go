@@ -18,6 +18,11 @@
 // int64 Unix nanoseconds (column time_ns), Data as text exactly as hashed
 // (not JSONB, which would reorder it).
 //
+// Query and Export return records in Seq order, pages cursored by AfterSeq.
+// Each filter has an index that ends in seq (target with time), so a page's
+// sequence numbers are read from an index alone and only its rows are then
+// fetched: a filter that matches thousands of records costs an index range.
+//
 // # The chain
 //
 // Append numbers records with Seq 1, 2, 3, ... without gaps, sets each
@@ -27,7 +32,7 @@
 // reordering a stored record therefore breaks the chain at that record, and
 // Verify, which walks the whole chain in Seq order recomputing every hash,
 // names the first broken record. Appenders are serialised, so the chain
-// cannot fork: in process by a mutex, across processes by SQLite's write lock
+// cannot fork: in process by the store, across processes by SQLite's write lock
 // (BEGIN IMMEDIATE) or PostgreSQL's transaction advisory lock
 // (pg_advisory_xact_lock), taken before the head is read; the primary key on
 // seq backs this up.
