@@ -70,9 +70,10 @@ func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now 
 	if rc.history == nil && rc.state == nil {
 		return nil
 	}
+	actor = recordActor(out, actor)
 	recs := []history.Record{reconcileRecord(out, actor)}
 	if out.Err == nil && !out.DryRun {
-		recs = append(recs, objectRecords(out)...)
+		recs = append(recs, objectRecords(out, actor)...)
 		episodes, err := rc.episodes(out, now)
 		if err != nil {
 			return err
@@ -118,9 +119,6 @@ func reconcileRecord(out *Outcome, actor string) history.Record {
 		rev := out.Revision
 		d.Commit = &commitData{Source: rev.Source, Ref: rev.Ref, Author: rev.Author, Committer: rev.Committer,
 			Message: rev.Message, Signature: rev.Signature, ForcePushed: rev.ForcePushed, Previous: rev.Previous}
-		if actor == "" {
-			actor = rev.Author.Name + " <" + rev.Author.Email + ">"
-		}
 	}
 	if out.Err == nil {
 		d.Counts = out.Report.Counts()
@@ -136,8 +134,21 @@ func reconcileRecord(out *Outcome, actor string) history.Record {
 		Outcome: string(out.Action), Message: out.summary(), Data: mustJSON(d)}
 }
 
+// recordActor is who a reconcile acted for: the CLI user of a manual run,
+// the commit's author when a new revision was applied, else trueup itself
+// (a heal, a drift check).
+func recordActor(out *Outcome, cliActor string) string {
+	switch {
+	case cliActor != "":
+		return cliActor
+	case out.Action == ActionApplied && out.Revision.Author.Name != "":
+		return out.Revision.Author.Name + " <" + out.Revision.Author.Email + ">"
+	}
+	return "trueup"
+}
+
 // objectRecords lists every object the reconcile changed, with its diff.
-func objectRecords(out *Outcome) []history.Record {
+func objectRecords(out *Outcome, actor string) []history.Record {
 	if out.Apply == nil {
 		return nil
 	}
@@ -153,7 +164,7 @@ func objectRecords(out *Outcome) []history.Record {
 		}
 		rep := reports[e.Ref]
 		recs = append(recs, history.Record{Type: typ, Target: out.Target, Object: e.Ref.String(), Revision: out.Revision.Commit,
-			Outcome: string(e.Action), Message: e.Message,
+			Actor: actor, Outcome: string(e.Action), Message: e.Message,
 			Data: mustJSON(objectData{Action: e.Action, Message: e.Message, Origin: rep.Origin, Fields: rep.Fields})})
 	}
 	return recs

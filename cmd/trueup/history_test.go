@@ -56,6 +56,9 @@ func TestHistoryFullCycle(t *testing.T) {
 		got := map[string]int{}
 		for _, r := range records("--target", "web") {
 			got[r.Type]++
+			if r.Type == history.TypeManual && !strings.HasPrefix(r.Actor, "cli:") {
+				t.Errorf("manual record %d has actor %q, want the CLI user", r.Seq, r.Actor)
+			}
 		}
 		for typ, n := range want {
 			if got[typ] != n {
