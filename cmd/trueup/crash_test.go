@@ -46,7 +46,17 @@ func TestDaemonKilledLosesNoRecord(t *testing.T) {
 	}
 
 	daemon := start()
-	waitUntil(t, "the first apply", func() bool { return len(committed()) > 0 })
+	t.Cleanup(func() { _ = daemon.Process.Kill() })
+	// Under load the first reconcile may fail (a slow Git or API server);
+	// the daemon retries after its backoff, so wait for a real apply.
+	waitUntil(t, "the first apply", func() bool {
+		for _, r := range committed() {
+			if r.Type == history.TypeReconcile && r.Outcome == "applied" {
+				return true
+			}
+		}
+		return false
+	})
 	for i := range 8 { // each edit makes the watch heal: records keep coming
 		kubectl(t, env, "-n", "web", "scale", "deployment", "web", "--replicas="+string(rune('3'+i%5)))
 		time.Sleep(150 * time.Millisecond)
@@ -77,7 +87,7 @@ func TestDaemonKilledLosesNoRecord(t *testing.T) {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return
