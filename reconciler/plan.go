@@ -69,12 +69,8 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 	}
 	// 4. Compare every object with live state.
 	reports := r.compare(ctx, t, st, dest, objs, po)
-	origins := map[drift.ObjectRef]string{}
-	for _, o := range d.Objects {
-		origins[driftkube.Ref(o.Object)] = o.Origin.File
-	}
-	for i := range reports {
-		reports[i].Origin = origins[withoutNamespaceDefault(reports[i].Ref, objs, d)]
+	for i := range reports { // reports[i] is the comparison of objs[i], rendered as d.Objects[i]
+		reports[i].Origin = d.Objects[i].Origin.File
 	}
 	reports = append(reports, pendingPrune(inv, objs)...)
 	return &Plan{
@@ -86,17 +82,6 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 	}, nil
 }
 
-// withoutNamespaceDefault maps a prepared ref back to the rendered object's
-// ref (the namespace may have been defaulted by Prepare).
-func withoutNamespaceDefault(ref drift.ObjectRef, objs []*unstructured.Unstructured, d *Desired) drift.ObjectRef {
-	for i, o := range objs {
-		if driftkube.Ref(o) == ref {
-			return driftkube.Ref(d.Objects[i].Object)
-		}
-	}
-	return ref
-}
-
 // compare returns one report per prepared object, using the comparison
 // cache: an object whose desired content and live resourceVersion are both
 // unchanged since its last comparison is not dry-run again.
@@ -104,11 +89,13 @@ func (r *Reconciler) compare(ctx context.Context, t *config.Target, st *targetSt
 	ignore := r.ignoreRules(t)
 	w := dest.liveWatcher()
 	reports := make([]drift.ObjectReport, len(objs))
+	hashes := make([]string, len(objs))
 	var todo []int
 	for i, obj := range objs {
 		ref := driftkube.Ref(obj)
 		live, cached := r.cachedLive(w, ref, po)
 		hash := contentHash(obj)
+		hashes[i] = hash
 		if cached {
 			if rep, ok := st.cachedReport(ref, hash, resourceVersion(live)); ok {
 				reports[i] = rep
@@ -131,7 +118,7 @@ func (r *Reconciler) compare(ctx context.Context, t *config.Target, st *targetSt
 	for j, i := range todo {
 		rep := got[j]
 		if rep.Status != drift.Unknown {
-			st.storeReport(rep.Ref, contentHash(objs[i]), rep)
+			st.storeReport(rep.Ref, hashes[i], rep)
 		}
 		reports[i] = rep
 	}
