@@ -3,6 +3,7 @@ package reconciler_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -405,4 +406,28 @@ func TestBrokenCommitIsASourceFailure(t *testing.T) {
 		t.Fatalf("want a render failure, got %s %v", out.Action, out.Err)
 	}
 	mustAction(t, good.reconcile(reconciler.TriggerInterval), reconciler.ActionApplied)
+}
+
+// An apply error about a Secret (here: changing an immutable Secret) must
+// not carry its value into the outcome or the logs.
+func TestSecretApplyErrorLeaksNoValue(t *testing.T) {
+	s := newScenario(t, "")
+	immutable := func(v string) string {
+		return "apiVersion: v1\nkind: Secret\nmetadata:\n  name: frozen\nimmutable: true\nstringData:\n  token: " + v + "\n"
+	}
+	s.commit(map[string]string{"secret.yaml": immutable("first-value-s3cr3t")}, "first")
+	mustAction(t, s.reconcile(reconciler.TriggerInterval), reconciler.ActionApplied)
+	s.commit(map[string]string{"secret.yaml": immutable("second-value-s3cr3t")}, "rotate")
+	out := s.reconcile(reconciler.TriggerInterval)
+	if out.Err == nil {
+		t.Fatal("changing an immutable Secret succeeded")
+	}
+	b, _ := json.Marshal(out)
+	all := string(b) + out.Error() + s.logs.String()
+	for _, leak := range []string{"value-s3cr3t", base64.StdEncoding.EncodeToString([]byte("first-value-s3cr3t")),
+		base64.StdEncoding.EncodeToString([]byte("second-value-s3cr3t"))} {
+		if strings.Contains(all, leak) {
+			t.Fatalf("secret value leaked:\n%s", all)
+		}
+	}
 }
