@@ -170,7 +170,7 @@ func sqliteBulkInsert(ctx context.Context, conn *sql.Conn, recs []Record) error 
 		return err
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO `+tableRecords+` (`+columns+`) VALUES (`+strings.Repeat("?, ", numColumns-1)+`?)`)
+	st, err := tx.PrepareContext(ctx, `INSERT INTO `+tableRecords+` (`+insertColumns+`) VALUES (`+strings.Repeat("?, ", numColumns-1)+`?)`)
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func postgresCopy(ctx context.Context, conn *sql.Conn, recs []Record) error {
 		for i, r := range recs {
 			rows[i] = insertArgs([]Record{r})
 		}
-		_, err := pc.CopyFrom(ctx, pgx.Identifier{tableRecords}, strings.Split(strings.ReplaceAll(columns, " ", ""), ","), pgx.CopyFromRows(rows))
+		_, err := pc.CopyFrom(ctx, pgx.Identifier{tableRecords}, strings.Split(strings.ReplaceAll(insertColumns, " ", ""), ","), pgx.CopyFromRows(rows))
 		return err
 	})
 }

@@ -22,6 +22,11 @@
 // Each filter has an index that ends in seq (target with time), so a page's
 // sequence numbers are read from an index alone and only its rows are then
 // fetched: a filter that matches thousands of records costs an index range.
+// The filterable text columns are indexed through a 64-bit FNV-1a key of
+// the text (columns *_key): integer index entries are small and cheap to
+// insert, and a query matches the key and then the text. Appends insert
+// rows 32 at a time with one prepared statement (SQLite) or one statement
+// over arrays (PostgreSQL).
 //
 // # The chain
 //

@@ -26,9 +26,10 @@ var postgresDialect = &dialect{
 		return err
 	},
 	readTx: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
-	arrayInsertSQL: `INSERT INTO ` + tableRecords + ` (` + columns + `) SELECT * FROM unnest(
+	arrayInsertSQL: `INSERT INTO ` + tableRecords + ` (` + insertColumns + `) SELECT * FROM unnest(
 		$1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-		$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])`,
+		$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+		$13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[])`,
 }
 
 // OpenPostgres connects to the PostgreSQL database named by dsn (a URL or

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,7 +15,9 @@ import (
 const exportPage = 1000
 
 // where returns the WHERE clause (with ? placeholders, "" for none) and its
-// arguments for f. maxSeq > 0 also keeps Seq <= maxSeq.
+// arguments for f. maxSeq > 0 also keeps Seq <= maxSeq. The text filters
+// are matched by their keys only, so that the clause is answered from an
+// index alone; matchesText checks the text of the rows it selects.
 func (f Filter) where(maxSeq int64) (string, []any) {
 	var (
 		conds []string
@@ -28,15 +31,15 @@ func (f Filter) where(maxSeq int64) (string, []any) {
 		{"target", f.Target}, {"object", f.Object}, {"revision", f.Revision}, {"actor", f.Actor},
 	} {
 		if eq.v != "" {
-			add(eq.col+" = ?", eq.v)
+			add(eq.col+"_key = ?", keyOf(eq.v))
 		}
 	}
 	if len(f.Types) > 0 {
-		types := make([]any, len(f.Types))
+		keys := make([]any, len(f.Types))
 		for i, t := range f.Types {
-			types[i] = t
+			keys[i] = keyOf(t)
 		}
-		add("type IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Types)), ", ")+")", types...)
+		add("type_key IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Types)), ", ")+")", keys...)
 	}
 	if !f.Since.IsZero() {
 		add("time_ns >= ?", clampNanos(f.Since))
@@ -60,6 +63,19 @@ func (f Filter) where(maxSeq int64) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
+// matchesText reports whether r has the texts f asks for: a row whose keys
+// match but whose text differs is a key collision.
+func (f Filter) matchesText(r Record) bool {
+	for _, eq := range []struct{ got, want string }{
+		{r.Target, f.Target}, {r.Object, f.Object}, {r.Revision, f.Revision}, {r.Actor, f.Actor},
+	} {
+		if eq.want != "" && eq.got != eq.want {
+			return false
+		}
+	}
+	return len(f.Types) == 0 || slices.Contains(f.Types, r.Type)
+}
+
 // clampNanos is t in Unix nanoseconds, clamped to what int64 holds.
 func clampNanos(t time.Time) int64 {
 	switch {
@@ -72,8 +88,30 @@ func clampNanos(t time.Time) int64 {
 }
 
 // query returns up to limit records matching f (and Seq <= maxSeq when
-// maxSeq > 0).
+// maxSeq > 0). Rows come by key (see where); the few whose text differs
+// (key collisions) are dropped and the page is filled from after them.
 func (s *sqlStore) query(ctx context.Context, f Filter, limit int, maxSeq int64) ([]Record, error) {
+	var out []Record
+	for {
+		want := limit - len(out)
+		page, err := s.queryKeys(ctx, f, want, maxSeq)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			if f.matchesText(r) {
+				out = append(out, r)
+			}
+		}
+		if len(page) < want || len(out) >= limit {
+			return out, nil
+		}
+		f.AfterSeq = page[len(page)-1].Seq
+	}
+}
+
+// queryKeys returns up to limit records whose keys match f.
+func (s *sqlStore) queryKeys(ctx context.Context, f Filter, limit int, maxSeq int64) ([]Record, error) {
 	where, args := f.where(maxSeq)
 	order := " ORDER BY seq"
 	if f.Desc {

@@ -6,14 +6,34 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
 // columns of history_records in the order scanRecord reads them.
 const columns = `seq, time_ns, type, target, object, revision, actor, outcome, message, data, prev_hash, hash`
 
+// insertColumns are the columns an append writes: columns and the keys
+// of the filterable text columns (see keyOf).
+const insertColumns = columns + `, type_key, target_key, object_key, revision_key, actor_key`
+
 // numColumns is how many bind parameters one inserted record takes.
-const numColumns = 12
+const numColumns = 17
+
+// keyOf is the 64-bit FNV-1a hash of s, the indexed key of a filterable
+// text column. It must never change: stored rows carry it.
+func keyOf(s string) int64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= prime
+	}
+	return int64(h)
+}
 
 // Option configures a Store at open.
 type Option func(*options)
@@ -41,6 +61,8 @@ type sqlStore struct {
 	// insertOne is the prepared one-row INSERT of dialects without
 	// arrayInsertSQL.
 	insertOne *sql.Stmt
+	// insertMany is the prepared INSERT of insertChunk rows.
+	insertMany *sql.Stmt
 	// writer serialises this process's writers (a channel, so that waiting
 	// honours ctx); the dialect's lock serialises processes.
 	writer chan struct{}
@@ -139,8 +161,18 @@ func (s *sqlStore) insert(ctx context.Context, tx *sql.Tx, recs []Record) error 
 		}
 		return nil
 	}
+	rest := recs
+	if s.insertMany != nil {
+		st := tx.StmtContext(ctx, s.insertMany)
+		for len(rest) >= insertChunk {
+			if _, err := st.ExecContext(ctx, insertArgs(rest[:insertChunk])...); err != nil {
+				return fmt.Errorf("insert records %d..%d: %w", rest[0].Seq, rest[insertChunk-1].Seq, err)
+			}
+			rest = rest[insertChunk:]
+		}
+	}
 	st := tx.StmtContext(ctx, s.insertOne)
-	for _, r := range recs {
+	for _, r := range rest {
 		if _, err := st.ExecContext(ctx, insertArgs([]Record{r})...); err != nil {
 			return fmt.Errorf("insert record %d: %w", r.Seq, err)
 		}
@@ -149,7 +181,17 @@ func (s *sqlStore) insert(ctx context.Context, tx *sql.Tx, recs []Record) error 
 }
 
 // insertOneSQL inserts one row.
-const insertOneSQL = `INSERT INTO ` + tableRecords + ` (` + columns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+var insertOneSQL = insertRowsSQL(1)
+
+// insertChunk is how many rows the prepared multi-row INSERT takes: one
+// statement step per chunk instead of per row.
+const insertChunk = 32
+
+// insertRowsSQL inserts n rows.
+func insertRowsSQL(n int) string {
+	row := "(" + strings.Repeat("?, ", numColumns-1) + "?)"
+	return `INSERT INTO ` + tableRecords + ` (` + insertColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
 
 // insertArgs flattens recs into bind parameters in columns order.
 func insertArgs(recs []Record) []any {
@@ -160,7 +202,8 @@ func insertArgs(recs []Record) []any {
 			data = string(r.Data)
 		}
 		args = append(args, r.Seq, r.Time.UnixNano(), r.Type, r.Target, r.Object, r.Revision,
-			r.Actor, r.Outcome, r.Message, data, r.PrevHash, r.Hash)
+			r.Actor, r.Outcome, r.Message, data, r.PrevHash, r.Hash,
+			keyOf(r.Type), keyOf(r.Target), keyOf(r.Object), keyOf(r.Revision), keyOf(r.Actor))
 	}
 	return args
 }
@@ -173,7 +216,11 @@ func arrayArgs(recs []Record) []any {
 		typ, target, object, revision, actor, outcome, message = make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs))
 		data                                                   = make([]*string, len(recs))
 		prev, hash                                             = make([]string, len(recs)), make([]string, len(recs))
+		keys                                                   = [5][]int64{}
 	)
+	for k := range keys {
+		keys[k] = make([]int64, len(recs))
+	}
 	for i, r := range recs {
 		seq[i], timeNS[i] = r.Seq, r.Time.UnixNano()
 		typ[i], target[i], object[i], revision[i] = r.Type, r.Target, r.Object, r.Revision
@@ -183,8 +230,12 @@ func arrayArgs(recs []Record) []any {
 			data[i] = &d
 		}
 		prev[i], hash[i] = r.PrevHash, r.Hash
+		for k, v := range [5]string{r.Type, r.Target, r.Object, r.Revision, r.Actor} {
+			keys[k][i] = keyOf(v)
+		}
 	}
-	return []any{seq, timeNS, typ, target, object, revision, actor, outcome, message, data, prev, hash}
+	return []any{seq, timeNS, typ, target, object, revision, actor, outcome, message, data, prev, hash,
+		keys[0], keys[1], keys[2], keys[3], keys[4]}
 }
 
 // scanner is *sql.Row or *sql.Rows.
@@ -237,6 +288,9 @@ func (s *sqlStore) setup(ctx context.Context) error {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
 	s.insertOne = st
+	if s.insertMany, err = s.db.PrepareContext(ctx, s.d.rebind(insertRowsSQL(insertChunk))); err != nil {
+		return fmt.Errorf("prepare insert: %w", err)
+	}
 	return nil
 }
 
@@ -251,8 +305,10 @@ func (s *sqlStore) maintain(ctx context.Context) {
 
 // Close implements Store.
 func (s *sqlStore) Close() error {
-	if s.insertOne != nil {
-		_ = s.insertOne.Close()
+	for _, st := range []*sql.Stmt{s.insertOne, s.insertMany} {
+		if st != nil {
+			_ = st.Close()
+		}
 	}
 	if err := s.db.Close(); err != nil {
 		return s.errorf("close", err)

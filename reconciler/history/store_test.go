@@ -175,6 +175,31 @@ func seedFilterData(t *testing.T, s Store) []Record {
 
 func queryCases() []suiteCase {
 	return []suiteCase{
+		{name: "rows whose key collides but whose text differs are skipped and the page is filled", run: func(t *testing.T, e *env) {
+			s := e.open(t)
+			mustAppend(t, s, numbered(6)...)
+			// Rows 7..9 claim target "web" by key (a forged FNV collision)
+			// while their text names another target.
+			for seq := int64(7); seq <= 9; seq++ {
+				e.exec(t, `INSERT INTO history_records (`+insertColumns+`) VALUES (?, ?, ?, 'other', '', '', '', '', '', NULL, '', '', ?, ?, ?, ?, ?)`,
+					seq, t0.Add(time.Duration(seq)*time.Minute).UnixNano(), TypeReconcile,
+					keyOf(TypeReconcile), keyOf("web"), keyOf(""), keyOf(""), keyOf(""))
+			}
+			mustAppend(t, s, numbered(3)...) // 10..12, target web
+			for _, f := range []Filter{{Target: "web", Limit: 4, AfterSeq: 4}, {Target: "web", Limit: 4, Desc: true}} {
+				recs, err := s.Query(context.Background(), f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []int64{5, 6, 10, 11}
+				if f.Desc {
+					want = []int64{12, 11, 10, 6}
+				}
+				if got := seqs(recs); !reflect.DeepEqual(got, want) {
+					t.Errorf("query %+v = %v, want %v", f, got, want)
+				}
+			}
+		}},
 		{name: "each filter selects its records", run: func(t *testing.T, e *env) {
 			s := e.open(t)
 			seedFilterData(t, s)
