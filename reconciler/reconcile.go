@@ -153,12 +153,16 @@ func subset(objs []*unstructured.Unstructured, reports []drift.ObjectReport) []*
 // reconciles log at debug level only.
 func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, actor string) *Outcome {
 	out.Duration = r.now().Sub(out.Start)
-	if err := r.rec.record(ctx, out, actor, r.now()); err != nil {
+	changes, err := r.rec.record(ctx, out, actor, r.now())
+	if err != nil {
 		r.log.Error("history not recorded", "target", out.Target, "error", err.Error())
 	}
+	var prev *Outcome
 	if st != nil {
+		prev = st.lastOutcome()
 		st.record(out)
 	}
+	r.publish(out, prev, changes)
 	r.metrics.observe(out)
 	for _, f := range r.observers {
 		f(out)

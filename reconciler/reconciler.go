@@ -55,6 +55,7 @@ type Reconciler struct {
 	metrics      *Metrics
 	observers    []func(*Outcome)
 	rec          recorder
+	publisher    Publisher
 
 	mu      sync.Mutex
 	targets map[string]*targetState

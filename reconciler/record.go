@@ -65,20 +65,22 @@ type objectData struct {
 }
 
 // record builds the outcome's records, updates live state and appends the
-// batch. Dry-runs leave no trace but their reconcile record.
-func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now time.Time) error {
+// batch, and returns the drift episode transitions it recorded. Dry-runs
+// leave no trace but their reconcile record.
+func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now time.Time) ([]episodeChange, error) {
 	if rc.history == nil && rc.state == nil {
-		return nil
+		return nil, nil
 	}
 	actor = recordActor(out, actor)
 	recs := []history.Record{reconcileRecord(out, actor)}
+	var changes []episodeChange
 	if out.Err == nil && !out.DryRun {
 		recs = append(recs, objectRecords(out, actor)...)
-		episodes, err := rc.episodes(out, now)
+		episodes, ch, err := rc.episodes(out, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		recs = append(recs, episodes...)
+		recs, changes = append(recs, episodes...), ch
 	}
 	if out.PruneBlocked != "" && !out.DryRun {
 		recs = append(recs, history.Record{Type: history.TypePruneBlocked, Target: out.Target, Revision: out.Revision.Commit,
@@ -88,9 +90,9 @@ func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now 
 		recs[i].Time = now
 	}
 	if err := rc.updateTarget(out, now); err != nil {
-		return err
+		return changes, err
 	}
-	return rc.append(ctx, recs)
+	return changes, rc.append(ctx, recs)
 }
 
 // append writes pending batches, then this one; a failure keeps them all.
@@ -183,10 +185,10 @@ func entryType(action Action, a kube.Action) string {
 }
 
 // episodes advances the drift episode of every compared object and returns
-// the transitions as records.
-func (rc *recorder) episodes(out *Outcome, now time.Time) ([]history.Record, error) {
+// the transitions as records and as changes.
+func (rc *recorder) episodes(out *Outcome, now time.Time) ([]history.Record, []episodeChange, error) {
 	if rc.state == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	fixed := map[drift.ObjectRef]state.EpisodeStatus{}
 	if out.Apply != nil {
@@ -199,8 +201,11 @@ func (rc *recorder) episodes(out *Outcome, now time.Time) ([]history.Record, err
 			}
 		}
 	}
-	var recs []history.Record
-	var objs []state.Object
+	var (
+		recs    []history.Record
+		changes []episodeChange
+		objs    []state.Object
+	)
 	for _, rep := range out.Report.Objects {
 		objs = append(objs, state.Object{Target: out.Target, Ref: rep.Ref, Status: rep.Status, ResourceVersion: rep.ResourceVersion, Updated: now})
 		steps := []drift.ObjectReport{rep}
@@ -210,50 +215,51 @@ func (rc *recorder) episodes(out *Outcome, now time.Time) ([]history.Record, err
 			objs[len(objs)-1].Status = drift.InSync
 		}
 		for _, step := range steps {
-			r, err := rc.step(out, step, fixed[rep.Ref], now)
+			r, ch, err := rc.step(out, step, fixed[rep.Ref], now)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if r != nil {
-				recs = append(recs, *r)
+				recs, changes = append(recs, *r), append(changes, *ch)
 			}
 		}
 	}
 	if err := rc.state.UpsertObjects(out.Target, objs); err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, nil, fmt.Errorf("state: %w", err)
 	}
-	return recs, nil
+	return recs, changes, nil
 }
 
 // step applies one report to the object's open episode. A reconcile of a
 // new revision opens no episode: an object that differs because Git
 // changed is a change, not drift.
-func (rc *recorder) step(out *Outcome, rep drift.ObjectReport, how state.EpisodeStatus, now time.Time) (*history.Record, error) {
+func (rc *recorder) step(out *Outcome, rep drift.ObjectReport, how state.EpisodeStatus, now time.Time) (*history.Record, *episodeChange, error) {
 	open, err := rc.state.OpenEpisode(nil, out.Target, rep.Ref)
 	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, nil, fmt.Errorf("state: %w", err)
 	}
 	if open == nil && (out.Action == ActionApplied || out.Action == ActionPending) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	next, tr := state.NextEpisode(open, out.Target, rep, how, now)
 	if next == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err := rc.state.UpsertEpisode(*next); err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, nil, fmt.Errorf("state: %w", err)
 	}
 	typ := map[state.TransitionKind]string{state.TransitionOpened: history.TypeDriftOpened,
 		state.TransitionUpdated: history.TypeDriftUpdated, state.TransitionResolved: history.TypeDriftResolved}[tr.Kind]
 	if typ == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	actor := ""
 	if next.Actor != nil {
 		actor = next.Actor.Manager
 	}
 	return &history.Record{Type: typ, Target: out.Target, Object: next.Object, Revision: out.Revision.Commit, Actor: actor,
-		Outcome: string(next.Status), Message: fmt.Sprintf("drift %s: %d fields", tr, len(next.Fields)), Data: mustJSON(next)}, nil
+			Outcome: string(next.Status), Message: fmt.Sprintf("drift %s: %d fields", tr, len(next.Fields)), Data: mustJSON(next)},
+		&episodeChange{Episode: *next, Transition: tr}, nil
 }
 
 func (rc *recorder) updateTarget(out *Outcome, now time.Time) error {

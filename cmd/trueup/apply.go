@@ -37,7 +37,7 @@ Exit code: 0 success, 2 error.`,
 			if err != nil {
 				return err
 			}
-			rec, h, err := recording(cmd.Context(), cfg)
+			rec, h, _, err := recording(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

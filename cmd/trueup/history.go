@@ -272,21 +272,21 @@ func newHistoryExportCommand(opts *globalOptions, ho *historyOptions) *cobra.Com
 
 // recording opens the history and a state store rebuilt from it, for
 // commands that change clusters (apply, serve). close releases them.
-func recording(ctx context.Context, cfg *config.Config) (opts []reconciler.Option, h history.Store, err error) {
+func recording(ctx context.Context, cfg *config.Config) (opts []reconciler.Option, h history.Store, st *state.Store, err error) {
 	h, err = openHistory(ctx, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	st, err := state.New()
+	st, err = state.New()
 	if err != nil {
 		h.Close()
-		return nil, nil, &exitCodeError{code: exitError, err: err}
+		return nil, nil, nil, &exitCodeError{code: exitError, err: err}
 	}
 	if _, err := reconciler.RebuildState(ctx, h, st); err != nil {
 		h.Close()
-		return nil, nil, &exitCodeError{code: exitError, err: err}
+		return nil, nil, nil, &exitCodeError{code: exitError, err: err}
 	}
-	return []reconciler.Option{reconciler.WithHistory(h), reconciler.WithState(st)}, h, nil
+	return []reconciler.Option{reconciler.WithHistory(h), reconciler.WithState(st)}, h, st, nil
 }
 
 // retain removes history older than the retention every hour, leaving a

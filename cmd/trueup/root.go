@@ -95,6 +95,7 @@ Start with:
 		newApplyCommand(opts),
 		newServeCommand(opts),
 		newHistoryCommand(opts),
+		newNotifyCommand(opts),
 	)
 	return root
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler"
 )
 
@@ -79,16 +80,32 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rec, h, err := recording(ctx, cfg)
+	rec, h, st, err := recording(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer h.Close()
 	go retain(ctx, h, cfg.History.Retention.Duration, log)
-	r, err := newReconciler(cfg, targets, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(reconciler.NewMetrics(reg)))...)
+	notifiers, router, err := newNotifiers(cfg, log)
 	if err != nil {
 		return err
 	}
+	// r is set before the dispatcher runs; deliveries are recorded in its history.
+	var r *reconciler.Reconciler
+	dispatcher, err := notifications.NewDispatcher(notifiers, notifications.Options{
+		Router: router, Threads: reconciler.NewThreads(st),
+		OnResult: func(d notifications.Delivery) { r.RecordDelivery(ctx, d) },
+	})
+	if err != nil {
+		return &exitCodeError{code: exitError, err: err}
+	}
+	r, err = newReconciler(cfg, targets, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(reconciler.NewMetrics(reg)),
+		reconciler.WithPublisher(dispatcher))...)
+	if err != nil {
+		return err
+	}
+	dispatched := make(chan error, 1)
+	go func() { dispatched <- dispatcher.Run(ctx) }()
 	listen := cfg.Server.Listen
 	if so.listen != "" {
 		listen = so.listen
@@ -108,6 +125,8 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
+	dispatcher.Close() // delivers what is queued, within its drain timeout
+	<-dispatched
 	log.Info("trueup stopped")
 	return err
 }

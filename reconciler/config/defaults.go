@@ -41,6 +41,11 @@ func (c *Config) setDefaults() {
 			orDuration(&s.RepeatInterval, DefaultRepeatInterval)
 		}
 	}
+	for i := range c.Routes {
+		if c.Routes[i].Severity == "" {
+			c.Routes[i].Severity = "warning"
+		}
+	}
 	if c.History.Backend == "" {
 		c.History.Backend = "sqlite"
 	}

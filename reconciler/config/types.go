@@ -17,6 +17,7 @@ type Config struct {
 	Accounts  []Account    `json:"accounts,omitempty"`
 	Targets   []Target     `json:"targets,omitempty"`
 	Notifiers []Notifier   `json:"notifiers,omitempty"`
+	Routes    []Route      `json:"routes,omitempty"`
 	Ignore    []IgnoreRule `json:"ignore,omitempty"`
 	History   History      `json:"history,omitempty"`
 	Server    Server       `json:"server,omitempty"`
@@ -173,6 +174,22 @@ type SlackNotifier struct {
 	TokenFrom      *SecretRef `json:"tokenFrom,omitempty"`
 	WebhookURLFrom *SecretRef `json:"webhookURLFrom,omitempty"`
 	RepeatInterval Duration   `json:"repeatInterval,omitempty"`
+	// APIURL replaces https://slack.com/api/ (a Slack-compatible gateway, tests).
+	APIURL string `json:"apiURL,omitempty"`
+}
+
+// Route sends the events that match every criterion it sets to its
+// notifiers, in addition to the notifiers a target names itself.
+type Route struct {
+	// Events are event kinds (drift.opened, apply.failed, ...); empty: all.
+	Events []string `json:"events,omitempty"`
+	// Severity is the lowest severity routed: info, warning (default) or critical.
+	Severity string `json:"severity,omitempty"`
+	// Targets are target name globs (shop-*); empty: every target.
+	Targets []string `json:"targets,omitempty"`
+	// Labels must all be set on the target with these values.
+	Labels    map[string]string `json:"labels,omitempty"`
+	Notifiers []string          `json:"notifiers"`
 }
 
 // WebhookNotifier posts JSON signed with HMAC-SHA256.

@@ -5,10 +5,13 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/trueup-dev/trueup/notifications"
 )
 
 // Bounds for durations, so a typo like "5s" for a source poll or "500h" for
@@ -56,6 +59,9 @@ func Validate(c *Config) error {
 	}
 	for i := range c.Notifiers {
 		validateNotifier(e, index("notifiers", i), &c.Notifiers[i])
+	}
+	for i := range c.Routes {
+		validateRoute(e, index("routes", i), &c.Routes[i], idx)
 	}
 	validateIgnore(e, "ignore", c.Ignore)
 	validateHistory(e, "history", &c.History)
@@ -321,6 +327,34 @@ func validateNotifier(e *errs, p string, n *Notifier) {
 	}
 }
 
+func validateRoute(e *errs, p string, r *Route, idx nameIndex) {
+	kinds := make([]string, 0, len(notifications.Kinds()))
+	for _, k := range notifications.Kinds() {
+		if k != notifications.KindTest { // sent by 'trueup notify test' only
+			kinds = append(kinds, string(k))
+		}
+	}
+	for i, ev := range r.Events {
+		if !slices.Contains(kinds, ev) {
+			e.add(index(field(p, "events"), i), "unknown event %q: use one of %s%s", ev, strings.Join(kinds, ", "), suggest(ev, kinds))
+		}
+	}
+	if _, err := notifications.ParseSeverity(r.Severity); r.Severity != "" && err != nil {
+		e.add(field(p, "severity"), "unknown severity %q: use info, warning or critical%s", r.Severity, suggest(r.Severity, []string{"info", "warning", "critical"}))
+	}
+	for i, g := range r.Targets {
+		if _, err := path.Match(g, ""); err != nil {
+			e.add(index(field(p, "targets"), i), "%q is not a valid glob: %v", g, err)
+		}
+	}
+	if len(r.Notifiers) == 0 {
+		e.add(field(p, "notifiers"), "required: name at least one notifier")
+	}
+	for i, n := range r.Notifiers {
+		reference(e, index(field(p, "notifiers"), i), "notifier", n, idx.notifiers)
+	}
+}
+
 func validateSlack(e *errs, p string, s *SlackNotifier) {
 	secretRef(e, field(p, "tokenFrom"), s.TokenFrom)
 	secretRef(e, field(p, "webhookURLFrom"), s.WebhookURLFrom)
@@ -333,6 +367,12 @@ func validateSlack(e *errs, p string, s *SlackNotifier) {
 		e.add(field(p, "channel"), "required with tokenFrom, like \"#platform-alerts\" or a channel id")
 	}
 	durationIn(e, field(p, "repeatInterval"), s.RepeatInterval, MinRepeat, MaxRepeat)
+	if s.APIURL != "" {
+		validateHTTPURL(e, field(p, "apiURL"), s.APIURL)
+		if s.TokenFrom == nil {
+			e.add(field(p, "apiURL"), "only used with tokenFrom (bot token mode)")
+		}
+	}
 }
 
 func validateHistory(e *errs, p string, h *History) {

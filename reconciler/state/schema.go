@@ -11,6 +11,7 @@ const (
 	tableTargets  = "targets"
 	tableObjects  = "objects"
 	tableEpisodes = "episodes"
+	tableThreads  = "threads"
 )
 
 // Indexes. A name with prefixSuffix scans an index by prefix.
@@ -31,6 +32,7 @@ func schema() *memdb.DBSchema {
 		tableTargets:  targetsTable(),
 		tableObjects:  objectsTable(),
 		tableEpisodes: episodesTable(),
+		tableThreads:  threadsTable(),
 	}}
 }
 

@@ -18,6 +18,7 @@ func TestSchema(t *testing.T) {
 		tableTargets:  {indexID},
 		tableObjects:  {indexID, indexStatus, indexKind},
 		tableEpisodes: {indexID, indexTarget, indexStatus, indexObject, indexOpen},
+		tableThreads:  {indexID, indexOpen},
 	}
 	for table, indexes := range want {
 		ts, ok := s.Tables[table]

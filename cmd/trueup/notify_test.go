@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/slack-go/slack/slacktest"
+
+	"github.com/trueup-dev/trueup/fixtures/kubeenv"
+	"github.com/trueup-dev/trueup/reconciler/history"
+)
+
+// slackCall is one chat.* request the Slack server received.
+type slackCall struct {
+	Method   string
+	Channel  string
+	ThreadTS string
+	TS       string // chat.update: the message it replaces
+	Text     string
+	Blocks   string
+	Auth     string
+	// Posted is the ts the server gave a posted message.
+	Posted string
+}
+
+// slackRecorder is slacktest's server with chat.postMessage and chat.update
+// handlers that keep every request, so tests assert on what was sent.
+type slackRecorder struct {
+	*slacktest.Server
+	mu    sync.Mutex
+	calls []slackCall
+}
+
+func newSlackRecorder(t *testing.T) *slackRecorder {
+	t.Helper()
+	s := &slackRecorder{}
+	// Handlers passed at construction take the place of slacktest's own.
+	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/chat.postMessage", s.handler("chat.postMessage"))
+		c.Handle("/chat.update", s.handler("chat.update"))
+	})
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *slackRecorder) handler(method string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		c := slackCall{Method: method, Channel: r.FormValue("channel"), ThreadTS: r.FormValue("thread_ts"), TS: r.FormValue("ts"),
+			Text: r.FormValue("text"), Blocks: r.FormValue("blocks"), Auth: cmp.Or(r.Header.Get("Authorization"), "form token "+r.FormValue("token"))}
+		c.Posted = c.TS
+		if method == "chat.postMessage" {
+			c.Posted = fmt.Sprintf("1700000000.%06d", len(s.calls)+1)
+		}
+		s.calls = append(s.calls, c)
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": "C0ALERTS", "ts": c.Posted})
+	}
+}
+
+func (s *slackRecorder) snapshot() []slackCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]slackCall(nil), s.calls...)
+}
+
+// withSlack adds a bot-token Slack notifier pointed at the recorder to the
+// demo config and names it on the web target.
+func withSlack(t *testing.T, cfgPath, apiURL string) {
+	t.Helper()
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(raw), "    path: apps/web\n", "    path: apps/web\n    notifiers: [oncall]\n", 1)
+	cfg += fmt.Sprintf(`notifiers:
+  - name: oncall
+    type: slack
+    slack:
+      channel: "#alerts"
+      tokenFrom: {env: TRUEUP_TEST_SLACK_TOKEN}
+      apiURL: %s
+`, apiURL)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const testSlackToken = "xoxb-trueup-test-0123456789-secret"
+
+// TestLiveEditAlertsSlackOnceAndHealUpdatesIt runs the daemon on the real
+// control plane with a Slack notifier: a live edit of the web Deployment
+// gives exactly one channel message with the field, both values and the
+// manager; the heal answers in its thread and updates it as resolved.
+func TestLiveEditAlertsSlackOnceAndHealUpdatesIt(t *testing.T) {
+	env := kubeenv.Start(t) // own control plane: the demo targets use fixed namespaces
+	cfg := demoConfig(t, env.Kubeconfig)
+	slackSrv := newSlackRecorder(t)
+	withSlack(t, cfg, slackSrv.GetAPIURL())
+	t.Setenv("TRUEUP_TEST_SLACK_TOKEN", testSlackToken)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0", "--log-level", "info"},
+			streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &logs})
+	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	records := func() []history.Record {
+		out, _, code := trueup(t, "history", "-o", "json", "--limit", "100000", "-c", cfg)
+		var recs []history.Record
+		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
+			return nil
+		}
+		return recs
+	}
+	waitUntil(t, "the first apply", func() bool {
+		for _, r := range records() {
+			if r.Type == history.TypeReconcile && r.Outcome == "applied" && r.Target == "web" {
+				return true
+			}
+		}
+		return false
+	})
+	if calls := slackSrv.snapshot(); len(calls) != 0 {
+		t.Fatalf("the first apply is info and must not reach the target's Slack notifier: %+v", calls)
+	}
+
+	kubectl(t, env, "-n", "web", "scale", "deployment", "web", "--replicas=5")
+	waitUntil(t, "the resolved parent update", func() bool {
+		for _, c := range slackSrv.snapshot() {
+			if c.Method == "chat.update" {
+				return true
+			}
+		}
+		return false
+	})
+	stop() // drain: every delivery is recorded
+
+	var parents, replies, updates []slackCall
+	for _, c := range slackSrv.snapshot() {
+		switch {
+		case c.Method == "chat.update":
+			updates = append(updates, c)
+		case c.ThreadTS != "":
+			replies = append(replies, c)
+		default:
+			parents = append(parents, c)
+		}
+	}
+	if len(parents) != 1 {
+		t.Fatalf("%d channel messages, want exactly 1: %+v\nall calls: %+v\nlogs:\n%s", len(parents), parents, slackSrv.snapshot(), logs.String())
+	}
+	p := parents[0]
+	if p.Auth != "Bearer "+testSlackToken && p.Auth != "form token "+testSlackToken || p.Channel != "#alerts" {
+		t.Errorf("posted to %q with authorization %q", p.Channel, p.Auth)
+	}
+	for _, want := range []string{"web", "Deployment", "/spec/replicas", "5", "2", "kubectl"} {
+		if !strings.Contains(p.Blocks, want) {
+			t.Errorf("parent message lacks %q:\n%s", want, p.Blocks)
+		}
+	}
+	if len(updates) != 1 || updates[0].TS != p.Posted || !strings.Contains(strings.ToLower(updates[0].Blocks), "healed") {
+		t.Errorf("want one update of the parent %s saying healed, got %+v", p.Posted, updates)
+	}
+	for _, r := range replies {
+		if r.ThreadTS != p.Posted {
+			t.Errorf("reply in thread %s, want the parent's %s", r.ThreadTS, p.Posted)
+		}
+	}
+	var sent int
+	for _, r := range records() {
+		if r.Type == history.TypeNotification && r.Outcome == "sent" {
+			sent++
+		}
+		if strings.Contains(r.Message, testSlackToken) || strings.Contains(string(r.Data), testSlackToken) {
+			t.Errorf("record %d carries the Slack token", r.Seq)
+		}
+	}
+	if sent < 2 {
+		t.Errorf("%d sent notification records, want the opening and the resolution", sent)
+	}
+	if strings.Contains(logs.String(), testSlackToken) {
+		t.Error("the daemon's log carries the Slack token")
+	}
+}
