@@ -172,3 +172,9 @@ func (r *Reconciler) Status() []*Outcome {
 	}
 	return out
 }
+
+// HasTarget reports whether the config has a target of that name.
+func (r *Reconciler) HasTarget(name string) bool {
+	_, ok := r.cfg.Target(name)
+	return ok
+}

@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -94,10 +96,31 @@ func withSlack(t *testing.T, cfgPath, apiURL string) {
       channel: "#alerts"
       tokenFrom: {env: TRUEUP_TEST_SLACK_TOKEN}
       apiURL: %s
+server:
+  publicURL: https://trueup.example.com
 `, apiURL)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the daemon's writes and the
+// test's reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 const testSlackToken = "xoxb-trueup-test-0123456789-secret"
@@ -114,7 +137,7 @@ func TestLiveEditAlertsSlackOnceAndHealUpdatesIt(t *testing.T) {
 	t.Setenv("TRUEUP_TEST_SLACK_TOKEN", testSlackToken)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs bytes.Buffer
+	var logs lockedBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0", "--log-level", "info"},
@@ -148,6 +171,21 @@ func TestLiveEditAlertsSlackOnceAndHealUpdatesIt(t *testing.T) {
 	if calls := slackSrv.snapshot(); len(calls) != 0 {
 		t.Fatalf("the first apply is info and must not reach the target's Slack notifier: %+v", calls)
 	}
+	listen := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(logs.String())
+	if listen == nil {
+		t.Fatalf("no listen address in the log:\n%s", logs.String())
+	}
+	for path, want := range map[string]int{"/targets/web": http.StatusOK, "/targets/nope": http.StatusNotFound} {
+		resp, err := http.Get("http://" + listen[1] + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == http.StatusOK && !strings.Contains(string(body), "applied")) {
+			t.Errorf("GET %s: %d, want %d\n%s", path, resp.StatusCode, want, body)
+		}
+	}
 
 	kubectl(t, env, "-n", "web", "scale", "deployment", "web", "--replicas=5")
 	waitUntil(t, "the resolved parent update", func() bool {
@@ -178,7 +216,7 @@ func TestLiveEditAlertsSlackOnceAndHealUpdatesIt(t *testing.T) {
 	if p.Auth != "Bearer "+testSlackToken && p.Auth != "form token "+testSlackToken || p.Channel != "#alerts" {
 		t.Errorf("posted to %q with authorization %q", p.Channel, p.Auth)
 	}
-	for _, want := range []string{"web", "Deployment", "/spec/replicas", "5", "2", "kubectl"} {
+	for _, want := range []string{"web", "Deployment", "/spec/replicas", "5", "2", "kubectl", "https://trueup.example.com/targets/web"} {
 		if !strings.Contains(p.Blocks, want) {
 			t.Errorf("parent message lacks %q:\n%s", want, p.Blocks)
 		}

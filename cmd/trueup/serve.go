@@ -17,6 +17,7 @@ import (
 
 	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler"
+	"github.com/trueup-dev/trueup/reconciler/state"
 )
 
 type serveOptions struct {
@@ -114,7 +115,7 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("listen %s: %w (pick another address with --listen)", listen, err)}
 	}
-	srv := &http.Server{Handler: newServerMux(r, reg), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: newServerMux(r, st, reg), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("trueup started", "version", version, "listen", ln.Addr().String(), "targets", len(targets))
 
@@ -131,8 +132,9 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	return err
 }
 
-func newServerMux(r *reconciler.Reconciler, reg *prometheus.Registry) *http.ServeMux {
+func newServerMux(r *reconciler.Reconciler, st *state.Store, reg *prometheus.Registry) *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /targets/{name}", targetHandler(r, st))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/trueup-dev/trueup/reconciler"
+	"github.com/trueup-dev/trueup/reconciler/state"
+)
+
+// targetPage is the daemon's page for one target, the page notifications
+// link to: its last reconcile and its open drift episodes with their fields.
+var targetPage = template.Must(template.New("target").Funcs(template.FuncMap{
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>trueup · {{.Name}}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}code{font-size:13px}.failed{color:#b00}</style></head>
+<body><h1>{{.Name}}</h1>
+{{with .Outcome}}<p>Last reconcile {{when .Start}} ({{.Trigger}}): <b class="{{.Action}}">{{.Action}}</b>{{with .Revision.Commit}} at <code>{{.}}</code>{{end}}.</p>
+{{with .Error}}<p class="failed">{{.}}</p>{{end}}{{else}}<p>Not reconciled yet.</p>{{end}}
+<h2>Open drift episodes</h2>
+{{if .Episodes}}<table><tr><th>object</th><th>since</th><th>changed by</th><th>fields (Git → live)</th></tr>
+{{range .Episodes}}<tr id="{{.ID}}"><td><code>{{.Object}}</code></td><td>{{when .Opened}}</td><td>{{with .Actor}}{{.Manager}}{{.Principal}}{{end}}</td>
+<td>{{range .Fields}}<code>{{.Path}}: {{printf "%v" .Desired}} → {{printf "%v" .Live}}</code><br>{{end}}</td></tr>{{end}}</table>
+{{else}}<p>None: live matches Git.</p>{{end}}
+<p><a href="/api/v1/targets">all targets (JSON)</a></p></body></html>
+`))
+
+// targetHandler serves targetPage. Field values in episodes are masked at
+// the source, like everywhere else.
+func targetHandler(r *reconciler.Reconciler, st *state.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		name := req.PathValue("name")
+		var page struct {
+			Name     string
+			Outcome  *reconciler.Outcome
+			Episodes []state.Episode
+		}
+		page.Name = name
+		if !r.HasTarget(name) {
+			http.Error(w, "no target "+name+" in this daemon's config", http.StatusNotFound)
+			return
+		}
+		for _, o := range r.Status() {
+			if o.Target == name {
+				page.Outcome = o
+			}
+		}
+		eps, err := st.Episodes(nil, state.EpisodeFilter{Target: name, Open: true})
+		if err != nil {
+			http.Error(w, "read state: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		page.Episodes = eps
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = targetPage.Execute(w, page)
+	}
+}
