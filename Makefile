@@ -46,6 +46,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10000x: a count, not a durat
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSSHSignature$$' -fuzztime $(FUZZTIME) ./sources/git
 	$(GO) test -run '^$$' -fuzz '^FuzzCanonical$$' -fuzztime $(FUZZTIME) ./reconciler/history
 	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(SLACK_FUZZTIME) ./notifications/slack
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizePolicy$$' -fuzztime $(FUZZTIME) ./drift/aws
 
 demo: build testenv ## run trueup serve on a throwaway control plane and walk through a drift
 	$(GO) build -o bin/demo-controlplane ./fixtures/demo/controlplane

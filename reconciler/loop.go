@@ -42,7 +42,7 @@ func (r *Reconciler) Run(ctx context.Context, opts RunOptions) error {
 		}
 	}
 	for _, t := range r.cfg.Targets {
-		if t.Cluster == "" || t.Suspend {
+		if t.Suspend {
 			continue
 		}
 		wg.Add(1)
@@ -83,7 +83,7 @@ func (r *Reconciler) runTarget(ctx context.Context, name string, opts RunOptions
 		}
 		out := r.Reconcile(work, name, trigger, ReconcileOptions{Fresh: fresh})
 		cancel()
-		if opts.Watch && out.Err == nil {
+		if opts.Watch && out.Err == nil && dest != nil {
 			r.watchKinds(ctx, dest, out)
 		}
 		if trigger != TriggerWatch {

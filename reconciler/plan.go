@@ -41,24 +41,24 @@ func (r *Reconciler) Plan(ctx context.Context, name string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.plan(ctx, t, st, dest, planOptions{fresh: true})
+	return r.planTarget(ctx, t, st, dest, planOptions{fresh: true})
+}
+
+// planTarget plans a cluster or an account target.
+func (r *Reconciler) planTarget(ctx context.Context, t *config.Target, st *targetState, dest *Destination, po planOptions) (*Plan, error) {
+	if t.Account != "" {
+		return r.planAccount(ctx, t, st, r.accounts[t.Account], po)
+	}
+	return r.plan(ctx, t, st, dest, po)
 }
 
 func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState, dest *Destination, po planOptions) (*Plan, error) {
 	// 1. Desired state: fetch and render, or the last render for a watch event.
-	d := st.lastDesired()
-	if !po.reuseDesired || d == nil {
-		var err error
-		if d, err = r.loader.Load(ctx, t); err != nil {
-			return nil, &StageError{Stage: StageSource, Err: err}
-		}
-		st.setDesired(d)
+	d, objs, err := r.desired(ctx, t, st, po)
+	if err != nil {
+		return nil, err
 	}
-	// 2. Prepare copies for the cluster.
-	objs := make([]*unstructured.Unstructured, len(d.Objects))
-	for i, o := range d.Objects {
-		objs[i] = o.Object.DeepCopy()
-	}
+	// 2. Prepare the copies for the cluster.
 	if err := dest.Cluster.Prepare(objs, t.Name, t.Namespace); err != nil {
 		return nil, &StageError{Stage: StagePrepare, Err: fmt.Errorf("target %q: %w", t.Name, err)}
 	}
@@ -80,6 +80,24 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 		Inventory: inv,
 		Report:    drift.Report{Target: t.Name, Revision: d.Revision.Commit, Time: r.now(), Objects: reports},
 	}, nil
+}
+
+// desired returns the target's desired state (fetched and rendered, or the
+// last render when po.reuseDesired) and a copy of its objects to prepare.
+func (r *Reconciler) desired(ctx context.Context, t *config.Target, st *targetState, po planOptions) (*Desired, []*unstructured.Unstructured, error) {
+	d := st.lastDesired()
+	if !po.reuseDesired || d == nil {
+		var err error
+		if d, err = r.loader.Load(ctx, t); err != nil {
+			return nil, nil, &StageError{Stage: StageSource, Err: err}
+		}
+		st.setDesired(d)
+	}
+	objs := make([]*unstructured.Unstructured, len(d.Objects))
+	for i, o := range d.Objects {
+		objs[i] = o.Object.DeepCopy()
+	}
+	return d, objs, nil
 }
 
 // compare returns one report per prepared object, using the comparison

@@ -42,7 +42,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		return out
 	}
 	po := planOptions{reuseDesired: trigger == TriggerWatch, fresh: trigger == TriggerManual || opts.Fresh}
-	plan, err := r.plan(ctx, t, st, dest, po)
+	plan, err := r.planTarget(ctx, t, st, dest, po)
 	if err != nil {
 		out.Action, out.Err = ActionFailed, err
 		return r.finish(ctx, st, out, opts.Actor)
@@ -79,6 +79,33 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 // prunes within the target's limits; without it only objs are applied and
 // the inventory keeps everything.
 func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetState, dest *Destination, objs []*unstructured.Unstructured, plan *Plan, out *Outcome, opts ReconcileOptions, withPrune bool) {
+	var (
+		res *kube.Result
+		err error
+	)
+	if t.Account != "" {
+		res, err = r.applyAccount(ctx, t, r.accounts[t.Account], objs, plan, opts, withPrune)
+	} else {
+		res, err = r.applyCluster(ctx, t, dest, objs, plan, opts, withPrune)
+	}
+	if res != nil && !withPrune {
+		res.Entries = onlyApplied(res.Entries, objs) // a heal does not prune
+	}
+	out.Apply = res
+	if res != nil {
+		out.PruneBlocked = res.PruneBlocked
+	}
+	if err != nil {
+		out.Err = &StageError{Stage: StageApply, Err: err}
+	}
+	if !opts.DryRun {
+		st.forget() // live versions moved; compare afresh next time
+	}
+}
+
+// applyCluster server-side applies objs to the cluster, with pruning
+// within the target's limits when withPrune.
+func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *Destination, objs []*unstructured.Unstructured, plan *Plan, opts ReconcileOptions, withPrune bool) (*kube.Result, error) {
 	ao := kube.DefaultApplyOptions()
 	ao.InventoryNamespace = dest.InventoryNamespace
 	ao.Timeout = t.Timeout.Duration
@@ -93,29 +120,22 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 	ao.Progress = opts.Progress
 	ao.Revision = plan.Desired.Revision.Commit
 	if withPrune {
-		ao.Prune = kube.PruneOptions{Enabled: t.Prune.Enabled, AllowEmpty: t.Prune.AllowEmpty}
-		if t.Prune.Max.Percent {
-			ao.Prune.MaxPercent = t.Prune.Max.Value
-		} else {
-			ao.Prune.Max = t.Prune.Max.Value
-		}
+		ao.Prune = prunePolicy(t)
 	} else {
 		ao.Revision = plan.Inventory.Revision
 	}
-	res, err := dest.Cluster.Apply(ctx, t.Name, objs, ao)
-	if res != nil && !withPrune {
-		res.Entries = onlyApplied(res.Entries, objs) // a heal does not prune
+	return dest.Cluster.Apply(ctx, t.Name, objs, ao)
+}
+
+// prunePolicy is the target's prune configuration as apply options.
+func prunePolicy(t *config.Target) kube.PruneOptions {
+	p := kube.PruneOptions{Enabled: t.Prune.Enabled, AllowEmpty: t.Prune.AllowEmpty}
+	if t.Prune.Max.Percent {
+		p.MaxPercent = t.Prune.Max.Value
+	} else {
+		p.Max = t.Prune.Max.Value
 	}
-	out.Apply = res
-	if res != nil {
-		out.PruneBlocked = res.PruneBlocked
-	}
-	if err != nil {
-		out.Err = &StageError{Stage: StageApply, Err: err}
-	}
-	if !opts.DryRun {
-		st.forget() // live versions moved; compare afresh next time
-	}
+	return p
 }
 
 // onlyApplied keeps the entries of the applied objects, dropping the

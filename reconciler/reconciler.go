@@ -50,6 +50,8 @@ type Reconciler struct {
 	cfg          *config.Config
 	loader       *DesiredLoader
 	destinations map[string]*Destination
+	accounts     map[string]*AccountDestination
+	applied      appliedRevisions
 	log          *slog.Logger
 	now          func() time.Time
 	metrics      *Metrics
@@ -94,11 +96,15 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 		o(r)
 	}
 	for _, t := range cfg.Targets {
-		if t.Cluster == "" {
-			continue // cloud accounts arrive with their own provider
-		}
-		if _, ok := destinations[t.Cluster]; !ok {
-			return nil, fmt.Errorf("target %q: no client for cluster %q", t.Name, t.Cluster)
+		switch {
+		case t.Account != "":
+			if _, ok := r.accounts[t.Account]; !ok {
+				return nil, fmt.Errorf("target %q: no client for account %q", t.Name, t.Account)
+			}
+		default:
+			if _, ok := destinations[t.Cluster]; !ok {
+				return nil, fmt.Errorf("target %q: no client for cluster %q", t.Name, t.Cluster)
+			}
 		}
 		r.targets[t.Name] = newTargetState()
 	}
@@ -124,10 +130,14 @@ func (r *Reconciler) target(name string) (*config.Target, *targetState, *Destina
 	if !ok {
 		return nil, nil, nil, fmt.Errorf("unknown target %q: the config has %v", name, r.cfg.TargetNames())
 	}
-	if t.Cluster == "" {
-		return nil, nil, nil, fmt.Errorf("target %q: account targets are not supported yet", name)
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return t, r.targets[name], r.destinations[t.Cluster], nil
+}
+
+// targetState returns a target's state, or nil.
+func (r *Reconciler) targetState(name string) *targetState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.targets[name]
 }

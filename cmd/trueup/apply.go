@@ -17,7 +17,7 @@ func newApplyCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply TARGET",
 		Short: "Apply a target once: new revision (with prune) or heal drift",
-		Long: `Reconcile one target now: apply its revision if the cluster has not got it
+		Long: `Reconcile one target now: apply its revision if the cluster or account has not got it
 (staged server-side apply, health wait, prune within the target's limits),
 otherwise re-apply drifted or missing objects. --dry-run shows what would
 happen and writes nothing.
@@ -100,7 +100,7 @@ func printOutcome(w io.Writer, opts *globalOptions, out *reconciler.Outcome, dry
 		fmt.Fprintf(w, "%s %s\n", opts.paint(w, yellow, "prune blocked:"), out.PruneBlocked)
 	}
 	if out.Action == reconciler.ActionInSync {
-		fmt.Fprintln(w, "nothing to do: the cluster matches Git")
+		fmt.Fprintln(w, "nothing to do: live state matches Git")
 	}
 }
 

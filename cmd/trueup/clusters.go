@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,13 +47,9 @@ func expandHome(p string) string {
 // newDestinations builds one client set per cluster that a target uses:
 // once per process, never per reconcile.
 func newDestinations(cfg *config.Config, targets []*config.Target) (map[string]*reconciler.Destination, error) {
-	used := map[string]bool{}
-	for _, t := range targets {
-		used[t.Cluster] = true
-	}
 	out := map[string]*reconciler.Destination{}
 	for i, c := range cfg.Clusters {
-		if !used[c.Name] {
+		if !named(targets, func(t *config.Target) string { return t.Cluster }, c.Name) {
 			continue
 		}
 		path := fmt.Sprintf("clusters[%d]", i)
@@ -80,6 +77,11 @@ func newReconciler(cfg *config.Config, targets []*config.Target, opts ...reconci
 	if err != nil {
 		return nil, &exitCodeError{code: exitError, err: err}
 	}
+	accounts, err := newAccounts(context.Background(), cfg, targets)
+	if err != nil {
+		return nil, &exitCodeError{code: exitError, err: err}
+	}
+	opts = append(opts, reconciler.WithAccounts(accounts))
 	only := *cfg
 	only.Targets = nil
 	for _, t := range targets {
@@ -92,14 +94,12 @@ func newReconciler(cfg *config.Config, targets []*config.Target, opts ...reconci
 	return r, nil
 }
 
-// selectTargets returns the named targets, or every cluster target.
+// selectTargets returns the named targets, or every target.
 func selectTargets(cfg *config.Config, names []string) ([]*config.Target, error) {
 	if len(names) == 0 {
 		var out []*config.Target
 		for i := range cfg.Targets {
-			if cfg.Targets[i].Cluster != "" {
-				out = append(out, &cfg.Targets[i])
-			}
+			out = append(out, &cfg.Targets[i])
 		}
 		return out, nil
 	}
@@ -108,9 +108,6 @@ func selectTargets(cfg *config.Config, names []string) ([]*config.Target, error)
 		t, err := lookupTarget(cfg, n)
 		if err != nil {
 			return nil, err
-		}
-		if t.Cluster == "" {
-			return nil, &exitCodeError{code: exitError, err: fmt.Errorf("target %q: account targets are not supported yet", n)}
 		}
 		out = append(out, t)
 	}

@@ -16,6 +16,7 @@ import (
 type diffResult struct {
 	Target   string        `json:"target"`
 	Cluster  string        `json:"cluster,omitempty"`
+	Account  string        `json:"account,omitempty"`
 	Source   string        `json:"source,omitempty"`
 	Revision string        `json:"revision,omitempty"`
 	Report   *drift.Report `json:"report,omitempty"`
@@ -27,11 +28,12 @@ func newDiffCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff [TARGET...]",
 		Short: "Show how live state differs from Git, field by field",
-		Long: `Compare each target's desired state with its cluster using a server-side
-dry-run apply, and show drifted fields (live -> Git) with who changed them,
-objects missing live, and objects pending prune. Secret values are masked.
+		Long: `Compare each target's desired state with its cluster (a server-side
+dry-run apply) or cloud account, and show drifted fields (live -> Git) with
+who changed them, objects missing live, objects pending prune, and
+unmanaged cloud resources. Secret values are masked.
 
-Exit code: 0 in sync, 1 drift found, 2 error.`,
+Exit code: 0 in sync, 1 drift found, 2 error (or live state unknown).`,
 		Example: "  trueup diff -c trueup.yaml\n  trueup diff web -o json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := outputFormat(output, "text", "json"); err != nil {
@@ -43,7 +45,7 @@ Exit code: 0 in sync, 1 drift found, 2 error.`,
 			}
 			var results []diffResult
 			for _, t := range targets {
-				res := diffResult{Target: t.Name, Cluster: t.Cluster, Source: t.Source}
+				res := diffResult{Target: t.Name, Cluster: t.Cluster, Account: t.Account, Source: t.Source}
 				plan, err := r.Plan(cmd.Context(), t.Name)
 				if err != nil {
 					res.Error = err.Error()
@@ -71,12 +73,13 @@ Exit code: 0 in sync, 1 drift found, 2 error.`,
 	return cmd
 }
 
-// diffExitCode: 2 when any target failed, 1 when any drifted, else 0.
+// diffExitCode: 2 when any target failed or could not read live state, 1
+// when any drifted, else 0.
 func diffExitCode(results []diffResult) int {
 	code := exitOK
 	for _, r := range results {
 		switch {
-		case r.Error != "":
+		case r.Error != "" || r.Report.Counts()[drift.Unknown] > 0:
 			return exitError
 		case !r.Report.InSync():
 			code = exitFailed
@@ -91,10 +94,15 @@ var statusMark = map[drift.Status]struct{ mark, color string }{
 	drift.Missing:      {"+", green},
 	drift.PendingPrune: {"-", red},
 	drift.Unknown:      {"?", red},
+	drift.Unmanaged:    {"*", yellow},
 }
 
 func printDiff(w io.Writer, opts *globalOptions, res diffResult) {
-	fmt.Fprintf(w, "%s %s (cluster %s", opts.paint(w, bold, "target"), opts.paint(w, bold, res.Target), res.Cluster)
+	where := "cluster " + res.Cluster
+	if res.Account != "" {
+		where = "account " + res.Account
+	}
+	fmt.Fprintf(w, "%s %s (%s", opts.paint(w, bold, "target"), opts.paint(w, bold, res.Target), where)
 	if res.Revision != "" {
 		fmt.Fprintf(w, ", %s@%s", res.Source, short(res.Revision))
 	}
@@ -122,6 +130,9 @@ func printDiff(w io.Writer, opts *globalOptions, res diffResult) {
 		}
 	}
 	fmt.Fprintf(w, "  %d in sync, %d drifted, %d missing, %d pending prune", counts[drift.InSync], counts[drift.Drifted], counts[drift.Missing], counts[drift.PendingPrune])
+	if n := counts[drift.Unmanaged]; n > 0 {
+		fmt.Fprintf(w, ", %d unmanaged", n)
+	}
 	if n := counts[drift.Unknown]; n > 0 {
 		fmt.Fprintf(w, ", %d unknown", n)
 	}

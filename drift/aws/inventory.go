@@ -1,0 +1,248 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/trueup-dev/trueup/drift"
+)
+
+// Managed lists the resources of every supported kind that carry trueup's
+// tags for target (TagTarget=target and TagManagedBy=trueup): what a prune
+// may delete. Buckets, roles and policies are listed with their tags (S3 and
+// IAM policies need one tag read per resource); security groups are
+// filtered by tag on the server.
+//
+// A failed listing is an error (ErrUnknown), never an empty result: the
+// caller must not prune on it.
+func (a *Account) Managed(ctx context.Context, target string) ([]Resource, error) {
+	if err := a.CheckIdentity(ctx); err != nil {
+		return nil, err
+	}
+	listed, err := a.list(ctx, Kinds(), true, []ec2types.Filter{
+		{Name: awssdk.String("tag:" + TagTarget), Values: []string{target}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Resource
+	for _, r := range listed {
+		if r.Tags[TagTarget] == target && r.Tags[TagManagedBy] == ManagedBy {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Unmanaged lists the resources of kinds (all supported kinds when empty)
+// that pass filter and that declared does not list: resources no target
+// manages, as driftctl reports them. Each is reported with status
+// drift.Unmanaged, kind by kind in the order of kinds, then by name. Resources AWS owns are left
+// out: service-linked roles (path /aws-service-role/), AWS SSO roles
+// (/aws-reserved/) and VPC default security groups.
+//
+// A kind whose listing fails is reported as one Unknown report named "*"
+// with the error, and the error (ErrUnknown) is returned: a failed listing
+// never reads as "nothing unmanaged".
+func (a *Account) Unmanaged(ctx context.Context, kinds []string, filter Filter, declared []drift.ObjectRef) ([]drift.ObjectReport, error) {
+	if len(kinds) == 0 {
+		kinds = Kinds()
+	}
+	for _, k := range kinds {
+		if !slices.Contains(Kinds(), k) {
+			return nil, fmt.Errorf("unmanaged: kind %q is not one of %s", k, strings.Join(Kinds(), ", "))
+		}
+	}
+	if err := a.CheckIdentity(ctx); err != nil {
+		return nil, err
+	}
+	isDeclared := map[key]bool{}
+	for _, r := range declared {
+		isDeclared[keyOf(r)] = true
+	}
+	var out []drift.ObjectReport
+	var errs []error
+	for _, kind := range kinds {
+		listed, err := a.list(ctx, []string{kind}, len(filter.Tags) > 0, nil)
+		if err != nil {
+			errs = append(errs, err)
+			out = append(out, drift.ObjectReport{Ref: Ref(kind, "*"), Status: drift.Unknown, Error: err.Error()})
+			continue
+		}
+		for _, r := range listed {
+			if isDeclared[keyOf(r.Ref)] || !filter.matchesName(r.Ref.Name) || !filter.matchesTags(r.Tags) {
+				continue
+			}
+			out = append(out, drift.ObjectReport{Ref: r.Ref, Status: drift.Unmanaged})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// list lists the resources of kinds, with their tags when withTags (a
+// security group's tags always come with it). sgFilters narrow the
+// security groups on the server. Kinds are listed concurrently; any failed
+// listing fails the whole call. The result is sorted by kind and name.
+func (a *Account) list(ctx context.Context, kinds []string, withTags bool, sgFilters []ec2types.Filter) ([]Resource, error) {
+	results := make([][]Resource, len(kinds))
+	errs := make([]error, len(kinds))
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
+		wg.Go(func() {
+			switch kind {
+			case KindS3Bucket:
+				results[i], errs[i] = a.listBucketResources(ctx, withTags)
+			case KindIAMRole:
+				results[i], errs[i] = a.listRoleResources(ctx, withTags)
+			case KindIAMPolicy:
+				results[i], errs[i] = a.listPolicyResources(ctx, withTags)
+			case KindSecurityGroup:
+				results[i], errs[i] = a.listGroupResources(ctx, sgFilters)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []Resource
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	slices.SortFunc(out, func(x, y Resource) int {
+		if c := strings.Compare(x.Ref.Kind, y.Ref.Kind); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Ref.Name, y.Ref.Name)
+	})
+	return out, nil
+}
+
+func (a *Account) listBucketResources(ctx context.Context, withTags bool) ([]Resource, error) {
+	names, err := a.listBuckets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Resource, 0, len(names))
+	for _, n := range sortedKeys(names) {
+		out = append(out, Resource{Ref: Ref(KindS3Bucket, n), ARN: "arn:aws:s3:::" + n})
+	}
+	if !withTags {
+		return out, nil
+	}
+	errs := make([]error, len(out))
+	gone := make([]bool, len(out))
+	a.forEach(ctx, len(out), func(ctx context.Context, i int) {
+		tags, err := a.readBucketTags(ctx, out[i].Ref.Name)
+		switch {
+		case hasCode(err, "NoSuchBucket"):
+			gone[i] = true
+		case err != nil:
+			errs[i] = readErr(ID(out[i].Ref), "read tags", err)
+		default:
+			out[i].Tags = tags
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return dropGone(out, gone), ctx.Err()
+}
+
+func (a *Account) listRoleResources(ctx context.Context, withTags bool) ([]Resource, error) {
+	const id = KindIAMRole + "/*"
+	roles, err := a.listRoles(ctx)
+	if err != nil {
+		return nil, readErr(id, "list roles", err)
+	}
+	var details map[string]iamtypes.RoleDetail
+	if withTags {
+		d, err := a.roleDetails(ctx)
+		if err != nil {
+			return nil, readErr(id, "get account authorization details", err)
+		}
+		details = d
+	}
+	out := make([]Resource, 0, len(roles))
+	for _, name := range sortedKeys(roles) {
+		r := roles[name]
+		if p := awssdk.ToString(r.Path); strings.HasPrefix(p, "/aws-service-role/") || strings.HasPrefix(p, "/aws-reserved/") {
+			continue
+		}
+		res := Resource{Ref: Ref(KindIAMRole, name), ARN: awssdk.ToString(r.Arn)}
+		if withTags {
+			d, ok := details[name]
+			if !ok {
+				continue // created after the details were read: not ours yet
+			}
+			res.Tags = tagMap(d.Tags)
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func (a *Account) listPolicyResources(ctx context.Context, withTags bool) ([]Resource, error) {
+	policies, err := a.listPolicies(ctx)
+	if err != nil {
+		return nil, readErr(KindIAMPolicy+"/*", "list policies", err)
+	}
+	out := make([]Resource, 0, len(policies))
+	for _, p := range policies {
+		out = append(out, Resource{Ref: Ref(KindIAMPolicy, awssdk.ToString(p.PolicyName)), ARN: awssdk.ToString(p.Arn)})
+	}
+	if !withTags {
+		return out, nil
+	}
+	errs := make([]error, len(out))
+	gone := make([]bool, len(out))
+	a.forEach(ctx, len(out), func(ctx context.Context, i int) {
+		tags, err := a.listPolicyTags(ctx, out[i].ARN)
+		switch {
+		case hasCode(err, "NoSuchEntity"):
+			gone[i] = true
+		case err != nil:
+			errs[i] = readErr(ID(out[i].Ref), "list tags", err)
+		default:
+			out[i].Tags = tags
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return dropGone(out, gone), ctx.Err()
+}
+
+func (a *Account) listGroupResources(ctx context.Context, filters []ec2types.Filter) ([]Resource, error) {
+	groups, err := a.describeGroups(ctx, filters, nil)
+	if err != nil {
+		return nil, readErr(KindSecurityGroup+"/*", "describe security groups", err)
+	}
+	out := make([]Resource, 0, len(groups))
+	for _, g := range groups {
+		name := awssdk.ToString(g.GroupName)
+		if isDefaultGroup(name) {
+			continue
+		}
+		out = append(out, Resource{Ref: Ref(KindSecurityGroup, name), ARN: awssdk.ToString(g.GroupId), Tags: ec2TagMap(g.Tags)})
+	}
+	return out, nil
+}
+
+func dropGone(rs []Resource, gone []bool) []Resource {
+	out := rs[:0]
+	for i, r := range rs {
+		if !gone[i] {
+			out = append(out, r)
+		}
+	}
+	return out
+}

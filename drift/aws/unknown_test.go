@@ -1,0 +1,145 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/fixtures/motoenv"
+)
+
+// TestCompareUnknownOnFaults: a throttled, failing or denied read makes the
+// resources it concerns unknown, with the reason, never drifted or missing;
+// the others are still compared.
+func TestCompareUnknownOnFaults(t *testing.T) {
+	tests := []struct {
+		name      string
+		service   string
+		operation string
+		fault     motoenv.Fault
+		bulk      bool
+		unknown   []string // kinds reported unknown
+		cause     error
+		message   string
+		// attempts is how many faulty answers the SDK's retryer takes:
+		// MaxAttempts (2) per call for retryable faults, 1 for a denial.
+		attempts int
+	}{
+		{name: "s3 slow down on versioning", service: "s3", operation: "GetBucketVersioning", fault: motoenv.Throttle,
+			unknown: []string{KindS3Bucket}, cause: ErrThrottled, message: "S3Bucket/trueup-logs: read versioning: status unknown (throttled): ", attempts: 2},
+		{name: "s3 bucket listing fails", service: "s3", operation: "ListBuckets", fault: motoenv.ServerError,
+			unknown: []string{KindS3Bucket}, cause: ErrServer, message: "S3Bucket/*: list buckets: status unknown (server error): ", attempts: 2},
+		{name: "s3 tags denied", service: "s3", operation: "GetBucketTagging", fault: motoenv.AccessDenied,
+			unknown: []string{KindS3Bucket}, cause: ErrAccessDenied, message: "S3Bucket/trueup-logs: read tags: status unknown (access denied): ", attempts: 1},
+		{name: "iam throttles GetRole", service: "iam", operation: "GetRole", fault: motoenv.Throttle,
+			unknown: []string{KindIAMRole}, cause: ErrThrottled, message: "IAMRole/trueup-app: get role: status unknown (throttled): ", attempts: 2},
+		{name: "iam 500 on a bulk listing", service: "iam", operation: "GetAccountAuthorizationDetails", fault: motoenv.ServerError, bulk: true,
+			unknown: []string{KindIAMRole, KindIAMPolicy}, cause: ErrServer, message: "get account authorization details: status unknown (server error): ", attempts: 4},
+		{name: "ec2 request limit", service: "ec2", operation: "DescribeSecurityGroups", fault: motoenv.Throttle,
+			unknown: []string{KindSecurityGroup}, cause: ErrThrottled, message: "SecurityGroup/*: describe security groups: status unknown (throttled): ", attempts: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := motoenv.Shared(t)
+			seedStack(t, sdk(env))
+			proxy := motoenv.NewProxy(t, env)
+			proxy.Fail(tt.service, tt.operation, tt.fault)
+			cfg := testConfig(env, proxy.URL)
+			if tt.bulk {
+				cfg.BulkThreshold = 1
+			}
+			rep, err := newAccount(t, cfg).Compare(context.Background(), stack(t), nil)
+			if !errors.Is(err, ErrUnknown) || !errors.Is(err, tt.cause) {
+				t.Fatalf("Compare error = %v, want ErrUnknown and %v", err, tt.cause)
+			}
+			var re *ReadError
+			if !errors.As(err, &re) {
+				t.Errorf("error %v is not a *ReadError", err)
+			}
+			for _, o := range rep.Objects {
+				wantUnknown := contains(tt.unknown, o.Ref.Kind)
+				switch {
+				case wantUnknown && o.Status != drift.Unknown:
+					t.Errorf("%s: status %s, want unknown", o.Ref.Kind, o.Status)
+				case wantUnknown && !strings.Contains(o.Error, tt.message):
+					t.Errorf("%s: error %q, want it to contain %q", o.Ref.Kind, o.Error, tt.message)
+				case !wantUnknown && o.Status != drift.InSync:
+					t.Errorf("%s: status %s (%s), want in-sync", o.Ref.Kind, o.Status, o.Error)
+				case o.Status == drift.Unknown && len(o.Fields) > 0:
+					t.Errorf("%s: unknown with fields %v", o.Ref.Kind, o.Fields)
+				}
+			}
+			if got := proxy.Faulted(tt.service, tt.operation); got != tt.attempts {
+				t.Errorf("%s:%s answered with a fault %d times, want %d", tt.service, tt.operation, got, tt.attempts)
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCheckIdentity: credentials of another account than the configured one
+// stop everything before any resource is read.
+func TestCheckIdentity(t *testing.T) {
+	ctx := context.Background()
+	env := motoenv.Shared(t)
+	seedStack(t, sdk(env))
+
+	t.Run("configured account", func(t *testing.T) {
+		if err := newAccount(t, testConfig(env, env.Endpoint)).CheckIdentity(ctx); err != nil {
+			t.Errorf("CheckIdentity: %v", err)
+		}
+	})
+	t.Run("wrong account", func(t *testing.T) {
+		proxy := motoenv.NewProxy(t, env)
+		cfg := testConfig(env, proxy.URL)
+		cfg.AccountID = "111111111111"
+		a := newAccount(t, cfg)
+		err := a.CheckIdentity(ctx)
+		var wrong *WrongAccountError
+		if !errors.Is(err, ErrWrongAccount) || !errors.As(err, &wrong) || wrong.Got != env.AccountID {
+			t.Fatalf("CheckIdentity = %v, want ErrWrongAccount naming %s", err, env.AccountID)
+		}
+		if want := "account 111111111111: the credentials belong to account 123456789012"; !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("error %q, want prefix %q", err, want)
+		}
+		if IsRetryable(err) {
+			t.Error("a wrong account is retryable")
+		}
+		rep, err := a.Compare(ctx, stack(t), nil)
+		if !errors.Is(err, ErrWrongAccount) {
+			t.Errorf("Compare error = %v, want ErrWrongAccount", err)
+		}
+		for _, o := range rep.Objects {
+			if o.Status != drift.Unknown {
+				t.Errorf("%s: %s, want unknown", o.Ref.Kind, o.Status)
+			}
+		}
+		if _, err := a.Unmanaged(ctx, nil, Filter{}, nil); !errors.Is(err, ErrWrongAccount) {
+			t.Errorf("Unmanaged error = %v, want ErrWrongAccount", err)
+		}
+		if _, err := a.Managed(ctx, "web"); !errors.Is(err, ErrWrongAccount) {
+			t.Errorf("Managed error = %v, want ErrWrongAccount", err)
+		}
+		if n := proxy.Calls("*", "*") - proxy.Calls("sts", "*"); n != 0 {
+			t.Errorf("%d calls besides STS reached the account", n)
+		}
+	})
+	t.Run("sts outage is unknown, not a wrong account", func(t *testing.T) {
+		proxy := motoenv.NewProxy(t, env)
+		proxy.Fail("sts", "GetCallerIdentity", motoenv.ServerError)
+		err := newAccount(t, testConfig(env, proxy.URL)).CheckIdentity(ctx)
+		if !errors.Is(err, ErrUnknown) || errors.Is(err, ErrWrongAccount) || !IsRetryable(err) {
+			t.Errorf("CheckIdentity = %v, want a retryable ErrUnknown", err)
+		}
+	})
+}

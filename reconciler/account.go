@@ -1,0 +1,188 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/trueup-dev/trueup/drift"
+	driftaws "github.com/trueup-dev/trueup/drift/aws"
+	"github.com/trueup-dev/trueup/reconciler/aws"
+	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/history"
+	"github.com/trueup-dev/trueup/reconciler/kube"
+)
+
+// AccountDestination is one cloud account with its client built once.
+type AccountDestination struct {
+	Account *driftaws.Account
+	// Unmanaged selects what unmanaged resources of the account are
+	// reported (by tag and name prefix); nil reports none.
+	Unmanaged *driftaws.Filter
+}
+
+// WithAccounts sets the cloud accounts, keyed by account name; they must
+// cover every account a target names.
+func WithAccounts(accounts map[string]*AccountDestination) Option {
+	return func(r *Reconciler) { r.accounts = accounts }
+}
+
+// appliedRevisions remembers, per account target, the last revision applied.
+// A cluster keeps it in the target's inventory; an account has no such
+// place, so it comes from the history on first use.
+type appliedRevisions struct {
+	mu  sync.Mutex
+	rev map[string]string
+}
+
+func (a *appliedRevisions) get(target string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rev, ok := a.rev[target]
+	return rev, ok
+}
+
+func (a *appliedRevisions) set(target, rev string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.rev == nil {
+		a.rev = map[string]string{}
+	}
+	a.rev[target] = rev
+}
+
+// appliedRevision returns the revision last applied to an account target:
+// remembered, or the revision of its newest reconcile in the history that
+// did not leave a revision pending or fail. "" when none is known.
+func (r *Reconciler) appliedRevision(ctx context.Context, target string) string {
+	if rev, ok := r.applied.get(target); ok {
+		return rev
+	}
+	rev := ""
+	if r.rec.history != nil {
+		recs, err := r.rec.history.Query(ctx, history.Filter{Target: target,
+			Types: []string{history.TypeReconcile, history.TypeManual}, Desc: true, Limit: 200})
+		if err != nil {
+			return "" // unknown: the next reconcile applies the render again, which is safe
+		}
+		for _, rec := range recs {
+			if done := []string{string(ActionApplied), string(ActionHealed), string(ActionInSync), string(ActionDetected)}; slices.Contains(done, rec.Outcome) {
+				rev = rec.Revision
+				break
+			}
+		}
+	}
+	r.applied.set(target, rev)
+	return rev
+}
+
+// planAccount loads a target's desired cloud resources and compares them
+// with the account. Reads that fail come back as unknown reports, never as
+// drift; a failed listing of what the target tagged gives no pending prune.
+func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targetState, a *AccountDestination, po planOptions) (*Plan, error) {
+	d, objs, err := r.desired(ctx, t, st, po)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := driftaws.DecodeAll(objs); err != nil {
+		return nil, &StageError{Stage: StagePrepare, Err: err}
+	}
+	if err := a.Account.CheckIdentity(ctx); err != nil {
+		return nil, &StageError{Stage: StageCluster, Err: err}
+	}
+	// Compare also returns an error when some objects are unknown; their
+	// reports say so, and the rest of the report stands.
+	rep, err := a.Account.Compare(ctx, objs, r.ignoreRules(t))
+	if err != nil && (len(rep.Objects) != len(objs) || !errors.Is(err, driftaws.ErrUnknown)) {
+		return nil, &StageError{Stage: StageCluster, Err: err}
+	}
+	origins := map[drift.ObjectRef]string{}
+	for _, o := range d.Objects {
+		origins[drift.RefOf(o.Object)] = o.Origin.File
+	}
+	for i := range rep.Objects {
+		rep.Objects[i].Origin = origins[rep.Objects[i].Ref]
+	}
+	inv := kube.Inventory{Target: t.Name, Revision: r.appliedRevision(ctx, t.Name)}
+	inv.Found = inv.Revision != ""
+	if managed, err := a.Account.Managed(ctx, t.Name); err == nil {
+		for _, m := range managed {
+			inv.Objects = append(inv.Objects, m.Ref)
+		}
+		rep.Objects = append(rep.Objects, pendingPrune(inv, objs)...)
+	}
+	rep.Objects = append(rep.Objects, r.unmanaged(ctx, t, a, objs)...)
+	rep.Target, rep.Revision, rep.Time = t.Name, d.Revision.Commit, r.now()
+	return &Plan{Target: t.Name, Desired: d, Objects: objs, Report: rep, Inventory: inv}, nil
+}
+
+// unmanaged reports resources of the kinds the target declares that no
+// target of the account declares, when the account asks for them. A target
+// whose desired state is not loaded here counts with what carries its tag.
+func (r *Reconciler) unmanaged(ctx context.Context, t *config.Target, a *AccountDestination, objs []*unstructured.Unstructured) []drift.ObjectReport {
+	if a.Unmanaged == nil {
+		return nil
+	}
+	kinds := map[string]bool{}
+	var declared []drift.ObjectRef
+	for _, o := range objs {
+		kinds[o.GetKind()] = true
+		declared = append(declared, drift.RefOf(o))
+	}
+	for _, other := range r.cfg.Targets {
+		if other.Account != t.Account || other.Name == t.Name {
+			continue
+		}
+		if st := r.targetState(other.Name); st != nil && st.lastDesired() != nil {
+			for _, o := range st.lastDesired().Objects {
+				declared = append(declared, drift.RefOf(o.Object))
+			}
+			continue
+		}
+		// Not loaded here (another daemon, or not reconciled yet): what
+		// carries its tag is its own.
+		managed, err := a.Account.Managed(ctx, other.Name)
+		if err != nil {
+			r.log.Warn("unmanaged resources not listed", "target", t.Name, "account", t.Account, "error", err.Error())
+			return nil
+		}
+		for _, m := range managed {
+			declared = append(declared, m.Ref)
+		}
+	}
+	var list []string
+	for k := range kinds {
+		list = append(list, k)
+	}
+	sort.Strings(list)
+	reps, err := a.Account.Unmanaged(ctx, list, *a.Unmanaged, declared)
+	if err != nil {
+		r.log.Warn("unmanaged resources not listed", "target", t.Name, "account", t.Account, "error", err.Error())
+		return nil
+	}
+	return reps
+}
+
+// applyAccount applies to a cloud account what applyCluster applies to a
+// cluster, with the same prune limits.
+func (r *Reconciler) applyAccount(ctx context.Context, t *config.Target, a *AccountDestination, objs []*unstructured.Unstructured, plan *Plan, opts ReconcileOptions, withPrune bool) (*kube.Result, error) {
+	ao := aws.DefaultApplyOptions()
+	ao.DryRun = opts.DryRun
+	ao.Ignore = r.ignoreRules(t)
+	if t.Concurrency > 0 {
+		ao.Concurrency = t.Concurrency
+	}
+	if withPrune {
+		p := prunePolicy(t)
+		ao.Prune = aws.PruneOptions{Enabled: p.Enabled, AllowEmpty: p.AllowEmpty, Max: p.Max, MaxPercent: p.MaxPercent}
+	}
+	res, err := aws.Apply(ctx, a.Account, t.Name, objs, ao)
+	if err == nil && withPrune && !opts.DryRun {
+		r.applied.set(t.Name, plan.Desired.Revision.Commit)
+	}
+	return res, err
+}
