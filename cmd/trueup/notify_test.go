@@ -245,3 +245,46 @@ func TestLiveEditAlertsSlackOnceAndHealUpdatesIt(t *testing.T) {
 		t.Error("the daemon's log carries the Slack token")
 	}
 }
+
+// TestNotifyTest sends the test message through a configured Slack
+// notifier and prints what Slack answered; a refused token is exit 1 with
+// what to do next, and never the token.
+func TestNotifyTest(t *testing.T) {
+	slackSrv := newSlackRecorder(t)
+	cfg := demoConfig(t, "/nonexistent/kubeconfig")
+	withSlack(t, cfg, slackSrv.GetAPIURL())
+	t.Setenv("TRUEUP_TEST_SLACK_TOKEN", testSlackToken)
+
+	out, errOut, code := trueup(t, "notify", "test", "oncall", "-c", cfg)
+	if code != 0 || !strings.Contains(out, "oncall: sent to channel C0ALERTS, message ts 1700000000.000001") {
+		t.Fatalf("notify test: exit %d\n%s%s", code, out, errOut)
+	}
+	calls := slackSrv.snapshot()
+	if len(calls) != 1 || calls[0].Channel != "#alerts" || !strings.Contains(calls[0].Blocks, "test notification") {
+		t.Fatalf("Slack received %+v", calls)
+	}
+	out, _, code = trueup(t, "notify", "test", "oncall", "-c", cfg, "-o", "json")
+	var res notifyResult
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || !res.OK || res.Receipt == nil || res.Receipt.TS == "" {
+		t.Fatalf("notify test -o json: exit %d\n%s", code, out)
+	}
+
+	refusing := slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/chat.postMessage", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
+		})
+	})
+	refusing.Start()
+	t.Cleanup(refusing.Stop)
+	cfg2 := demoConfig(t, "/nonexistent/kubeconfig")
+	withSlack(t, cfg2, refusing.GetAPIURL())
+	out, errOut, code = trueup(t, "notify", "test", "oncall", "-c", cfg2)
+	if code != 1 || !strings.Contains(out, "invalid_auth") || !strings.Contains(out, "Check the notifier's credentials") ||
+		strings.Contains(out+errOut, testSlackToken) {
+		t.Fatalf("notify test with a refused token: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := trueup(t, "notify", "test", "nope", "-c", cfg); code != 2 || !strings.Contains(errOut, `no notifier "nope"`) {
+		t.Fatalf("unknown notifier: exit %d\n%s", code, errOut)
+	}
+}
