@@ -169,8 +169,9 @@ func (r *Reconciler) unmanaged(ctx context.Context, t *config.Target, a *Account
 
 // applyAccount applies to a cloud account what applyCluster applies to a
 // cluster, with the same prune limits.
-func (r *Reconciler) applyAccount(ctx context.Context, t *config.Target, a *AccountDestination, objs []*unstructured.Unstructured, plan *Plan, opts ReconcileOptions, withPrune bool) (*kube.Result, error) {
+func (r *Reconciler) applyAccount(ctx context.Context, t *config.Target, a *AccountDestination, objs []*unstructured.Unstructured, retain []drift.ObjectRef, plan *Plan, opts ReconcileOptions, withPrune bool) (*kube.Result, error) {
 	ao := aws.DefaultApplyOptions()
+	ao.Retain = retain
 	ao.DryRun = opts.DryRun
 	ao.Ignore = r.ignoreRules(t)
 	if t.Concurrency > 0 {

@@ -104,3 +104,23 @@ func (l *DesiredLoader) store(k desiredKey, d *Desired) {
 	}
 	l.cache[k] = d
 }
+
+// ReadTree fetches a source and reads the files under path at its newest
+// revision: the policy folders use it.
+func (l *DesiredLoader) ReadTree(ctx context.Context, source, path string) (sources.Files, sources.Revision, error) {
+	src, ok := l.sources[source]
+	if !ok {
+		return nil, sources.Revision{}, fmt.Errorf("unknown source %q", source)
+	}
+	rev, err := l.client.Fetch(ctx, src)
+	if err != nil {
+		return nil, sources.Revision{}, err
+	}
+	opt := l.read
+	opt.Path = path
+	files, err := l.client.ReadFiles(ctx, src, rev.Commit, opt)
+	if err != nil {
+		return nil, rev, fmt.Errorf("read %s at %s: %w", path, rev.Short(), err)
+	}
+	return files, rev, nil
+}

@@ -57,6 +57,11 @@ func outcomeEvents(ec eventContext, out, prev *Outcome, changes []episodeChange)
 		base.Kind, base.Severity, base.Message = notifications.KindApplySucceeded, notifications.SeverityInfo, out.Apply.Summary()
 		evs = append(evs, base)
 	}
+	for _, c := range out.complianceChanges {
+		if ev, ok := complianceEvent(ec, out, c); ok {
+			evs = append(evs, ev)
+		}
+	}
 	if out.PruneBlocked != "" {
 		pb := ec.event(out)
 		pb.Kind, pb.Severity, pb.Message = notifications.KindPruneBlocked, notifications.SeverityWarning, out.PruneBlocked

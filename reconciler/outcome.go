@@ -7,6 +7,7 @@ import (
 
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/reconciler/kube"
+	"github.com/trueup-dev/trueup/reconciler/policy"
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/git"
 )
@@ -65,6 +66,17 @@ type Outcome struct {
 	DryRun bool `json:"dryRun,omitempty"`
 	// PruneBlocked explains why objects that left Git were kept.
 	PruneBlocked string `json:"pruneBlocked,omitempty"`
+	// Blocked are the enforced policy findings that kept objects from
+	// being applied.
+	Blocked []policy.Finding `json:"blocked,omitempty"`
+	// Compliance are the policy findings on live state (and on desired
+	// objects not live yet), when policies are configured.
+	Compliance []policy.Finding `json:"compliance,omitempty"`
+	// complianceChecked: policies were evaluated (Compliance is the whole
+	// set, possibly empty); complianceChanges are its changes since the
+	// previous reconcile.
+	complianceChecked bool
+	complianceChanges []complianceChange
 	Err          error  `json:"-"`
 }
 

@@ -13,6 +13,7 @@ import (
 	driftkube "github.com/trueup-dev/trueup/drift/kube"
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/kube"
+	"github.com/trueup-dev/trueup/reconciler/policy"
 )
 
 // Plan is a target's desired state prepared for its cluster, compared with
@@ -24,6 +25,11 @@ type Plan struct {
 	Objects   []*unstructured.Unstructured
 	Report    drift.Report
 	Inventory kube.Inventory
+
+	// policies are the policies as seen from the destination and live the
+	// live copies of Objects, when policies are configured.
+	policies *policy.Set
+	live     map[drift.ObjectRef]*unstructured.Unstructured
 }
 
 // planOptions say where live state comes from.

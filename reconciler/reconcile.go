@@ -11,6 +11,7 @@ import (
 	driftkube "github.com/trueup-dev/trueup/drift/kube"
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/kube"
+	"github.com/trueup-dev/trueup/reconciler/policy"
 )
 
 // ReconcileOptions are the per-call knobs of Reconcile.
@@ -48,7 +49,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		return r.finish(ctx, st, out, opts.Actor)
 	}
 	out.Revision, out.Report = plan.Desired.Revision, plan.Report
+	r.withPolicies(ctx, t, dest, plan)
 	r.act(ctx, t, st, dest, plan, out, opts)
+	if plan.policies != nil {
+		out.Compliance = complianceFindings(plan.policies, plan.Objects, plan.live, out.Blocked, r.now())
+		out.complianceChecked = true
+	}
 	return r.finish(ctx, st, out, opts.Actor)
 }
 
@@ -80,16 +86,34 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 // the inventory keeps everything.
 func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetState, dest *Destination, objs []*unstructured.Unstructured, plan *Plan, out *Outcome, opts ReconcileOptions, withPrune bool) {
 	var (
-		res *kube.Result
-		err error
+		res    *kube.Result
+		err    error
+		retain []drift.ObjectRef
 	)
+	if plan.policies != nil {
+		var keep []*unstructured.Unstructured
+		keep, out.Blocked = guard(plan.policies, objs, plan.live, r.now())
+		if len(out.Blocked) > 0 && t.Policies.OnViolation == "block-target" {
+			out.Err = &StageError{Stage: StagePolicy, Err: blockedError(out.Blocked)}
+			return
+		}
+		for _, f := range out.Blocked {
+			retain = append(retain, f.Object)
+		}
+		objs = keep
+	}
 	if t.Account != "" {
-		res, err = r.applyAccount(ctx, t, r.accounts[t.Account], objs, plan, opts, withPrune)
+		res, err = r.applyAccount(ctx, t, r.accounts[t.Account], objs, retain, plan, opts, withPrune)
 	} else {
-		res, err = r.applyCluster(ctx, t, dest, objs, plan, opts, withPrune)
+		res, err = r.applyCluster(ctx, t, dest, objs, retain, plan, opts, withPrune)
+	}
+	if res != nil {
+		for _, f := range out.Blocked {
+			res.Entries = append(res.Entries, kube.Entry{Ref: f.Object, Action: kube.ActionSkipped, Message: "blocked by policy " + f.Policy + ": " + f.Message})
+		}
 	}
 	if res != nil && !withPrune {
-		res.Entries = onlyApplied(res.Entries, objs) // a heal does not prune
+		res.Entries = onlyApplied(res.Entries, objs, out.Blocked) // a heal does not prune
 	}
 	out.Apply = res
 	if res != nil {
@@ -105,8 +129,9 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 
 // applyCluster server-side applies objs to the cluster, with pruning
 // within the target's limits when withPrune.
-func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *Destination, objs []*unstructured.Unstructured, plan *Plan, opts ReconcileOptions, withPrune bool) (*kube.Result, error) {
+func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *Destination, objs []*unstructured.Unstructured, retain []drift.ObjectRef, plan *Plan, opts ReconcileOptions, withPrune bool) (*kube.Result, error) {
 	ao := kube.DefaultApplyOptions()
+	ao.Retain = retain
 	ao.InventoryNamespace = dest.InventoryNamespace
 	ao.Timeout = t.Timeout.Duration
 	ao.Wait = t.Wait == nil || *t.Wait
@@ -140,10 +165,13 @@ func prunePolicy(t *config.Target) kube.PruneOptions {
 
 // onlyApplied keeps the entries of the applied objects, dropping the
 // "not pruned" notes a partial apply produces for the rest of the inventory.
-func onlyApplied(entries []kube.Entry, objs []*unstructured.Unstructured) []kube.Entry {
+func onlyApplied(entries []kube.Entry, objs []*unstructured.Unstructured, blocked []policy.Finding) []kube.Entry {
 	applied := map[drift.ObjectRef]bool{}
 	for _, o := range objs {
 		applied[driftkube.Ref(o)] = true
+	}
+	for _, f := range blocked {
+		applied[f.Object] = true
 	}
 	var out []kube.Entry
 	for _, e := range entries {
@@ -173,6 +201,9 @@ func subset(objs []*unstructured.Unstructured, reports []drift.ObjectReport) []*
 // reconciles log at debug level only.
 func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, actor string) *Outcome {
 	out.Duration = r.now().Sub(out.Start)
+	if st != nil && out.complianceChecked && !out.DryRun {
+		out.complianceChanges = st.complianceChanges(out.Compliance, r.now())
+	}
 	changes, err := r.rec.record(ctx, out, actor, r.now())
 	if err != nil {
 		r.log.Error("history not recorded", "target", out.Target, "error", err.Error())

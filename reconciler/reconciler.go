@@ -52,6 +52,7 @@ type Reconciler struct {
 	destinations map[string]*Destination
 	accounts     map[string]*AccountDestination
 	applied      appliedRevisions
+	pol          policyCache
 	log          *slog.Logger
 	now          func() time.Time
 	metrics      *Metrics

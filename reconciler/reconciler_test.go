@@ -66,6 +66,13 @@ func newScenario(t *testing.T, targetExtra string) *scenario {
 // newScenarioWith lets the test wrap the cluster client's transport.
 func newScenarioWith(t *testing.T, targetExtra string, wrap func(http.RoundTripper) http.RoundTripper) *scenario {
 	t.Helper()
+	return newScenarioFull(t, targetExtra, "", wrap)
+}
+
+// newScenarioFull also adds top-level config (policies, ...) and reconciler
+// options.
+func newScenarioFull(t *testing.T, targetExtra, top string, wrap func(http.RoundTripper) http.RoundTripper, opts ...reconciler.Option) *scenario {
+	t.Helper()
 	env := kubeenv.Shared(t)
 	s := &scenario{t: t, env: env, ns: env.Namespace(t), logs: &syncBuffer{}}
 	dir := t.TempDir()
@@ -89,7 +96,8 @@ targets:
     timeout: 30s
     wait: false
     %s
-`, filepath.Join(dir, "data"), s.repo.URL(), env.Kubeconfig, s.ns, s.ns, target)
+%s
+`, filepath.Join(dir, "data"), s.repo.URL(), env.Kubeconfig, s.ns, s.ns, target, top)
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
@@ -104,7 +112,7 @@ targets:
 	}
 	dests := map[string]*reconciler.Destination{"test": reconciler.NewDestination(cluster, "trueup-system")}
 	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s.rec, err = reconciler.New(cfg, loader, dests, reconciler.WithLogger(log))
+	s.rec, err = reconciler.New(cfg, loader, dests, append([]reconciler.Option{reconciler.WithLogger(log)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,9 @@ func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now 
 		}
 		recs, changes = append(recs, episodes...), ch
 	}
+	for _, c := range out.complianceChanges {
+		recs = append(recs, complianceRecord(out.Target, out.Revision.Commit, c))
+	}
 	if out.PruneBlocked != "" && !out.DryRun {
 		recs = append(recs, history.Record{Type: history.TypePruneBlocked, Target: out.Target, Revision: out.Revision.Commit,
 			Outcome: "blocked", Message: out.PruneBlocked})

@@ -16,6 +16,8 @@ type targetState struct {
 	reports  map[drift.ObjectRef]cachedReport
 	failures int
 	last     *Outcome
+	// compliance are the policy findings of the last reconcile, by ID.
+	compliance map[string]openFinding
 	// kick wakes the target's loop; buffered so triggers coalesce.
 	kick chan Trigger
 }

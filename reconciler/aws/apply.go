@@ -101,7 +101,7 @@ func Apply(ctx context.Context, account *driftaws.Account, target string, desire
 	for i, d := range decoded {
 		refs[i] = d.Ref
 	}
-	if err := ap.prune(ctx, refs, unknown, res); err != nil {
+	if err := ap.prune(ctx, slices.Concat(refs, opts.Retain), unknown, res); err != nil {
 		errs = append(errs, err)
 	}
 	return res, errors.Join(errs...)

@@ -11,6 +11,9 @@ type ApplyOptions struct {
 	DryRun bool
 	// Prune says whether and how much to delete of what left Git.
 	Prune PruneOptions
+	// Retain lists resources that are still desired but not applied in
+	// this run (a policy blocked them): they are never pruned.
+	Retain []drift.ObjectRef
 	// Ignore lists fields Apply leaves as they are live; they are not
 	// drift either (see drift/aws Compare).
 	Ignore []drift.IgnoreRule

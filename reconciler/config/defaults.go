@@ -73,6 +73,9 @@ func (t *Target) setDefaults() {
 	if t.Concurrency == 0 {
 		t.Concurrency = DefaultConcurrency
 	}
+	if t.Policies.OnViolation == "" {
+		t.Policies.OnViolation = "skip-object"
+	}
 }
 
 func orDuration(d *Duration, def time.Duration) {

@@ -11,16 +11,18 @@ type Config struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	// DataDir holds the Git caches and the embedded history database.
-	DataDir   string       `json:"dataDir,omitempty"`
-	Sources   []Source     `json:"sources,omitempty"`
-	Clusters  []Cluster    `json:"clusters,omitempty"`
-	Accounts  []Account    `json:"accounts,omitempty"`
-	Targets   []Target     `json:"targets,omitempty"`
-	Notifiers []Notifier   `json:"notifiers,omitempty"`
-	Routes    []Route      `json:"routes,omitempty"`
-	Ignore    []IgnoreRule `json:"ignore,omitempty"`
-	History   History      `json:"history,omitempty"`
-	Server    Server       `json:"server,omitempty"`
+	DataDir   string     `json:"dataDir,omitempty"`
+	Sources   []Source   `json:"sources,omitempty"`
+	Clusters  []Cluster  `json:"clusters,omitempty"`
+	Accounts  []Account  `json:"accounts,omitempty"`
+	Targets   []Target   `json:"targets,omitempty"`
+	Notifiers []Notifier `json:"notifiers,omitempty"`
+	Routes    []Route    `json:"routes,omitempty"`
+	// Policies are the guardrails every target is checked against.
+	Policies []PolicySource `json:"policies,omitempty"`
+	Ignore   []IgnoreRule   `json:"ignore,omitempty"`
+	History  History        `json:"history,omitempty"`
+	Server   Server         `json:"server,omitempty"`
 }
 
 // SecretRef names where a secret comes from: exactly one of Env or File.
@@ -131,12 +133,13 @@ type Target struct {
 	Suspend   bool     `json:"suspend,omitempty"`
 	// Wait waits for applied objects to become healthy (kstatus) within
 	// Timeout; default true.
-	Wait        *bool        `json:"wait,omitempty"`
-	Force       bool         `json:"force,omitempty"`
-	Prune       Prune        `json:"prune,omitempty"`
-	Remediation Remediation  `json:"remediation,omitempty"`
-	Ignore      []IgnoreRule `json:"ignore,omitempty"`
-	Notifiers   []string     `json:"notifiers,omitempty"`
+	Wait        *bool          `json:"wait,omitempty"`
+	Force       bool           `json:"force,omitempty"`
+	Prune       Prune          `json:"prune,omitempty"`
+	Remediation Remediation    `json:"remediation,omitempty"`
+	Ignore      []IgnoreRule   `json:"ignore,omitempty"`
+	Notifiers   []string       `json:"notifiers,omitempty"`
+	Policies    TargetPolicies `json:"policies,omitempty"`
 	// Concurrency bounds parallel object operations within the target.
 	Concurrency int `json:"concurrency,omitempty"`
 }
@@ -187,6 +190,21 @@ type SlackNotifier struct {
 	RepeatInterval Duration   `json:"repeatInterval,omitempty"`
 	// APIURL replaces https://slack.com/api/ (a Slack-compatible gateway, tests).
 	APIURL string `json:"apiURL,omitempty"`
+}
+
+// PolicySource is a folder of ValidatingAdmissionPolicy files (and
+// PolicyExceptions): Path in a Git source, or a local Dir.
+type PolicySource struct {
+	Source string `json:"source,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Dir    string `json:"dir,omitempty"`
+}
+
+// TargetPolicies says what an enforced policy violation does to a target.
+type TargetPolicies struct {
+	// OnViolation is "skip-object" (default: the violating objects are not
+	// applied, the rest is) or "block-target" (nothing is applied).
+	OnViolation string `json:"onViolation,omitempty"`
 }
 
 // Route sends the events that match every criterion it sets to its

@@ -60,6 +60,9 @@ func Validate(c *Config) error {
 	for i := range c.Notifiers {
 		validateNotifier(e, index("notifiers", i), &c.Notifiers[i])
 	}
+	for i := range c.Policies {
+		validatePolicySource(e, index("policies", i), &c.Policies[i], idx)
+	}
 	for i := range c.Routes {
 		validateRoute(e, index("routes", i), &c.Routes[i], idx)
 	}
@@ -245,6 +248,11 @@ func validateAccount(e *errs, p string, a *Account) {
 }
 
 func validateTarget(e *errs, p string, t *Target, idx nameIndex) {
+	switch t.Policies.OnViolation {
+	case "", "skip-object", "block-target":
+	default:
+		e.add(field(field(p, "policies"), "onViolation"), "unknown value %q: use one of skip-object, block-target%s", t.Policies.OnViolation, suggest(t.Policies.OnViolation, []string{"skip-object", "block-target"}))
+	}
 	reference(e, field(p, "source"), "source", t.Source, idx.sources)
 	switch {
 	case t.Cluster != "" && t.Account != "":
@@ -324,6 +332,19 @@ func validateNotifier(e *errs, p string, n *Notifier) {
 	}
 	if n.Type != "webhook" && n.Webhook != nil {
 		e.add(field(p, "webhook"), "only used with type webhook")
+	}
+}
+
+func validatePolicySource(e *errs, p string, ps *PolicySource, idx nameIndex) {
+	switch {
+	case ps.Dir != "" && (ps.Source != "" || ps.Path != ""):
+		e.add(p, "set either source (with path) or dir, not both")
+	case ps.Dir != "":
+	case ps.Source == "":
+		e.add(p, "set source and path (policies in Git) or dir (a local folder)")
+	default:
+		reference(e, field(p, "source"), "source", ps.Source, idx.sources)
+		validatePath(e, field(p, "path"), ps.Path)
 	}
 }
 

@@ -23,6 +23,11 @@ const (
 	TypeNotification  = "notification"
 	TypeManual        = "manual"
 	TypeCheckpoint    = "checkpoint"
+	// Compliance: a policy finding on live (or about-to-be-applied) state
+	// opened, was resolved, or is exempt by a PolicyException.
+	TypeComplianceViolation = "compliance-violation"
+	TypeComplianceResolved  = "compliance-resolved"
+	TypeComplianceExempt    = "compliance-exempt"
 )
 
 // knownTypes are the types a stored record may have.
@@ -31,6 +36,7 @@ var knownTypes = map[string]bool{
 	TypeDriftOpened: true, TypeDriftUpdated: true, TypeDriftResolved: true,
 	TypePruneBlocked: true, TypePullRequest: true, TypeNotification: true,
 	TypeManual: true, TypeCheckpoint: true,
+	TypeComplianceViolation: true, TypeComplianceResolved: true, TypeComplianceExempt: true,
 }
 
 // Record is one entry of the history. Append assigns Seq, PrevHash and Hash

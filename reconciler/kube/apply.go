@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -95,7 +96,7 @@ func (c *Cluster) Apply(ctx context.Context, target string, objs []*unstructured
 	}
 
 	// 5. Prune.
-	next, pruneErr := a.prune(ctx, prev, desired, res)
+	next, pruneErr := a.prune(ctx, prev, slices.Concat(desired, a.opts.Retain), res)
 
 	// 6. Record the new inventory.
 	inv := nextInventory(prev, next, opts)

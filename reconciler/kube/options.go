@@ -43,6 +43,10 @@ type ApplyOptions struct {
 	// Ignore lists fields that Apply leaves as they are live (for example
 	// /spec/replicas of a Deployment scaled by an HPA).
 	Ignore []drift.IgnoreRule
+	// Retain lists objects that are still desired but not applied in this
+	// run (a policy blocked them): they are never pruned and stay in the
+	// inventory.
+	Retain []drift.ObjectRef
 	// Prune says whether and how much to delete of what left the render.
 	Prune PruneOptions
 	// Revision, when set, is recorded on the inventory.
