@@ -78,7 +78,7 @@ func complianceRecord(target, revision string, c complianceChange) history.Recor
 	switch c.Kind {
 	case complianceOpened:
 		rec.Type, rec.Outcome = history.TypeComplianceViolation, string(f.Action)
-		rec.Message = fmt.Sprintf("policy %s: %s", f.Policy, findingText(f))
+		rec.Message = fmt.Sprintf("policy %s: %s", f.Policy, FindingText(f))
 	case complianceResolved:
 		rec.Type, rec.Outcome = history.TypeComplianceResolved, c.How
 		rec.Message = fmt.Sprintf("policy %s no longer violated (%s)", f.Policy, c.How)
@@ -92,7 +92,9 @@ func complianceRecord(target, revision string, c complianceChange) history.Recor
 	return rec
 }
 
-func findingText(f policy.Finding) string {
+// FindingText is a finding in a sentence: its message (or evaluation
+// error) and the note about its exception.
+func FindingText(f policy.Finding) string {
 	text := f.Message
 	if f.Err != "" {
 		text = "evaluation error: " + f.Err
@@ -113,7 +115,7 @@ func complianceEvent(ec eventContext, out *Outcome, c complianceChange) (notific
 	ev := ec.event(out)
 	ev.Kind, ev.Object, ev.Policy, ev.Since = notifications.KindComplianceViolation, f.Object.String(), f.Policy, c.Since
 	ev.Episode = "compliance/" + out.Target + "/" + f.ID()
-	ev.Message = findingText(f)
+	ev.Message = FindingText(f)
 	ev.Mode = string(f.Action)
 	ev.Severity, _ = notifications.ParseSeverity(string(f.Severity))
 	if c.Kind == complianceResolved {

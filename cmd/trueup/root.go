@@ -96,6 +96,7 @@ Start with:
 		newServeCommand(opts),
 		newHistoryCommand(opts),
 		newNotifyCommand(opts),
+		newComplianceCommand(opts),
 	)
 	return root
 }

@@ -18,18 +18,30 @@ type validateResult struct {
 }
 
 func newValidateCommand(opts *globalOptions) *cobra.Command {
-	var output string
+	var output, policyDir string
 	cmd := &cobra.Command{
-		Use:   "validate",
-		Short: "Check trueup.yaml and report every problem with its field path",
+		Use:   "validate [PATH...]",
+		Short: "Check trueup.yaml, or a checkout against policies",
 		Long: `Check trueup.yaml: unknown fields, wrong types, unresolved references,
 durations out of range. Exit code 0 when valid, 1 when the file has problems,
-2 when it cannot be read.`,
-		Example: "  trueup validate -c trueup.yaml\n  trueup validate -c trueup.yaml -o json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+2 when it cannot be read.
+
+With --policies, render each PATH of a local checkout (plain YAML or
+kustomize) and check every object against the policies in that folder, as
+a CI job on pull requests would: exit 0 when nothing violates, 1 when
+something does, 2 when a policy or a path cannot be loaded.`,
+		Example: `  trueup validate -c trueup.yaml
+  trueup validate -c trueup.yaml -o json
+  trueup validate --policies policies/ apps/web apps/api/overlays/prod`,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := outputFormat(output, "text", "json"); err != nil {
 				return err
+			}
+			if policyDir != "" {
+				return validatePolicies(cmd, opts, policyDir, args, output)
+			}
+			if len(args) > 0 {
+				return &exitCodeError{code: exitError, err: fmt.Errorf("paths %v are only checked with --policies DIR", args)}
 			}
 			cfg, err := config.Load(opts.configPath)
 			res := validateResult{File: opts.configPath, Valid: err == nil}
@@ -57,6 +69,7 @@ durations out of range. Exit code 0 when valid, 1 when the file has problems,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&policyDir, "policies", "", "check the objects under PATH... against the policies in this folder")
 	return cmd
 }
 
