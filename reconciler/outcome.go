@@ -77,7 +77,7 @@ type Outcome struct {
 	// previous reconcile.
 	complianceChecked bool
 	complianceChanges []complianceChange
-	Err          error  `json:"-"`
+	Err               error `json:"-"`
 }
 
 // Error returns the failure message, or "".
