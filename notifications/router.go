@@ -78,23 +78,16 @@ type Router struct {
 // target's own notifiers, then Default when nothing else matched.
 func (r Router) Route(ev Event) []string {
 	var out []string
-	add := func(names []string) {
-		for _, n := range names {
-			if !slices.Contains(out, n) {
-				out = append(out, n)
-			}
-		}
-	}
 	for _, rule := range r.Rules {
 		if rule.Matches(ev) {
-			add(rule.Notifiers)
+			out = appendNew(out, rule.Notifiers)
 		}
 	}
 	if own := r.TargetNotifiers[ev.Target]; len(own) > 0 && r.targetRule().Matches(ev) {
-		add(own)
+		out = appendNew(out, own)
 	}
 	if len(out) == 0 && DefaultTargetRule().Matches(ev) {
-		add(r.Default)
+		out = appendNew(out, r.Default)
 	}
 	return out
 }
@@ -110,21 +103,24 @@ func (r Router) targetRule() Rule {
 // Notifiers returns every notifier name the router can route to.
 func (r Router) Notifiers() []string {
 	var out []string
-	add := func(names []string) {
-		for _, n := range names {
-			if !slices.Contains(out, n) {
-				out = append(out, n)
-			}
-		}
-	}
 	for _, rule := range r.Rules {
-		add(rule.Notifiers)
+		out = appendNew(out, rule.Notifiers)
 	}
 	for _, names := range r.TargetNotifiers {
-		add(names)
+		out = appendNew(out, names)
 	}
-	add(r.Default)
+	out = appendNew(out, r.Default)
 	slices.Sort(out)
+	return out
+}
+
+// appendNew appends the names that out does not hold yet, in order.
+func appendNew(out, names []string) []string {
+	for _, n := range names {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
 	return out
 }
 

@@ -49,9 +49,9 @@ func TestDaemonKilledLosesNoRecord(t *testing.T) {
 	t.Cleanup(func() { _ = daemon.Process.Kill() })
 	// Under load the first reconcile may fail (a slow Git or API server);
 	// the daemon retries after its backoff, so wait for a real apply.
-	waitUntil(t, "the first apply", func() bool {
+	waitUntil(t, "the first apply of web", func() bool {
 		for _, r := range committed() {
-			if r.Type == history.TypeReconcile && r.Outcome == "applied" {
+			if r.Type == history.TypeReconcile && r.Outcome == "applied" && r.Target == "web" {
 				return true
 			}
 		}

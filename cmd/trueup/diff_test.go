@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/fixtures/golden"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 )
 
@@ -74,7 +75,7 @@ func TestDiffApplyDemo(t *testing.T) {
 		if code != exitFailed {
 			t.Fatalf("exit %d, want 1\n%s", code, stdout)
 		}
-		golden(t, "../../fixtures/demo/golden/diff-web-scaled.txt", shas.ReplaceAllString(timestamps.ReplaceAllString(stdout, "<time>"), "@<sha>"))
+		golden.Check(t, "../../fixtures/demo/golden/diff-web-scaled.txt", shas.ReplaceAllString(timestamps.ReplaceAllString(stdout, "<time>"), "@<sha>"))
 
 		stdout, _, _ = trueup(t, "diff", "web", "-o", "json", "-c", cfg)
 		var res []diffResult

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
+	"github.com/trueup-dev/trueup/fixtures/golden"
 )
 
 // demoConfig turns fixtures/demo/repo into a bare Git repository and writes
@@ -53,7 +54,7 @@ func TestRenderDemo(t *testing.T) {
 			if !strings.Contains(stderr, "target "+tt.target+": demo@") {
 				t.Errorf("revision line missing from stderr: %q", stderr)
 			}
-			golden(t, tt.golden, stdout)
+			golden.Check(t, tt.golden, stdout)
 		})
 	}
 }

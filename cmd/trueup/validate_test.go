@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trueup-dev/trueup/fixtures/golden"
 )
 
 const configFixtures = "../../fixtures/config"
@@ -31,7 +33,7 @@ func TestValidateGolden(t *testing.T) {
 			if wantCode == 1 && !strings.Contains(stdout, ": ") {
 				t.Fatalf("bad config output names no field path:\n%s", stdout)
 			}
-			golden(t, filepath.Join(configFixtures, "golden", name+".txt"), fmt.Sprintf("exit %d\n%s", code, stdout))
+			golden.Check(t, filepath.Join(configFixtures, "golden", name+".txt"), fmt.Sprintf("exit %d\n%s", code, stdout))
 		})
 	}
 }

@@ -35,9 +35,9 @@ func (r *recordingResolver) ResolveActor(_ context.Context, ref drift.ObjectRef,
 func TestCompareAttributesDrift(t *testing.T) {
 	ctx := context.Background()
 	env := motoenv.Shared(t)
-	c := sdk(env)
+	c := env.Clients()
 	seedStack(t, c)
-	must(c.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: awssdk.String("trueup-logs"),
+	motoenv.Must(c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: awssdk.String("trueup-logs"),
 		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}}))(t)
 
 	r := &recordingResolver{}

@@ -48,7 +48,7 @@ func (c *countingClient) Do(r *http.Request) (*http.Response, error) {
 func BenchmarkScan(b *testing.B) {
 	ctx := context.Background()
 	env := motoenv.Shared(b)
-	desired := seedBench(b, sdk(env))
+	desired := seedBench(b, env.Clients())
 
 	scanCounter := &countingClient{next: http.DefaultClient}
 	cfg := testConfig(env, env.Endpoint)
@@ -57,7 +57,7 @@ func BenchmarkScan(b *testing.B) {
 	naiveCounter := &countingClient{next: http.DefaultClient}
 	naiveCfg := env.AWSConfig()
 	naiveCfg.HTTPClient = naiveCounter
-	naive := clients{iam: iam.NewFromConfig(naiveCfg), ec2: ec2.NewFromConfig(naiveCfg)}
+	naive := motoenv.Clients{IAM: iam.NewFromConfig(naiveCfg), EC2: ec2.NewFromConfig(naiveCfg)}
 
 	var scanTime, naiveTime time.Duration
 	for b.Loop() {
@@ -88,7 +88,7 @@ func BenchmarkScan(b *testing.B) {
 
 // naiveScan describes each resource with one call: GetPolicy, GetRole,
 // DescribeSecurityGroups by name.
-func naiveScan(ctx context.Context, c clients, desired []*unstructured.Unstructured) error {
+func naiveScan(ctx context.Context, c motoenv.Clients, desired []*unstructured.Unstructured) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, obj := range desired {
@@ -97,11 +97,11 @@ func naiveScan(ctx context.Context, c clients, desired []*unstructured.Unstructu
 			var err error
 			switch obj.GetKind() {
 			case KindIAMPolicy:
-				_, err = c.iam.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: awssdk.String(PolicyARN("123456789012", "/", name))})
+				_, err = c.IAM.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: awssdk.String(PolicyARN("123456789012", "/", name))})
 			case KindIAMRole:
-				_, err = c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: &name})
+				_, err = c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: &name})
 			case KindSecurityGroup:
-				_, err = c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupNames: []string{name}})
+				_, err = c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupNames: []string{name}})
 			}
 			return err
 		})
@@ -111,7 +111,7 @@ func naiveScan(ctx context.Context, c clients, desired []*unstructured.Unstructu
 
 // seedBench creates the benchmark's resources with the SDK and returns
 // their desired objects.
-func seedBench(b *testing.B, c clients) []*unstructured.Unstructured {
+func seedBench(b *testing.B, c motoenv.Clients) []*unstructured.Unstructured {
 	ctx := context.Background()
 	doc := func(i int) string {
 		return fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-%d/*"}]}`, i)
@@ -124,7 +124,7 @@ func seedBench(b *testing.B, c clients) []*unstructured.Unstructured {
 		name := fmt.Sprintf("bench-policy-%04d", i)
 		desired[i] = object(KindIAMPolicy, name, map[string]any{"description": "bench", "path": "/", "policyDocument": doc(i)})
 		g.Go(func() error {
-			_, err := c.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: &name, Description: awssdk.String("bench"), PolicyDocument: awssdk.String(doc(i))})
+			_, err := c.IAM.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: &name, Description: awssdk.String("bench"), PolicyDocument: awssdk.String(doc(i))})
 			return err
 		})
 	}
@@ -135,11 +135,11 @@ func seedBench(b *testing.B, c clients) []*unstructured.Unstructured {
 			"inlinePolicies": map[string]any{"read": doc(i)}, "tags": map[string]any{"team": "bench"},
 		})
 		g.Go(func() error {
-			if _, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: &name, Description: awssdk.String("bench"),
+			if _, err := c.IAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: &name, Description: awssdk.String("bench"),
 				AssumeRolePolicyDocument: &trust, Tags: tagsOf("team", "bench")}); err != nil {
 				return err
 			}
-			_, err := c.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &name, PolicyName: awssdk.String("read"), PolicyDocument: awssdk.String(doc(i))})
+			_, err := c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &name, PolicyName: awssdk.String("read"), PolicyDocument: awssdk.String(doc(i))})
 			return err
 		})
 	}
@@ -151,12 +151,12 @@ func seedBench(b *testing.B, c clients) []*unstructured.Unstructured {
 			"ingress": []any{map[string]any{"ipProtocol": "tcp", "fromPort": port, "toPort": port, "ipRanges": []any{map[string]any{"cidrIp": "10.0.0.0/8"}}}},
 		})
 		g.Go(func() error {
-			out, err := c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: &name, Description: awssdk.String("bench"),
+			out, err := c.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: &name, Description: awssdk.String("bench"),
 				TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: []ec2types.Tag{{Key: awssdk.String("team"), Value: awssdk.String("bench")}}}}})
 			if err != nil {
 				return err
 			}
-			_, err = c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: out.GroupId, IpPermissions: []ec2types.IpPermission{{
+			_, err = c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: out.GroupId, IpPermissions: []ec2types.IpPermission{{
 				IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port)),
 				IpRanges: []ec2types.IpRange{{CidrIp: awssdk.String("10.0.0.0/8")}},
 			}}})

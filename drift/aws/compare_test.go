@@ -26,7 +26,7 @@ var bulkModes = []struct {
 // sync, whichever way IAM is read; resources that do not exist are missing.
 func TestCompareSeededStack(t *testing.T) {
 	env := motoenv.Shared(t)
-	seedStack(t, sdk(env))
+	seedStack(t, env.Clients())
 	for _, mode := range bulkModes {
 		t.Run(mode.name, func(t *testing.T) {
 			cfg := testConfig(env, env.Endpoint)
@@ -60,22 +60,22 @@ func TestCompareOutOfBandChanges(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name   string
-		change func(t *testing.T, c clients, sg string)
+		change func(t *testing.T, c motoenv.Clients, sg string)
 		kind   string
 		want   []drift.FieldDiff
 	}{
 		{
 			name: "versioning suspended", kind: KindS3Bucket,
-			change: func(t *testing.T, c clients, _ string) {
-				must(c.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: awssdk.String("trueup-logs"),
+			change: func(t *testing.T, c motoenv.Clients, _ string) {
+				motoenv.Must(c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: awssdk.String("trueup-logs"),
 					VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}}))(t)
 			},
 			want: []drift.FieldDiff{{Path: "/spec/versioning/status", Live: "Suspended", Desired: "Enabled"}},
 		},
 		{
 			name: "ssh opened to the world", kind: KindSecurityGroup,
-			change: func(t *testing.T, c clients, sg string) {
-				must(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &sg, IpPermissions: []ec2types.IpPermission{
+			change: func(t *testing.T, c motoenv.Clients, sg string) {
+				motoenv.Must(c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &sg, IpPermissions: []ec2types.IpPermission{
 					{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(22), ToPort: awssdk.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}}},
 				}}))(t)
 			},
@@ -85,25 +85,25 @@ func TestCompareOutOfBandChanges(t *testing.T) {
 		},
 		{
 			name: "inline policy widened", kind: KindIAMRole,
-			change: func(t *testing.T, c clients, _ string) {
-				must(c.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String("trueup-app"), PolicyName: awssdk.String("write-logs"),
+			change: func(t *testing.T, c motoenv.Clients, _ string) {
+				motoenv.Must(c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String("trueup-app"), PolicyName: awssdk.String("write-logs"),
 					PolicyDocument: awssdk.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::trueup-logs/app/*"}]}`)}))(t)
 			},
 			want: []drift.FieldDiff{{Path: "/spec/inlinePolicies/write-logs/Statement/0/Action/0", Live: "s3:*", Desired: "s3:PutObject"}},
 		},
 		{
 			name: "user tag changed and trueup's tag removed", kind: KindIAMPolicy,
-			change: func(t *testing.T, c clients, _ string) {
+			change: func(t *testing.T, c motoenv.Clients, _ string) {
 				arn := awssdk.String("arn:aws:iam::123456789012:policy/trueup-read-config")
-				must(c.iam.TagPolicy(ctx, &iam.TagPolicyInput{PolicyArn: arn, Tags: tagsOf("team", "data")}))(t)
-				must(c.iam.UntagPolicy(ctx, &iam.UntagPolicyInput{PolicyArn: arn, TagKeys: []string{TagManagedBy}}))(t)
+				motoenv.Must(c.IAM.TagPolicy(ctx, &iam.TagPolicyInput{PolicyArn: arn, Tags: tagsOf("team", "data")}))(t)
+				motoenv.Must(c.IAM.UntagPolicy(ctx, &iam.UntagPolicyInput{PolicyArn: arn, TagKeys: []string{TagManagedBy}}))(t)
 			},
 			want: []drift.FieldDiff{{Path: "/spec/tags/team", Live: "data", Desired: "platform"}},
 		},
 		{
 			name: "public access block removed", kind: KindS3Bucket,
-			change: func(t *testing.T, c clients, _ string) {
-				must(c.s3.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: awssdk.String("trueup-logs")}))(t)
+			change: func(t *testing.T, c motoenv.Clients, _ string) {
+				motoenv.Must(c.S3.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: awssdk.String("trueup-logs")}))(t)
 			},
 			want: []drift.FieldDiff{
 				{Path: "/spec/publicAccessBlock/blockPublicAcls", Live: false, Desired: true},
@@ -116,7 +116,7 @@ func TestCompareOutOfBandChanges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := motoenv.Shared(t)
-			c := sdk(env)
+			c := env.Clients()
 			tt.change(t, c, seedStack(t, c))
 			for _, mode := range bulkModes {
 				cfg := testConfig(env, env.Endpoint)

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -173,7 +174,7 @@ func checkShape(path string, v any, t reflect.Type) []error {
 			return []error{wrongType(path, "an object", v)}
 		}
 		var errs []error
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			errs = append(errs, checkShape(mapPath(path, k), m[k], t.Elem())...)
 		}
 		return errs
@@ -218,7 +219,7 @@ func checkStruct(path string, v any, t reflect.Type) []error {
 		}
 	}
 	var errs []error
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		ft, ok := fields[k]
 		if !ok {
 			errs = append(errs, unknownField(mapPath(path, k), k, names))
@@ -304,13 +305,4 @@ func mapPath(path, k string) string {
 		return fmt.Sprintf("%s[%q]", path, k)
 	}
 	return path + "." + k
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

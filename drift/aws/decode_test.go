@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	awsfixtures "github.com/trueup-dev/trueup/fixtures/aws"
+	"github.com/trueup-dev/trueup/fixtures/golden"
 )
 
 func object(kind, name string, spec map[string]any) *unstructured.Unstructured {
@@ -20,10 +21,7 @@ func object(kind, name string, spec map[string]any) *unstructured.Unstructured {
 }
 
 func TestDecodeStack(t *testing.T) {
-	objs, err := awsfixtures.Desired("stack.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := awsfixtures.Load(t, "stack.yaml")
 	ds, err := DecodeAll(objs)
 	if err != nil {
 		t.Fatalf("DecodeAll: %v", err)
@@ -44,15 +42,12 @@ func TestDecodeStack(t *testing.T) {
 // TestDecodeErrorsGolden: every problem of an invalid file is reported with
 // its object and field path.
 func TestDecodeErrorsGolden(t *testing.T) {
-	objs, err := awsfixtures.Desired("bad-fields.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = DecodeAll(objs)
+	objs := awsfixtures.Load(t, "bad-fields.yaml")
+	_, err := DecodeAll(objs)
 	if !errors.Is(err, ErrInvalidObject) {
 		t.Fatalf("DecodeAll error = %v, want ErrInvalidObject", err)
 	}
-	golden(t, filepath.Join(fixtures, "golden", "bad-fields.txt"), err.Error()+"\n")
+	golden.Check(t, filepath.Join(fixtures, "golden", "bad-fields.txt"), err.Error()+"\n")
 }
 
 func TestDecodeErrors(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -132,29 +133,15 @@ func (a *Account) listBucketResources(ctx context.Context, withTags bool) ([]Res
 		return nil, err
 	}
 	out := make([]Resource, 0, len(names))
-	for _, n := range sortedKeys(names) {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
 		out = append(out, Resource{Ref: Ref(KindS3Bucket, n), ARN: "arn:aws:s3:::" + n})
 	}
 	if !withTags {
 		return out, nil
 	}
-	errs := make([]error, len(out))
-	gone := make([]bool, len(out))
-	a.forEach(ctx, len(out), func(ctx context.Context, i int) {
-		tags, err := a.readBucketTags(ctx, out[i].Ref.Name)
-		switch {
-		case hasCode(err, "NoSuchBucket"):
-			gone[i] = true
-		case err != nil:
-			errs[i] = readErr(ID(out[i].Ref), "read tags", err)
-		default:
-			out[i].Tags = tags
-		}
+	return a.readTags(ctx, out, "read tags", "NoSuchBucket", func(ctx context.Context, r Resource) (map[string]string, error) {
+		return a.readBucketTags(ctx, r.Ref.Name)
 	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return dropGone(out, gone), ctx.Err()
 }
 
 func (a *Account) listRoleResources(ctx context.Context, withTags bool) ([]Resource, error) {
@@ -172,7 +159,7 @@ func (a *Account) listRoleResources(ctx context.Context, withTags bool) ([]Resou
 		details = d
 	}
 	out := make([]Resource, 0, len(roles))
-	for _, name := range sortedKeys(roles) {
+	for _, name := range slices.Sorted(maps.Keys(roles)) {
 		r := roles[name]
 		if p := awssdk.ToString(r.Path); strings.HasPrefix(p, "/aws-service-role/") || strings.HasPrefix(p, "/aws-reserved/") {
 			continue
@@ -202,23 +189,9 @@ func (a *Account) listPolicyResources(ctx context.Context, withTags bool) ([]Res
 	if !withTags {
 		return out, nil
 	}
-	errs := make([]error, len(out))
-	gone := make([]bool, len(out))
-	a.forEach(ctx, len(out), func(ctx context.Context, i int) {
-		tags, err := a.listPolicyTags(ctx, out[i].ARN)
-		switch {
-		case hasCode(err, "NoSuchEntity"):
-			gone[i] = true
-		case err != nil:
-			errs[i] = readErr(ID(out[i].Ref), "list tags", err)
-		default:
-			out[i].Tags = tags
-		}
+	return a.readTags(ctx, out, "list tags", "NoSuchEntity", func(ctx context.Context, r Resource) (map[string]string, error) {
+		return a.listPolicyTags(ctx, r.ARN)
 	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return dropGone(out, gone), ctx.Err()
 }
 
 func (a *Account) listGroupResources(ctx context.Context, filters []ec2types.Filter) ([]Resource, error) {
@@ -235,6 +208,30 @@ func (a *Account) listGroupResources(ctx context.Context, filters []ec2types.Fil
 		out = append(out, Resource{Ref: Ref(KindSecurityGroup, name), ARN: awssdk.ToString(g.GroupId), Tags: ec2TagMap(g.Tags)})
 	}
 	return out, nil
+}
+
+// readTags fills in the tags of rs with read, concurrently, one call per
+// resource (what S3 and IAM policies need). A resource whose read answers
+// goneCode was deleted since the listing and is dropped; any other failure
+// fails the whole call, with op naming the read.
+func (a *Account) readTags(ctx context.Context, rs []Resource, op, goneCode string, read func(context.Context, Resource) (map[string]string, error)) ([]Resource, error) {
+	errs := make([]error, len(rs))
+	gone := make([]bool, len(rs))
+	a.forEach(ctx, len(rs), func(ctx context.Context, i int) {
+		tags, err := read(ctx, rs[i])
+		switch {
+		case hasCode(err, goneCode):
+			gone[i] = true
+		case err != nil:
+			errs[i] = readErr(ID(rs[i].Ref), op, err)
+		default:
+			rs[i].Tags = tags
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return dropGone(rs, gone), ctx.Err()
 }
 
 func dropGone(rs []Resource, gone []bool) []Resource {

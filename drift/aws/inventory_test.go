@@ -17,14 +17,14 @@ import (
 
 // seedForeign adds resources trueup does not manage: a bucket made by hand,
 // one tagged for another target, and a role made by hand.
-func seedForeign(t *testing.T, c clients) {
+func seedForeign(t *testing.T, c motoenv.Clients) {
 	ctx := context.Background()
-	must(c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: awssdk.String("handmade-bucket")}))(t)
-	must(c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: awssdk.String("other-team-bucket")}))(t)
-	must(c.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: awssdk.String("other-team-bucket"), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{
+	motoenv.Must(c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: awssdk.String("handmade-bucket")}))(t)
+	motoenv.Must(c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: awssdk.String("other-team-bucket")}))(t)
+	motoenv.Must(c.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: awssdk.String("other-team-bucket"), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{
 		{Key: awssdk.String(TagTarget), Value: awssdk.String("api")}, {Key: awssdk.String(TagManagedBy), Value: awssdk.String(ManagedBy)},
 	}}}))(t)
-	must(c.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: awssdk.String("handmade-role"),
+	motoenv.Must(c.IAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: awssdk.String("handmade-role"),
 		AssumeRolePolicyDocument: awssdk.String(`{"Version":"2012-10-17","Statement":[]}`), Tags: tagsOf("owner", "bob")}))(t)
 }
 
@@ -43,7 +43,7 @@ func declared(t *testing.T) []drift.ObjectRef {
 func TestUnmanaged(t *testing.T) {
 	ctx := context.Background()
 	env := motoenv.Shared(t)
-	c := sdk(env)
+	c := env.Clients()
 	seedStack(t, c)
 	seedForeign(t, c)
 	a := newAccount(t, testConfig(env, env.Endpoint))
@@ -108,7 +108,7 @@ func TestUnmanaged(t *testing.T) {
 func TestManaged(t *testing.T) {
 	ctx := context.Background()
 	env := motoenv.Shared(t)
-	c := sdk(env)
+	c := env.Clients()
 	sg := seedStack(t, c)
 	seedForeign(t, c)
 	a := newAccount(t, testConfig(env, env.Endpoint))

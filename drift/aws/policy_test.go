@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trueup-dev/trueup/fixtures/golden"
 )
 
 func TestNormalizePolicyGolden(t *testing.T) {
@@ -29,7 +31,7 @@ func TestNormalizePolicyGolden(t *testing.T) {
 				t.Fatalf("NormalizePolicy: %v", err)
 			}
 			out, _ := json.MarshalIndent(got, "", "  ")
-			golden(t, filepath.Join(fixtures, "policies", name+".golden.json"), string(out)+"\n")
+			golden.Check(t, filepath.Join(fixtures, "policies", name+".golden.json"), string(out)+"\n")
 
 			again, err := NormalizePolicy(got)
 			if err != nil {

@@ -43,7 +43,7 @@ func TestCompareUnknownOnFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := motoenv.Shared(t)
-			seedStack(t, sdk(env))
+			seedStack(t, env.Clients())
 			proxy := motoenv.NewProxy(t, env)
 			proxy.Fail(tt.service, tt.operation, tt.fault)
 			cfg := testConfig(env, proxy.URL)
@@ -92,7 +92,7 @@ func contains(list []string, s string) bool {
 func TestCheckIdentity(t *testing.T) {
 	ctx := context.Background()
 	env := motoenv.Shared(t)
-	seedStack(t, sdk(env))
+	seedStack(t, env.Clients())
 
 	t.Run("configured account", func(t *testing.T) {
 		if err := newAccount(t, testConfig(env, env.Endpoint)).CheckIdentity(ctx); err != nil {

@@ -3,8 +3,6 @@ package slack
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,10 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/trueup-dev/trueup/fixtures/golden"
 	"github.com/trueup-dev/trueup/notifications"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 var goldenDir = filepath.Join("..", "..", "fixtures", "notifications", "golden")
 
@@ -128,20 +125,7 @@ func TestRenderGolden(t *testing.T) {
 			if err := enc.Encode(p); err != nil {
 				t.Fatal(err)
 			}
-			data := buf.Bytes()
-			path := filepath.Join(goldenDir, name+".json")
-			if *update {
-				if err := os.WriteFile(path, data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(data, want) {
-				t.Errorf("payload differs from %s (run go test -update to accept):\n%s", path, data)
-			}
+			golden.Check(t, filepath.Join(goldenDir, name+".json"), buf.String())
 		})
 	}
 }

@@ -18,7 +18,7 @@ import (
 func TestApplyCreatesTheStack(t *testing.T) {
 	ctx := context.Background()
 	env := motoenv.Shared(t)
-	c := sdk(env)
+	c := env.Clients()
 	a := newAccount(t, testConfig(env, env.Endpoint))
 	want := map[string]kube.Action{
 		"IAMPolicy/trueup-read-config": kube.ActionCreated, "IAMRole/trueup-app": kube.ActionCreated,
@@ -65,16 +65,13 @@ func equalActions(got, want map[string]kube.Action) bool {
 // anything is written.
 func TestApplyRefusesInvalidBatches(t *testing.T) {
 	env := motoenv.Shared(t)
-	bad, err := awsfixtures.Desired("bad-fields.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bad := awsfixtures.Load(t, "bad-fields.yaml")
 	a := newAccount(t, testConfig(env, env.Endpoint))
 	res, err := Apply(context.Background(), a, "web", append(stack(t), bad[0]), DefaultApplyOptions())
 	if !errors.Is(err, driftaws.ErrInvalidObject) || !strings.Contains(err.Error(), "spec.versionning: unknown field (did you mean versioning?)") {
 		t.Fatalf("Apply error = %v, want ErrInvalidObject naming the field", err)
 	}
-	if len(res.Entries) != 0 || bucketExists(t, sdk(env), "trueup-logs") {
+	if len(res.Entries) != 0 || bucketExists(t, env.Clients(), "trueup-logs") {
 		t.Errorf("an invalid batch applied something: %s", dump(res))
 	}
 }
@@ -89,7 +86,7 @@ func TestApplyRefusesAnotherAccount(t *testing.T) {
 	if !errors.Is(err, driftaws.ErrWrongAccount) {
 		t.Fatalf("Apply error = %v, want ErrWrongAccount", err)
 	}
-	if len(res.Entries) != 0 || bucketExists(t, sdk(env), "trueup-logs") {
+	if len(res.Entries) != 0 || bucketExists(t, env.Clients(), "trueup-logs") {
 		t.Errorf("applied to the wrong account: %s", dump(res))
 	}
 }
@@ -98,7 +95,7 @@ func TestApplyRefusesAnotherAccount(t *testing.T) {
 // one tagged for another target is left alone.
 func TestApplyOwnership(t *testing.T) {
 	env := motoenv.Shared(t)
-	c := sdk(env)
+	c := env.Clients()
 	a := newAccount(t, testConfig(env, env.Endpoint))
 	mustApply(t, a, "api", stack(t), DefaultApplyOptions())
 

@@ -46,14 +46,8 @@ func newAccount(t testing.TB, cfg driftaws.Config) *driftaws.Account {
 	return a
 }
 
-func stack(t testing.TB) []*unstructured.Unstructured {
-	t.Helper()
-	objs, err := awsfixtures.Desired("stack.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return objs
-}
+// stack is fixtures/aws/desired/stack.yaml.
+func stack(t testing.TB) []*unstructured.Unstructured { return awsfixtures.Load(t, "stack.yaml") }
 
 // without returns objs minus the objects of kind.
 func without(objs []*unstructured.Unstructured, kinds ...string) []*unstructured.Unstructured {
@@ -108,37 +102,10 @@ func actions(res *kube.Result) map[string]kube.Action {
 	return out
 }
 
-// clients talk to moto directly, for out-of-band changes and checks.
-type clients struct {
-	s3  *s3.Client
-	iam *iam.Client
-	ec2 *ec2.Client
-}
-
-func sdk(env *motoenv.Env) clients {
-	cfg := env.AWSConfig()
-	return clients{
-		s3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
-		iam: iam.NewFromConfig(cfg),
-		ec2: ec2.NewFromConfig(cfg),
-	}
-}
-
-// must fails the test on err: must(call())(t).
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(t testing.TB) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
-
 // bucketExists reports whether moto has the bucket.
-func bucketExists(t *testing.T, c clients, name string) bool {
+func bucketExists(t *testing.T, c motoenv.Clients, name string) bool {
 	t.Helper()
-	_, err := c.s3.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: &name})
+	_, err := c.S3.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: &name})
 	if err != nil && !driftaws.IsNotFound(err) {
 		t.Fatalf("HeadBucket %s: %v", name, err)
 	}
@@ -146,9 +113,9 @@ func bucketExists(t *testing.T, c clients, name string) bool {
 }
 
 // groupID returns the id of the security group named name ("" when none).
-func groupID(t *testing.T, c clients, name string) string {
+func groupID(t *testing.T, c motoenv.Clients, name string) string {
 	t.Helper()
-	out := must(c.ec2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{}))(t)
+	out := motoenv.Must(c.EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{}))(t)
 	for _, g := range out.SecurityGroups {
 		if awssdk.ToString(g.GroupName) == name {
 			return awssdk.ToString(g.GroupId)
@@ -157,18 +124,18 @@ func groupID(t *testing.T, c clients, name string) string {
 	return ""
 }
 
-func roleExists(t *testing.T, c clients, name string) bool {
+func roleExists(t *testing.T, c motoenv.Clients, name string) bool {
 	t.Helper()
-	_, err := c.iam.GetRole(context.Background(), &iam.GetRoleInput{RoleName: &name})
+	_, err := c.IAM.GetRole(context.Background(), &iam.GetRoleInput{RoleName: &name})
 	if err != nil && !driftaws.IsNotFound(err) {
 		t.Fatalf("GetRole %s: %v", name, err)
 	}
 	return err == nil
 }
 
-func policyExists(t *testing.T, c clients) bool {
+func policyExists(t *testing.T, c motoenv.Clients) bool {
 	t.Helper()
-	_, err := c.iam.GetPolicy(context.Background(), &iam.GetPolicyInput{PolicyArn: awssdk.String(policyARN)})
+	_, err := c.IAM.GetPolicy(context.Background(), &iam.GetPolicyInput{PolicyArn: awssdk.String(policyARN)})
 	if err != nil && !driftaws.IsNotFound(err) {
 		t.Fatalf("GetPolicy: %v", err)
 	}
@@ -186,12 +153,12 @@ func object(kind, name string) *unstructured.Unstructured {
 	}}
 }
 
-func tagRole(t *testing.T, c clients, role, k, v string) {
+func tagRole(t *testing.T, c motoenv.Clients, role, k, v string) {
 	t.Helper()
-	must(c.iam.TagRole(context.Background(), &iam.TagRoleInput{RoleName: &role, Tags: []iamtypes.Tag{{Key: &k, Value: &v}}}))(t)
+	motoenv.Must(c.IAM.TagRole(context.Background(), &iam.TagRoleInput{RoleName: &role, Tags: []iamtypes.Tag{{Key: &k, Value: &v}}}))(t)
 }
 
-func tagPolicy(t *testing.T, c clients, k, v string) {
+func tagPolicy(t *testing.T, c motoenv.Clients, k, v string) {
 	t.Helper()
-	must(c.iam.TagPolicy(context.Background(), &iam.TagPolicyInput{PolicyArn: awssdk.String(policyARN), Tags: []iamtypes.Tag{{Key: &k, Value: &v}}}))(t)
+	motoenv.Must(c.IAM.TagPolicy(context.Background(), &iam.TagPolicyInput{PolicyArn: awssdk.String(policyARN), Tags: []iamtypes.Tag{{Key: &k, Value: &v}}}))(t)
 }

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -77,7 +78,7 @@ func (a *applier) updateRole(ctx context.Context, o driftaws.Observed, spec *dri
 func (a *applier) writeRolePolicies(ctx context.Context, name string, spec, live *driftaws.IAMRoleSpec, fields map[string]bool) error {
 	client := a.account.IAM()
 	if spec.InlinePolicies != nil && fields["inlinePolicies"] {
-		for _, pn := range sortedKeys(spec.InlinePolicies) {
+		for _, pn := range slices.Sorted(maps.Keys(spec.InlinePolicies)) {
 			doc := spec.InlinePolicies[pn]
 			if doc.Equal(live.InlinePolicies[pn]) {
 				continue
@@ -88,7 +89,7 @@ func (a *applier) writeRolePolicies(ctx context.Context, name string, spec, live
 				return fmt.Errorf("put inline policy %s: %w", pn, err)
 			}
 		}
-		for _, pn := range sortedKeys(live.InlinePolicies) {
+		for _, pn := range slices.Sorted(maps.Keys(live.InlinePolicies)) {
 			if _, keep := spec.InlinePolicies[pn]; keep {
 				continue
 			}
@@ -174,7 +175,7 @@ func (a *applier) deleteRole(ctx context.Context, name string) error {
 
 func iamTags(tags map[string]string) []iamtypes.Tag {
 	out := make([]iamtypes.Tag, 0, len(tags))
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		out = append(out, iamtypes.Tag{Key: awssdk.String(k), Value: awssdk.String(tags[k])})
 	}
 	return out

@@ -30,21 +30,21 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name   string
-		change func(t *testing.T, c clients)
+		change func(t *testing.T, c motoenv.Clients)
 		ref    string
 		want   []drift.FieldDiff
 	}{
 		{
 			name: "versioning suspended", ref: "S3Bucket/trueup-logs",
-			change: func(t *testing.T, c clients) {
-				must(c.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: awssdk.String("trueup-logs"),
+			change: func(t *testing.T, c motoenv.Clients) {
+				motoenv.Must(c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: awssdk.String("trueup-logs"),
 					VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}}))(t)
 			},
 			want: []drift.FieldDiff{{Path: "/spec/versioning/status", Live: "Suspended", Desired: "Enabled"}},
 		},
 		{
 			name: "bucket tag changed and one added", ref: "S3Bucket/trueup-logs",
-			change: func(t *testing.T, c clients) {
+			change: func(t *testing.T, c motoenv.Clients) {
 				tags := bucketTags(t, c, "trueup-logs")
 				tags["team"], tags["owner"] = "data", "bob"
 				putBucketTags(t, c, "trueup-logs", tags)
@@ -56,8 +56,8 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 		},
 		{
 			name: "public access block turned off", ref: "S3Bucket/trueup-logs",
-			change: func(t *testing.T, c clients) {
-				must(c.s3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: awssdk.String("trueup-logs"),
+			change: func(t *testing.T, c motoenv.Clients) {
+				motoenv.Must(c.S3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: awssdk.String("trueup-logs"),
 					PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
 						BlockPublicAcls: awssdk.Bool(false), IgnorePublicAcls: awssdk.Bool(true), BlockPublicPolicy: awssdk.Bool(false), RestrictPublicBuckets: awssdk.Bool(true),
 					}}))(t)
@@ -69,8 +69,8 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 		},
 		{
 			name: "bucket policy deleted", ref: "S3Bucket/trueup-logs",
-			change: func(t *testing.T, c clients) {
-				must(c.s3.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: awssdk.String("trueup-logs")}))(t)
+			change: func(t *testing.T, c motoenv.Clients) {
+				motoenv.Must(c.S3.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: awssdk.String("trueup-logs")}))(t)
 			},
 			want: []drift.FieldDiff{{Path: "/spec/policy", Live: nil, Desired: map[string]any{
 				"Version": "2012-10-17",
@@ -83,9 +83,9 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 		},
 		{
 			name: "ssh opened to the world", ref: "SecurityGroup/trueup-web",
-			change: func(t *testing.T, c clients) {
+			change: func(t *testing.T, c motoenv.Clients) {
 				id := groupID(t, c, "trueup-web")
-				must(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &id, IpPermissions: []ec2types.IpPermission{
+				motoenv.Must(c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &id, IpPermissions: []ec2types.IpPermission{
 					{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(22), ToPort: awssdk.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}}},
 				}}))(t)
 			},
@@ -95,9 +95,9 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 		},
 		{
 			name: "https rule revoked", ref: "SecurityGroup/trueup-web",
-			change: func(t *testing.T, c clients) {
+			change: func(t *testing.T, c motoenv.Clients) {
 				id := groupID(t, c, "trueup-web")
-				must(c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &id, IpPermissions: []ec2types.IpPermission{
+				motoenv.Must(c.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &id, IpPermissions: []ec2types.IpPermission{
 					{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(443), ToPort: awssdk.Int32(443), IpRanges: []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}}},
 				}}))(t)
 			},
@@ -107,18 +107,18 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 		},
 		{
 			name: "inline policy edited", ref: "IAMRole/trueup-app",
-			change: func(t *testing.T, c clients) {
-				must(c.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String("trueup-app"), PolicyName: awssdk.String("write-logs"),
+			change: func(t *testing.T, c motoenv.Clients) {
+				motoenv.Must(c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String("trueup-app"), PolicyName: awssdk.String("write-logs"),
 					PolicyDocument: awssdk.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::trueup-logs/app/*"}]}`)}))(t)
 			},
 			want: []drift.FieldDiff{{Path: "/spec/inlinePolicies/write-logs/Statement/0/Action/0", Live: "s3:*", Desired: "s3:PutObject"}},
 		},
 		{
 			name: "inline policy added and managed policy detached", ref: "IAMRole/trueup-app",
-			change: func(t *testing.T, c clients) {
-				must(c.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String("trueup-app"), PolicyName: awssdk.String("admin"),
+			change: func(t *testing.T, c motoenv.Clients) {
+				motoenv.Must(c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String("trueup-app"), PolicyName: awssdk.String("admin"),
 					PolicyDocument: awssdk.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)}))(t)
-				must(c.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: awssdk.String("trueup-app"), PolicyArn: awssdk.String(policyARN)}))(t)
+				motoenv.Must(c.IAM.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: awssdk.String("trueup-app"), PolicyArn: awssdk.String(policyARN)}))(t)
 			},
 			want: []drift.FieldDiff{
 				{Path: "/spec/inlinePolicies/admin", Live: map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Action": []any{"*"}, "Resource": []any{"*"}}}}, Desired: nil},
@@ -127,9 +127,9 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 		},
 		{
 			name: "role session and trust changed", ref: "IAMRole/trueup-app",
-			change: func(t *testing.T, c clients) {
-				must(c.iam.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: awssdk.String("trueup-app"), Description: awssdk.String("Runs the app"), MaxSessionDuration: awssdk.Int32(43200)}))(t)
-				must(c.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: awssdk.String("trueup-app"),
+			change: func(t *testing.T, c motoenv.Clients) {
+				motoenv.Must(c.IAM.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: awssdk.String("trueup-app"), Description: awssdk.String("Runs the app"), MaxSessionDuration: awssdk.Int32(43200)}))(t)
+				motoenv.Must(c.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: awssdk.String("trueup-app"),
 					PolicyDocument: awssdk.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole"}]}`)}))(t)
 			},
 			want: []drift.FieldDiff{
@@ -140,8 +140,8 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 		},
 		{
 			name: "managed policy document replaced", ref: "IAMPolicy/trueup-read-config",
-			change: func(t *testing.T, c clients) {
-				must(c.iam.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: awssdk.String(policyARN), SetAsDefault: true,
+			change: func(t *testing.T, c motoenv.Clients) {
+				motoenv.Must(c.IAM.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: awssdk.String(policyARN), SetAsDefault: true,
 					PolicyDocument: awssdk.String(`{"Version":"2012-10-17","Statement":{"Sid":"ReadConfig","Effect":"Allow","Action":"ssm:*","Resource":"arn:aws:ssm:us-east-1:123456789012:parameter/app/*"}}`)}))(t)
 			},
 			want: []drift.FieldDiff{
@@ -151,8 +151,8 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 		},
 		{
 			name: "policy tag removed", ref: "IAMPolicy/trueup-read-config",
-			change: func(t *testing.T, c clients) {
-				must(c.iam.UntagPolicy(ctx, &iam.UntagPolicyInput{PolicyArn: awssdk.String(policyARN), TagKeys: []string{"team", driftaws.TagTarget}}))(t)
+			change: func(t *testing.T, c motoenv.Clients) {
+				motoenv.Must(c.IAM.UntagPolicy(ctx, &iam.UntagPolicyInput{PolicyArn: awssdk.String(policyARN), TagKeys: []string{"team", driftaws.TagTarget}}))(t)
 			},
 			want: []drift.FieldDiff{{Path: "/spec/tags/team", Live: nil, Desired: "platform"}},
 		},
@@ -160,7 +160,7 @@ func TestApplyHealsOutOfBandChanges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := motoenv.Shared(t)
-			c := sdk(env)
+			c := env.Clients()
 			a := newAccount(t, testConfig(env, env.Endpoint))
 			mustApply(t, a, "web", stack(t), DefaultApplyOptions())
 			tt.change(t, c)
@@ -207,16 +207,16 @@ func assertDrift(t *testing.T, rep drift.Report, ref string, want []drift.FieldD
 func TestApplyPolicyAtVersionLimit(t *testing.T) {
 	ctx := context.Background()
 	env := motoenv.Shared(t)
-	c := sdk(env)
+	c := env.Clients()
 	a := newAccount(t, testConfig(env, env.Endpoint))
 	mustApply(t, a, "web", stack(t), DefaultApplyOptions())
 	for i := range 4 {
-		must(c.iam.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: awssdk.String(policyARN), SetAsDefault: true,
+		motoenv.Must(c.IAM.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: awssdk.String(policyARN), SetAsDefault: true,
 			PolicyDocument: awssdk.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ssm:*","Resource":"*","Sid":"V` + string(rune('0'+i)) + `"}}`)}))(t)
 	}
 	mustApply(t, a, "web", stack(t), DefaultApplyOptions())
 	assertInSync(t, compare(t, a, stack(t)))
-	versions := must(c.iam.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: awssdk.String(policyARN)}))(t).Versions
+	versions := motoenv.Must(c.IAM.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: awssdk.String(policyARN)}))(t).Versions
 	var ids []string
 	for _, v := range versions {
 		ids = append(ids, awssdk.ToString(v.VersionId))
@@ -229,9 +229,9 @@ func TestApplyPolicyAtVersionLimit(t *testing.T) {
 	}
 }
 
-func bucketTags(t *testing.T, c clients, name string) map[string]string {
+func bucketTags(t *testing.T, c motoenv.Clients, name string) map[string]string {
 	t.Helper()
-	out := must(c.s3.GetBucketTagging(context.Background(), &s3.GetBucketTaggingInput{Bucket: &name}))(t)
+	out := motoenv.Must(c.S3.GetBucketTagging(context.Background(), &s3.GetBucketTaggingInput{Bucket: &name}))(t)
 	tags := map[string]string{}
 	for _, tag := range out.TagSet {
 		tags[awssdk.ToString(tag.Key)] = awssdk.ToString(tag.Value)
@@ -239,17 +239,17 @@ func bucketTags(t *testing.T, c clients, name string) map[string]string {
 	return tags
 }
 
-func putBucketTags(t *testing.T, c clients, name string, tags map[string]string) {
+func putBucketTags(t *testing.T, c motoenv.Clients, name string, tags map[string]string) {
 	t.Helper()
 	var set []s3types.Tag
 	for k, v := range tags {
 		set = append(set, s3types.Tag{Key: awssdk.String(k), Value: awssdk.String(v)})
 	}
-	must(c.s3.PutBucketTagging(context.Background(), &s3.PutBucketTaggingInput{Bucket: &name, Tagging: &s3types.Tagging{TagSet: set}}))(t)
+	motoenv.Must(c.S3.PutBucketTagging(context.Background(), &s3.PutBucketTaggingInput{Bucket: &name, Tagging: &s3types.Tagging{TagSet: set}}))(t)
 }
 
 // tagsOf reads a resource's tags by "Kind/name".
-func tagsOf(t *testing.T, c clients, ref string) map[string]string {
+func tagsOf(t *testing.T, c motoenv.Clients, ref string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	kind, name, _ := strings.Cut(ref, "/")
@@ -258,11 +258,11 @@ func tagsOf(t *testing.T, c clients, ref string) map[string]string {
 	case driftaws.KindS3Bucket:
 		return bucketTags(t, c, name)
 	case driftaws.KindIAMRole:
-		list = must(c.iam.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: &name}))(t).Tags
+		list = motoenv.Must(c.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: &name}))(t).Tags
 	case driftaws.KindIAMPolicy:
-		list = must(c.iam.ListPolicyTags(ctx, &iam.ListPolicyTagsInput{PolicyArn: awssdk.String(policyARN)}))(t).Tags
+		list = motoenv.Must(c.IAM.ListPolicyTags(ctx, &iam.ListPolicyTagsInput{PolicyArn: awssdk.String(policyARN)}))(t).Tags
 	case driftaws.KindSecurityGroup:
-		out := must(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{groupID(t, c, name)}}))(t)
+		out := motoenv.Must(c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{groupID(t, c, name)}}))(t)
 		tags := map[string]string{}
 		for _, tag := range out.SecurityGroups[0].Tags {
 			tags[awssdk.ToString(tag.Key)] = awssdk.ToString(tag.Value)

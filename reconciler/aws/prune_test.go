@@ -79,7 +79,7 @@ func TestPrune(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := motoenv.Shared(t)
-			c := sdk(env)
+			c := env.Clients()
 			a := newAccount(t, testConfig(env, env.Endpoint))
 			mustApply(t, a, "web", stack(t), DefaultApplyOptions())
 			seedForeignBuckets(t, c)
@@ -111,14 +111,14 @@ func TestPrune(t *testing.T) {
 
 // seedForeignBuckets adds a bucket made by hand and one tagged for another
 // target: prune must never touch them.
-func seedForeignBuckets(t *testing.T, c clients) {
+func seedForeignBuckets(t *testing.T, c motoenv.Clients) {
 	ctx := context.Background()
-	must(c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: awssdk.String("handmade-bucket")}))(t)
-	must(c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: awssdk.String("other-team-bucket")}))(t)
+	motoenv.Must(c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: awssdk.String("handmade-bucket")}))(t)
+	motoenv.Must(c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: awssdk.String("other-team-bucket")}))(t)
 	putBucketTags(t, c, "other-team-bucket", driftaws.OwnTags("api"))
 }
 
-func exists(t *testing.T, c clients, ref string) bool {
+func exists(t *testing.T, c motoenv.Clients, ref string) bool {
 	kind, name, _ := strings.Cut(ref, "/")
 	switch kind {
 	case driftaws.KindS3Bucket:

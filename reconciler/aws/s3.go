@@ -3,6 +3,8 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -119,7 +121,7 @@ func publicAccessBlock(p *driftaws.PublicAccessBlock, live *driftaws.S3BucketSpe
 // putBucketTags replaces the bucket's tag set.
 func (a *applier) putBucketTags(ctx context.Context, name string, tags map[string]string) error {
 	set := make([]s3types.Tag, 0, len(tags))
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		set = append(set, s3types.Tag{Key: awssdk.String(k), Value: awssdk.String(tags[k])})
 	}
 	if _, err := a.account.S3().PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: &name, Tagging: &s3types.Tagging{TagSet: set}}); err != nil {

@@ -46,7 +46,7 @@ func TestApplyChangesNothingWhenStatusUnknown(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			env := motoenv.Shared(t)
-			c := sdk(env)
+			c := env.Clients()
 			direct := newAccount(t, testConfig(env, env.Endpoint))
 			// The target had one more bucket, which left Git: a prune candidate.
 			extra := object("S3Bucket", "trueup-archive")
@@ -107,15 +107,15 @@ func TestApplyChangesNothingWhenStatusUnknown(t *testing.T) {
 }
 
 // driftEverything changes one field of each resource of the stack.
-func driftEverything(t *testing.T, c clients) {
+func driftEverything(t *testing.T, c motoenv.Clients) {
 	ctx := context.Background()
-	must(c.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: awssdk.String("trueup-logs"),
+	motoenv.Must(c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: awssdk.String("trueup-logs"),
 		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}}))(t)
 	tags := bucketTags(t, c, "trueup-logs")
 	tags["team"] = "data"
 	putBucketTags(t, c, "trueup-logs", tags)
 	id := groupID(t, c, "trueup-web")
-	must(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &id, IpPermissions: []ec2types.IpPermission{
+	motoenv.Must(c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &id, IpPermissions: []ec2types.IpPermission{
 		{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(22), ToPort: awssdk.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}}},
 	}}))(t)
 	tagRole(t, c, "trueup-app", "owner", "bob")
