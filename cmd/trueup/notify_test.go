@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,9 +16,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack/slacktest"
 
+	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 	"github.com/trueup-dev/trueup/reconciler/history"
 )
@@ -287,4 +292,89 @@ func TestNotifyTest(t *testing.T) {
 	if _, errOut, code := trueup(t, "notify", "test", "nope", "-c", cfg); code != 2 || !strings.Contains(errOut, `no notifier "nope"`) {
 		t.Fatalf("unknown notifier: exit %d\n%s", code, errOut)
 	}
+}
+
+// TestPushWebhookTriggersReconcile runs the daemon with a webhook secret: a
+// signed push of a new commit reconciles the target at once (its interval
+// is 5 minutes), and a forged one is rejected.
+func TestPushWebhookTriggersReconcile(t *testing.T) {
+	env := kubeenv.Start(t)
+	cfg, repo := demoSetup(t, env.Kubeconfig)
+	const secret = "push-hook-secret"
+	if err := os.WriteFile(cfg, []byte(readFile(t, cfg)+"server:\n  webhookSecretFrom: {env: TRUEUP_TEST_WEBHOOK_SECRET}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TRUEUP_TEST_WEBHOOK_SECRET", secret)
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0", "--log-level", "info"}, streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &logs})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	records := func() []history.Record {
+		out, _, code := trueup(t, "history", "-o", "json", "--limit", "100000", "-c", cfg)
+		var recs []history.Record
+		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
+			return nil
+		}
+		return recs
+	}
+	applied := func(rev string) bool {
+		for _, r := range records() {
+			if r.Target == "web" && r.Outcome == "applied" && strings.HasPrefix(r.Revision, rev) {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil(t, "the first apply", func() bool { return applied("") })
+	addr := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(logs.String())[1]
+
+	files := map[string]gitrepo.Entry{}
+	for p, e := range gitrepo.ReadDir(t, "../../fixtures/demo/repo") {
+		files[p] = e
+	}
+	files["apps/web/deployment.yaml"] = gitrepo.File(strings.Replace(string(files["apps/web/deployment.yaml"].Content), "replicas: 2", "replicas: 4", 1))
+	head := repo.Commit(t, files, gitrepo.CommitOptions{Message: "scale web to 4"}).String()
+	body := fmt.Sprintf(`{"ref":"refs/heads/main","repository":{"clone_url":%q}}`, repo.URL())
+	post := func(sig string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/hooks/git", strings.NewReader(body))
+		req.Header.Set("X-Gitea-Event", "push")
+		req.Header.Set("X-Gitea-Signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(hmacHex("wrong-secret", body)); code != http.StatusUnauthorized {
+		t.Fatalf("forged push: %d, want 401", code)
+	}
+	time.Sleep(time.Second)
+	if applied(head[:12]) {
+		t.Fatal("a forged push triggered a reconcile")
+	}
+	if code := post(hmacHex(secret, body)); code != http.StatusAccepted {
+		t.Fatalf("signed push: %d, want 202", code)
+	}
+	waitUntil(t, "the pushed commit applied", func() bool {
+		for _, r := range records() {
+			var d struct{ Trigger string }
+			if r.Target == "web" && r.Outcome == "applied" && strings.HasPrefix(r.Revision, head) && json.Unmarshal(r.Data, &d) == nil && d.Trigger == "webhook" {
+				return true
+			}
+		}
+		return false
+	})
+	if got := kubectl(t, env, "-n", "web", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "4" {
+		t.Errorf("replicas after the push = %s, want 4", got)
+	}
+}
+
+func hmacHex(secret, body string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(body))
+	return hex.EncodeToString(mac.Sum(nil))
 }

@@ -17,7 +17,9 @@ import (
 
 	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler"
+	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/state"
+	"github.com/trueup-dev/trueup/reconciler/webhook"
 )
 
 type serveOptions struct {
@@ -115,7 +117,12 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("listen %s: %w (pick another address with --listen)", listen, err)}
 	}
-	srv := &http.Server{Handler: newServerMux(r, st, reg), ReadHeaderTimeout: 10 * time.Second}
+	mux := newServerMux(r, st, reg)
+	if err := addWebhooks(mux, cfg, r, reg); err != nil {
+		return err
+	}
+	// ReadTimeout bounds a slow webhook body as well as everything else.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("trueup started", "version", version, "listen", ln.Addr().String(), "targets", len(targets))
 
@@ -153,4 +160,23 @@ func newServerMux(r *reconciler.Reconciler, st *state.Store, reg *prometheus.Reg
 		}
 	})
 	return mux
+}
+
+// addWebhooks serves POST /hooks/git (Gitea and GitHub push events) when
+// server.webhookSecretFrom is set; without a secret the path answers 404
+// with what to configure, since unsigned hooks are never accepted.
+func addWebhooks(mux *http.ServeMux, cfg *config.Config, r *reconciler.Reconciler, reg *prometheus.Registry) error {
+	ref := cfg.Server.WebhookSecretFrom
+	if ref == nil {
+		mux.HandleFunc("POST /hooks/git", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "webhooks are off: set server.webhookSecretFrom in the config", http.StatusNotFound)
+		})
+		return nil
+	}
+	secret, err := ref.Resolve()
+	if err != nil {
+		return &exitCodeError{code: exitError, err: fmt.Errorf("server.webhookSecretFrom: %w", err)}
+	}
+	mux.Handle("POST /hooks/git", webhook.New([]byte(secret.Reveal()), r, reg))
+	return nil
 }
