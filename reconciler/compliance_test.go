@@ -45,12 +45,7 @@ func (e *events) take(kind notifications.Kind) []notifications.Event {
 // error into a folder.
 func policyDir(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, b := range policies.Files() {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := policies.WriteDir(t)
 	broken := `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata:

@@ -16,18 +16,6 @@ import (
 	"github.com/trueup-dev/trueup/fixtures/policies"
 )
 
-// starterPolicies writes the starter policy library into a folder.
-func starterPolicies(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, b := range policies.Files() {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -64,7 +52,7 @@ spec:
 // with the violation listed, 2 when a policy does not compile (naming the
 // file and position).
 func TestValidatePolicies(t *testing.T) {
-	pol := starterPolicies(t)
+	pol := policies.WriteDir(t)
 	good := writeFiles(t, map[string]string{"web.yaml": strings.Replace(ciDeployment, "%s", "registry.example.com/web:1.0", 1)})
 	bad := writeFiles(t, map[string]string{"web.yaml": strings.Replace(ciDeployment, "%s", "docker.io/library/nginx:latest", 1)})
 
@@ -105,7 +93,7 @@ func TestComplianceReport(t *testing.T) {
 	bucket := strings.Replace(testBucket, "  tags:\n", "  serverSideEncryptionConfiguration:\n    rules: [{applyServerSideEncryptionByDefault: {sseAlgorithm: AES256}}]\n  tags:\n", 1)
 	repo.Commit(t, map[string]gitrepo.Entry{"aws/logs.yaml": gitrepo.File(bucket)}, gitrepo.CommitOptions{Message: "a private bucket"})
 	cfg := accountConfig(t, env, repo)
-	if err := os.WriteFile(cfg, []byte(readFile(t, cfg)+"policies:\n  - dir: "+starterPolicies(t)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(readFile(t, cfg)+"policies:\n  - dir: "+policies.WriteDir(t)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if out, errOut, code := trueup(t, "apply", "buckets", "-c", cfg); code != 0 {
