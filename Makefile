@@ -25,7 +25,7 @@ help: ## list the targets
 build: ## build bin/trueup
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/trueup
 
-testenv: ## build kube-apiserver and etcd for the tests (cached per machine)
+testenv: ## build kube-apiserver, etcd and Gitea for the tests (cached per machine)
 	bash fixtures/testenv/build.sh
 
 tools: ## check the programs the tests use (git, kubectl)
