@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -122,4 +124,42 @@ func complianceEvent(ec eventContext, out *Outcome, c complianceChange) (notific
 		ev.Kind, ev.Resolution = notifications.KindComplianceResolved, c.How
 	}
 	return ev, true
+}
+
+// restoreCompliance reads a target's open compliance findings back from the
+// history once, so a restarted daemon continues its episodes instead of
+// recording and announcing them again. A history it cannot read leaves the
+// memory empty: the findings are then recorded again, never lost.
+func (r *Reconciler) restoreCompliance(ctx context.Context, target string, st *targetState) {
+	st.mu.Lock()
+	loaded := st.complianceLoaded
+	st.complianceLoaded = true
+	st.mu.Unlock()
+	if loaded || r.rec.history == nil {
+		return
+	}
+	open := map[string]openFinding{}
+	f := history.Filter{Target: target, Limit: 1000,
+		Types: []string{history.TypeComplianceViolation, history.TypeComplianceResolved, history.TypeComplianceExempt}}
+	err := pages(ctx, r.rec.history, f, func(rec history.Record) error {
+		var fd policy.Finding
+		if err := json.Unmarshal(rec.Data, &fd); err != nil {
+			return fmt.Errorf("record %d: not a finding: %w", rec.Seq, err)
+		}
+		if rec.Type == history.TypeComplianceResolved {
+			delete(open, fd.ID())
+			return nil
+		}
+		open[fd.ID()] = openFinding{finding: fd, since: rec.Time}
+		return nil
+	})
+	if err != nil {
+		r.log.Warn("compliance findings not restored", "target", target, "error", err.Error())
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.compliance == nil {
+		st.compliance = open
+	}
 }

@@ -1,10 +1,13 @@
 package reconciler
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/history"
 	"github.com/trueup-dev/trueup/reconciler/policy"
 )
@@ -55,5 +58,42 @@ func TestComplianceChanges(t *testing.T) {
 	rec := complianceRecord("shop", "abc", complianceChange{Kind: complianceExempt, Finding: exempt})
 	if rec.Actor != "alice@example.com" || rec.Object != web.String() {
 		t.Errorf("exempt record = %+v, want the approver as actor", rec)
+	}
+}
+
+// TestComplianceRestoredAfterRestart: the open findings come back from the
+// history, so the same violation is not recorded or announced again.
+func TestComplianceRestoredAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	h, err := history.OpenSQLite(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	web := drift.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	open := policy.Finding{Policy: "no-privileged-containers", Object: web, Message: "privileged", Severity: policy.SeverityCritical, Action: policy.ActionEnforce}
+	gone := open
+	gone.Policy = "require-resource-limits"
+	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	var recs []history.Record
+	for _, c := range []complianceChange{{Kind: complianceOpened, Finding: open}, {Kind: complianceOpened, Finding: gone}, {Kind: complianceResolved, Finding: gone, How: "fixed"}} {
+		rec := complianceRecord("shop", "abc", c)
+		rec.Time = now
+		recs = append(recs, rec)
+	}
+	if _, err := h.Append(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(&config.Config{}, nil, nil, WithHistory(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newTargetState()
+	r.restoreCompliance(ctx, "shop", st)
+	if changes := st.complianceChanges([]policy.Finding{open}, now.Add(time.Hour)); len(changes) != 0 {
+		t.Fatalf("after a restart the open violation changed again: %+v", changes)
+	}
+	if changes := st.complianceChanges(nil, now.Add(2*time.Hour)); len(changes) != 1 || changes[0].Kind != complianceResolved || !changes[0].Since.Equal(now) {
+		t.Fatalf("resolving after a restart = %+v, want one resolution since %s", changes, now)
 	}
 }

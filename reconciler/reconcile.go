@@ -202,6 +202,7 @@ func subset(objs []*unstructured.Unstructured, reports []drift.ObjectReport) []*
 func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, actor string) *Outcome {
 	out.Duration = r.now().Sub(out.Start)
 	if st != nil && out.complianceChecked && !out.DryRun {
+		r.restoreCompliance(ctx, out.Target, st)
 		out.complianceChanges = st.complianceChanges(out.Compliance, r.now())
 	}
 	changes, err := r.rec.record(ctx, out, actor, r.now())

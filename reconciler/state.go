@@ -16,8 +16,10 @@ type targetState struct {
 	reports  map[drift.ObjectRef]cachedReport
 	failures int
 	last     *Outcome
-	// compliance are the policy findings of the last reconcile, by ID.
-	compliance map[string]openFinding
+	// compliance are the policy findings of the last reconcile, by ID;
+	// complianceLoaded says they were read back from the history.
+	compliance       map[string]openFinding
+	complianceLoaded bool
 	// kick wakes the target's loop; buffered so triggers coalesce.
 	kick chan Trigger
 }
