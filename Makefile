@@ -36,16 +36,18 @@ test: testenv tools ## build what the tests need, run every test with -race, the
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
-# The Slack payload fuzzer renders and checks whole Block Kit messages
-# (about 110 inputs/s here), so it gets a smaller default count.
-SLACK_FUZZTIME ?= 2000x
+# The Slack payload and YAML write-back fuzzers render and check whole
+# messages and kustomize trees (100-200 inputs/s here), so they get a
+# smaller default count.
+SLOW_FUZZTIME ?= 2000x
 
 fuzz: ## run each fuzz target for FUZZTIME (default 10000x: a count, not a duration, so the run never ends mid-input; e.g. FUZZTIME=1m)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./reconciler/config
 	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./sources/render
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSSHSignature$$' -fuzztime $(FUZZTIME) ./sources/git
 	$(GO) test -run '^$$' -fuzz '^FuzzCanonical$$' -fuzztime $(FUZZTIME) ./reconciler/history
-	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(SLACK_FUZZTIME) ./notifications/slack
+	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(SLOW_FUZZTIME) ./notifications/slack
+	$(GO) test -run '^$$' -fuzz '^FuzzEdit$$' -fuzztime $(SLOW_FUZZTIME) ./sources/writeback
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizePolicy$$' -fuzztime $(FUZZTIME) ./drift/aws
 
 demo: build testenv ## run trueup serve on a throwaway control plane and walk through a drift
