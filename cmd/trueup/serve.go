@@ -89,6 +89,7 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	}
 	defer h.Close()
 	go retain(ctx, h, cfg.History.Retention.Duration, log)
+	go housekeep(ctx, st, log)
 	notifiers, router, err := newNotifiers(cfg, log)
 	if err != nil {
 		return err
@@ -179,4 +180,31 @@ func addWebhooks(mux *http.ServeMux, cfg *config.Config, r *reconciler.Reconcile
 	}
 	mux.Handle("POST /hooks/git", webhook.New([]byte(secret.Reveal()), r, reg))
 	return nil
+}
+
+// housekeep drops, every hour, live state that only the history needs to
+// keep: threads of resolved episodes and episodes closed over a day ago.
+func housekeep(ctx context.Context, st *state.Store, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		threads, err := st.DeleteResolvedThreads()
+		if err != nil {
+			log.Error("state housekeeping failed", "error", err.Error())
+			continue
+		}
+		episodes, err := st.DeleteClosedEpisodes(time.Now().Add(-24 * time.Hour))
+		if err != nil {
+			log.Error("state housekeeping failed", "error", err.Error())
+			continue
+		}
+		if threads+episodes > 0 {
+			log.Debug("state housekeeping", "threads", threads, "episodes", episodes)
+		}
+	}
 }

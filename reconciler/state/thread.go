@@ -88,3 +88,29 @@ func (s *Store) RestoreThreads(threads []Thread) error {
 		return nil
 	})
 }
+
+// DeleteResolvedThreads removes the threads of resolved episodes (their
+// record stays in the history) and returns how many went.
+func (s *Store) DeleteResolvedThreads() (int, error) {
+	var n int
+	err := s.write(func(txn *memdb.Txn) error {
+		it, err := txn.Get(tableThreads, indexID)
+		if err != nil {
+			return err
+		}
+		var gone []*Thread
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			if t := raw.(*Thread); t.Resolved {
+				gone = append(gone, t)
+			}
+		}
+		for _, t := range gone {
+			if err := txn.Delete(tableThreads, t); err != nil {
+				return fmt.Errorf("state: thread %s: delete: %w", t.id(), err)
+			}
+		}
+		n = len(gone)
+		return nil
+	})
+	return n, err
+}

@@ -53,4 +53,13 @@ func TestThreads(t *testing.T) {
 	if open, _ := s.OpenThreads(nil, "audit"); len(open) != 2 {
 		t.Errorf("restored threads: %+v", open)
 	}
+	if n, err := s.DeleteResolvedThreads(); err != nil || n != 1 {
+		t.Fatalf("DeleteResolvedThreads = %d, %v; want the one resolved thread", n, err)
+	}
+	if got, _ := s.Thread(nil, "oncall", "shop/web/2"); got != nil {
+		t.Error("a resolved thread is still stored")
+	}
+	if got, _ := s.Thread(nil, "oncall", "shop/api/1"); got == nil {
+		t.Error("an open thread was deleted")
+	}
 }
