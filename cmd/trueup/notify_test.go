@@ -187,7 +187,7 @@ func TestLiveEditAlertsSlackOnceAndHealUpdatesIt(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != want || (want == http.StatusOK && !strings.Contains(string(body), "applied")) {
+		if resp.StatusCode != want || (want == http.StatusOK && (!strings.Contains(string(body), "<h1>web</h1>") || !strings.Contains(string(body), "Last reconcile"))) {
 			t.Errorf("GET %s: %d, want %d\n%s", path, resp.StatusCode, want, body)
 		}
 	}
