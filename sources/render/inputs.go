@@ -51,8 +51,9 @@ func newKustInputs(files sources.Files, b *budget) *kustInputs {
 	}
 }
 
-// kustomizationFile returns the kustomization file of dir, or "".
-func kustomizationFile(files sources.Files, dir string) string {
+// KustomizationFile returns the kustomization file of dir (any name
+// kustomize recognises), or "".
+func KustomizationFile(files sources.Files, dir string) string {
 	for _, n := range konfig.RecognizedKustomizationFileNames() {
 		if _, ok := files[path.Join(dir, n)]; ok {
 			return path.Join(dir, n)
@@ -236,7 +237,7 @@ func (r refs) resource(field, v string, plugins bool) error {
 	if !r.w.dirs[p] {
 		return r.notFound(field, v)
 	}
-	if kustomizationFile(r.w.files, p) == "" {
+	if KustomizationFile(r.w.files, p) == "" {
 		return errorf(ErrNotFound, "%s: %s %q: directory has no kustomization file", r.kfile, field, v)
 	}
 	est, err := r.w.walkDir(p, plugins)

@@ -50,7 +50,7 @@ var kustomizeMu sync.Mutex
 
 // renderKustomize builds the kustomization in dir.
 func renderKustomize(files sources.Files, dir string, b *budget) ([]sources.Object, []KustomizeOrigin, error) {
-	kfile := kustomizationFile(files, dir)
+	kfile := KustomizationFile(files, dir)
 	w := newKustInputs(files, b)
 	est, err := w.walkDir(dir, false)
 	if err != nil {

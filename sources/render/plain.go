@@ -17,9 +17,9 @@ var manifestExts = []string{".yaml", ".yml", ".json"}
 func renderPlain(files sources.Files, dir string, b *budget) (*Result, error) {
 	res := &Result{Mode: ModePlain}
 	var kos []KustomizeOrigin
-	for _, u := range plainUnits(files, dir) {
-		if u.kustomize {
-			objs, k, err := renderKustomize(files, u.path, b)
+	for _, u := range PlainUnits(files, dir) {
+		if u.Kustomize {
+			objs, k, err := renderKustomize(files, u.Path, b)
 			if err != nil {
 				return nil, err
 			}
@@ -27,7 +27,7 @@ func renderPlain(files sources.Files, dir string, b *budget) (*Result, error) {
 			res.Objects = append(res.Objects, objs...)
 			continue
 		}
-		objs, err := plainFile(files, u.path, b)
+		objs, err := plainFile(files, u.Path, b)
 		if err != nil {
 			return nil, err
 		}
@@ -65,17 +65,19 @@ func plainFile(files sources.Files, name string, b *budget) ([]sources.Object, e
 
 // unit is one thing plain mode renders: a manifest file, or a directory
 // with a kustomization.
-type unit struct {
-	path      string
-	kustomize bool
+// Unit is one thing plain mode renders: a manifest file, or a folder with a
+// kustomization built with kustomize.
+type Unit struct {
+	Path      string
+	Kustomize bool
 }
 
-// plainUnits lists what plain mode renders under dir, sorted by path.
+// PlainUnits lists what plain mode renders under dir, sorted by path.
 // Hidden files and directories (a name starting with ".") are skipped:
 // .git, .github and tool configuration are not manifests.
-func plainUnits(files sources.Files, dir string) []unit {
+func PlainUnits(files sources.Files, dir string) []Unit {
 	if _, ok := files[dir]; ok {
-		return []unit{{path: dir}}
+		return []Unit{{Path: dir}}
 	}
 	var names []string
 	for p := range files {
@@ -85,18 +87,18 @@ func plainUnits(files sources.Files, dir string) []unit {
 		}
 	}
 	slices.Sort(names)
-	var units []unit
+	var units []Unit
 	kustDirs := map[string]bool{}
 	for _, p := range names {
 		if kd := kustomizeDir(files, dir, p); kd != "" {
 			if !kustDirs[kd] {
 				kustDirs[kd] = true
-				units = append(units, unit{path: kd, kustomize: true})
+				units = append(units, Unit{Path: kd, Kustomize: true})
 			}
 			continue
 		}
 		if slices.Contains(manifestExts, path.Ext(p)) {
-			units = append(units, unit{path: p})
+			units = append(units, Unit{Path: p})
 		}
 	}
 	return units
@@ -110,7 +112,7 @@ func kustomizeDir(files sources.Files, dir, p string) string {
 		chain = append(chain, d)
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
-		if kustomizationFile(files, chain[i]) != "" {
+		if KustomizationFile(files, chain[i]) != "" {
 			return chain[i]
 		}
 	}

@@ -56,7 +56,7 @@ func render(files sources.Files, dir string, b *budget) (*Result, error) {
 		return nil, errorf(ErrNotFound, "no such file or directory in the repository")
 	}
 	var res *Result
-	if !isFile && kustomizationFile(files, dir) != "" {
+	if !isFile && KustomizationFile(files, dir) != "" {
 		objs, kos, err := renderKustomize(files, dir, b)
 		if err != nil {
 			return nil, err

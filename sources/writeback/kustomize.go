@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/trueup-dev/trueup/sources/render"
 )
 
 // maxLayers bounds how deep kustomizations may nest.
@@ -98,7 +100,7 @@ func (g *kustGraph) load(dir string, depth int) (*layer, error) {
 	}
 	g.loading[dir] = true
 	defer delete(g.loading, dir)
-	kfile := kustomizationFile(g.w.files, dir)
+	kfile := render.KustomizationFile(g.w.files, dir)
 	if kfile == "" {
 		return nil, fmt.Errorf("%s: no kustomization: %w", dir, ErrNotFound)
 	}

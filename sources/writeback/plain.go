@@ -2,32 +2,24 @@ package writeback
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
-	"github.com/trueup-dev/trueup/sources"
-	"sigs.k8s.io/kustomize/api/konfig"
+	"github.com/trueup-dev/trueup/sources/render"
 )
-
-// manifestExts are the extensions plain targets read, as kubectl does.
-var manifestExts = []string{".yaml", ".yml", ".json"}
-
-// kustomizationFile returns the kustomization file of dir, or "".
-func kustomizationFile(files sources.Files, dir string) string {
-	for _, n := range konfig.RecognizedKustomizationFileNames() {
-		if _, ok := files[path.Join(dir, n)]; ok {
-			return path.Join(dir, n)
-		}
-	}
-	return ""
-}
 
 // placeDir handles a plain directory target: its manifest files, and its
 // subdirectories holding a kustomization (built with kustomize, as the
 // renderer does). Exactly one of them must define the object.
 func (w *work) placeDir(dir string, r request) (Applied, error) {
-	files, kdirs := plainUnits(w.files, dir)
+	var files, kdirs []string
+	for _, u := range render.PlainUnits(w.files, dir) {
+		if u.Kustomize {
+			kdirs = append(kdirs, u.Path)
+		} else {
+			files = append(files, u.Path)
+		}
+	}
 	locs, err := w.findPlain(files, r)
 	if err != nil {
 		return Applied{}, err
@@ -103,63 +95,4 @@ func (w *work) writeLoc(l objectLoc, r request) (Applied, error) {
 		return Applied{}, err
 	}
 	return Applied{File: l.file, Line: line, Action: SetInFile}, nil
-}
-
-// plainUnits lists the manifest files under dir, and the outermost
-// subdirectories holding a kustomization (whose files are not manifests of
-// their own). Hidden files and directories are skipped, as the renderer
-// skips them.
-func plainUnits(files sources.Files, dir string) ([]string, []string) {
-	var names []string
-	for p := range files {
-		rel, ok := relTo(dir, p)
-		if ok && !hidden(rel) {
-			names = append(names, p)
-		}
-	}
-	slices.Sort(names)
-	var manifests, kdirs []string
-	for _, p := range names {
-		if kd := kustomizeDir(files, dir, p); kd != "" {
-			if !slices.Contains(kdirs, kd) {
-				kdirs = append(kdirs, kd)
-			}
-			continue
-		}
-		if slices.Contains(manifestExts, path.Ext(p)) {
-			manifests = append(manifests, p)
-		}
-	}
-	return manifests, kdirs
-}
-
-// kustomizeDir returns the outermost directory strictly below dir that
-// holds p and a kustomization file, or "".
-func kustomizeDir(files sources.Files, dir, p string) string {
-	var chain []string
-	for d := path.Dir(p); d != dir && d != "."; d = path.Dir(d) {
-		chain = append(chain, d)
-	}
-	for i := len(chain) - 1; i >= 0; i-- {
-		if kustomizationFile(files, chain[i]) != "" {
-			return chain[i]
-		}
-	}
-	return ""
-}
-
-func relTo(dir, p string) (string, bool) {
-	if dir == "." {
-		return p, true
-	}
-	return strings.CutPrefix(p, dir+"/")
-}
-
-func hidden(rel string) bool {
-	for _, e := range strings.Split(rel, "/") {
-		if strings.HasPrefix(e, ".") {
-			return true
-		}
-	}
-	return false
 }

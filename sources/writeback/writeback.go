@@ -8,6 +8,7 @@ import (
 
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/sources"
+	"github.com/trueup-dev/trueup/sources/render"
 )
 
 // Change is one drifted field to adopt into Git.
@@ -261,7 +262,7 @@ func (w *work) place(target string, r request) (Applied, error) {
 	if _, ok := w.files[target]; ok {
 		return w.placePlain([]string{target}, r)
 	}
-	if kustomizationFile(w.files, target) != "" {
+	if render.KustomizationFile(w.files, target) != "" {
 		return w.placeKustomize(target, r)
 	}
 	return w.placeDir(target, r)
