@@ -63,6 +63,22 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`targets[0].labels["app.kubernetes.io/name"]: want a string, got the number 3`},
 		},
 		{
+			name: "pull-request needs a provider",
+			yaml: base + "targets:\n  - {name: a, source: platform, cluster: prod, remediation: {drift: pull-request}}\n",
+			want: []string{`targets[0].remediation.drift: pull-request needs sources[platform].provider`},
+		},
+		{
+			name: "provider fields",
+			yaml: header + "sources:\n  - name: s\n    url: https://h/r.git\n    provider: {type: gittea}\n",
+			want: []string{`sources[0].provider.type: unknown value "gittea"`, `sources[0].provider.tokenFrom: required`,
+				`sources[0].provider.repository: set it as owner/name`},
+		},
+		{
+			name: "pull request author and branch prefix",
+			yaml: base + "pullRequests: {authorEmail: nobody, branchPrefix: 'bad..prefix/'}\n",
+			want: []string{`pullRequests.authorEmail: "nobody" is not an email address`, `pullRequests.branchPrefix: "bad..prefix/" is not a valid branch name prefix`},
+		},
+		{
 			name: "not a mapping",
 			yaml: "- a\n- b\n",
 			want: []string{"want a YAML mapping"},

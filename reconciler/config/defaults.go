@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
 
 // Defaults applied after validation.
 const (
@@ -13,6 +18,9 @@ const (
 	DefaultConcurrency        = 4
 	DefaultRepeatInterval     = 4 * time.Hour
 	DefaultListen             = "127.0.0.1:8080"
+	DefaultAuthorName         = "trueup"
+	DefaultAuthorEmail        = "trueup@localhost"
+	DefaultBranchPrefix       = "trueup/drift"
 	DefaultBranch             = "main"
 )
 
@@ -44,6 +52,21 @@ func (c *Config) setDefaults() {
 	for i := range c.Routes {
 		if c.Routes[i].Severity == "" {
 			c.Routes[i].Severity = "warning"
+		}
+	}
+	if c.PullRequests.AuthorName == "" {
+		c.PullRequests.AuthorName = DefaultAuthorName
+	}
+	if c.PullRequests.AuthorEmail == "" {
+		c.PullRequests.AuthorEmail = DefaultAuthorEmail
+	}
+	if c.PullRequests.BranchPrefix == "" {
+		c.PullRequests.BranchPrefix = DefaultBranchPrefix
+	}
+	for i := range c.Sources {
+		if p := c.Sources[i].Provider; p != nil && p.Preview == nil {
+			preview := true
+			p.Preview = &preview
 		}
 	}
 	if c.History.Backend == "" {
@@ -111,4 +134,27 @@ func (c *Config) TargetNames() []string {
 		out[i] = t.Name
 	}
 	return out
+}
+
+// ProviderRepository is the owner and name of a source's repository on its
+// Git host: Provider.Repository, or the last two segments of the source
+// URL's path (without .git).
+func ProviderRepository(p *Provider, sourceURL string) (owner, name string, err error) {
+	full := p.Repository
+	if full == "" {
+		u, perr := url.Parse(sourceURL)
+		if perr != nil || u.Path == "" {
+			return "", "", fmt.Errorf("set it as owner/name: the source URL does not name the repository")
+		}
+		segs := strings.Split(strings.Trim(strings.TrimSuffix(u.Path, ".git"), "/"), "/")
+		if len(segs) < 2 {
+			return "", "", fmt.Errorf("set it as owner/name: the source URL path %q does not end in owner/name", u.Path)
+		}
+		full = segs[len(segs)-2] + "/" + segs[len(segs)-1]
+	}
+	owner, name, ok := strings.Cut(full, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", fmt.Errorf("%q: want owner/name", full)
+	}
+	return owner, name, nil
 }

@@ -21,8 +21,10 @@ type Config struct {
 	// Policies are the guardrails every target is checked against.
 	Policies []PolicySource `json:"policies,omitempty"`
 	Ignore   []IgnoreRule   `json:"ignore,omitempty"`
-	History  History        `json:"history,omitempty"`
-	Server   Server         `json:"server,omitempty"`
+	// PullRequests configure the pull requests that adopt live drift.
+	PullRequests PullRequests `json:"pullRequests,omitempty"`
+	History      History      `json:"history,omitempty"`
+	Server       Server       `json:"server,omitempty"`
 }
 
 // SecretRef names where a secret comes from: exactly one of Env or File.
@@ -43,6 +45,27 @@ type Source struct {
 	Timeout  Duration `json:"timeout,omitempty"`
 	Auth     *GitAuth `json:"auth,omitempty"`
 	Verify   *Verify  `json:"verify,omitempty"`
+	// Provider is the Git host's API, for pull requests (drift mode
+	// pull-request) and pull-request previews.
+	Provider *Provider `json:"provider,omitempty"`
+}
+
+// Provider is a Git host's pull-request API.
+type Provider struct {
+	// Type is "gitea" or "github".
+	Type string `json:"type"`
+	// URL is the host's address: Gitea's root URL (https://git.example.com),
+	// or GitHub's API URL (default https://api.github.com/; for GitHub
+	// Enterprise https://github.example.com/api/v3/).
+	URL string `json:"url,omitempty"`
+	// Repository is owner/name; default: the last two segments of the
+	// source URL's path.
+	Repository string     `json:"repository,omitempty"`
+	TokenFrom  *SecretRef `json:"tokenFrom"`
+	// Preview comments on every open pull request into the source's branch
+	// with the changes it would make to each target of the source, and
+	// sets a commit status (default true).
+	Preview *bool `json:"preview,omitempty"`
 }
 
 // GitRef selects the revision: exactly one field; branch "main" when empty.
@@ -225,6 +248,17 @@ type Route struct {
 type WebhookNotifier struct {
 	URL        string     `json:"url"`
 	SecretFrom *SecretRef `json:"secretFrom,omitempty"`
+}
+
+// PullRequests configure the commits and pull requests of drift mode
+// pull-request.
+type PullRequests struct {
+	// AuthorName and AuthorEmail sign trueup's commits (default
+	// "trueup" <trueup@localhost>).
+	AuthorName  string `json:"authorName,omitempty"`
+	AuthorEmail string `json:"authorEmail,omitempty"`
+	// BranchPrefix starts every branch trueup pushes (default trueup/drift).
+	BranchPrefix string `json:"branchPrefix,omitempty"`
 }
 
 // History selects the audit history backend.

@@ -67,6 +67,7 @@ func Validate(c *Config) error {
 		validateRoute(e, index("routes", i), &c.Routes[i], idx)
 	}
 	validateIgnore(e, "ignore", c.Ignore)
+	validatePullRequests(e, "pullRequests", c)
 	validateHistory(e, "history", &c.History)
 	validateServer(e, "server", &c.Server)
 	return e.result()
@@ -120,6 +121,54 @@ func validateSource(e *errs, p string, s *Source) {
 	}
 	if s.Verify != nil {
 		validateVerify(e, field(p, "verify"), s.Verify)
+	}
+	if s.Provider != nil {
+		validateProvider(e, field(p, "provider"), s.Provider, s.URL)
+	}
+}
+
+func validateProvider(e *errs, p string, pr *Provider, sourceURL string) {
+	oneOf(e, field(p, "type"), pr.Type, "gitea", "github")
+	if pr.Type == "gitea" && pr.URL == "" {
+		e.add(field(p, "url"), "required for gitea: the server's root URL, like https://git.example.com")
+	}
+	if pr.URL != "" {
+		validateHTTPURL(e, field(p, "url"), pr.URL)
+	}
+	if pr.TokenFrom == nil {
+		e.add(field(p, "tokenFrom"), "required: an API token with write access to the repository's pull requests, from env or file")
+	}
+	secretRef(e, field(p, "tokenFrom"), pr.TokenFrom)
+	if _, _, err := ProviderRepository(pr, sourceURL); err != nil {
+		e.add(field(p, "repository"), "%s", err.Error())
+	}
+}
+
+func validatePullRequests(e *errs, p string, c *Config) {
+	pr := c.PullRequests
+	if pr.AuthorEmail != "" && !strings.Contains(pr.AuthorEmail, "@") {
+		e.add(field(p, "authorEmail"), "%q is not an email address", pr.AuthorEmail)
+	}
+	if pr.BranchPrefix != "" && (strings.HasPrefix(pr.BranchPrefix, "/") || strings.HasSuffix(pr.BranchPrefix, "/") ||
+		strings.ContainsAny(pr.BranchPrefix, " ~^:?*[\\") || strings.Contains(pr.BranchPrefix, "..")) {
+		e.add(field(p, "branchPrefix"), "%q is not a valid branch name prefix: use something like trueup/drift", pr.BranchPrefix)
+	}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		if t.Remediation.Drift != "pull-request" {
+			continue
+		}
+		tp := field(field(index("targets", i), "remediation"), "drift")
+		s, ok := c.Source(t.Source)
+		switch {
+		case !ok:
+		case s.Provider == nil:
+			e.add(tp, "pull-request needs sources[%s].provider: the Git host API that opens the pull requests", s.Name)
+		case s.Ref.Branch == "" && (s.Ref.Tag != "" || s.Ref.SemVer != "" || s.Ref.Commit != ""):
+			e.add(tp, "pull-request needs source %q to follow a branch: a pull request goes into a branch", s.Name)
+		case t.Account != "":
+			e.add(tp, "pull-request is for cluster targets; account targets use heal or alert")
+		}
 	}
 }
 

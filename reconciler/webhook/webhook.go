@@ -8,8 +8,10 @@
 // X-Hub-Signature-256, "sha256=" and hex). An unsigned or wrongly signed
 // request is rejected with 401 and counted; it never reaches the JSON
 // decoder. Push events wake the targets whose source is the pushed
-// repository and branch; pings are answered; other events are acknowledged
-// and ignored (pull request previews are not built yet).
+// repository and branch. Pull request events (opened, reopened, new
+// commits) start a preview of the pull request when the Pusher also
+// previews (PullRequester); pings are answered; other events are
+// acknowledged and ignored.
 package webhook
 
 import (
@@ -33,6 +35,12 @@ const MaxBody = 1 << 20
 // their names (implemented by *reconciler.Reconciler).
 type Pusher interface {
 	TriggerPush(repoURLs []string, ref string) []string
+}
+
+// PullRequester previews a pull request in the background and returns the
+// sources it previews for (implemented by *reconciler.Reconciler).
+type PullRequester interface {
+	TriggerPullRequest(repoURLs []string, number int, head string) []string
 }
 
 // Handler is the webhook endpoint.
@@ -106,10 +114,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch event {
 	case "push":
 		h.push(w, p, event, body)
+	case "pull_request":
+		h.pullRequest(w, p, event, body)
 	case "ping":
 		h.answer(w, p.name, "accepted", http.StatusOK, response{Event: event})
 	default:
-		h.answer(w, p.name, "ignored", http.StatusAccepted, response{Event: event, Ignored: "only push events trigger reconciles"})
+		h.answer(w, p.name, "ignored", http.StatusAccepted, response{Event: event, Ignored: "only push and pull_request events are acted on"})
 	}
 }
 
@@ -131,6 +141,42 @@ func (h *Handler) push(w http.ResponseWriter, p provider, event string, body []b
 	}
 	woke := h.pusher.TriggerPush([]string{ev.Repository.CloneURL, ev.Repository.SSHURL, ev.Repository.HTMLURL}, ev.Ref)
 	h.answer(w, p.name, "accepted", http.StatusAccepted, response{Event: event, Triggered: woke})
+}
+
+// pullRequestEvent is the part of a pull_request payload both hosts share.
+type pullRequestEvent struct {
+	Action      string `json:"action"`
+	Number      int    `json:"number"`
+	PullRequest struct {
+		Head struct {
+			Ref string `json:"ref"`
+			SHA string `json:"sha"`
+		} `json:"head"`
+	} `json:"pull_request"`
+	Repository struct {
+		CloneURL string `json:"clone_url"`
+		SSHURL   string `json:"ssh_url"`
+		HTMLURL  string `json:"html_url"`
+	} `json:"repository"`
+}
+
+// previewActions are the pull request actions that change what a preview
+// shows: GitHub says synchronize for new commits, Gitea synchronized.
+var previewActions = map[string]bool{"opened": true, "reopened": true, "synchronize": true, "synchronized": true}
+
+func (h *Handler) pullRequest(w http.ResponseWriter, p provider, event string, body []byte) {
+	var ev pullRequestEvent
+	if err := json.Unmarshal(body, &ev); err != nil || ev.Number <= 0 || ev.Action == "" {
+		h.answer(w, p.name, "bad_request", http.StatusBadRequest, response{Event: event, Error: "not a pull_request payload: action, number and repository are required"})
+		return
+	}
+	pr, ok := h.pusher.(PullRequester)
+	if !ok || !previewActions[ev.Action] {
+		h.answer(w, p.name, "ignored", http.StatusAccepted, response{Event: event, Ignored: "pull request action " + ev.Action + " needs no preview"})
+		return
+	}
+	started := pr.TriggerPullRequest([]string{ev.Repository.CloneURL, ev.Repository.SSHURL, ev.Repository.HTMLURL}, ev.Number, ev.PullRequest.Head.Ref)
+	h.answer(w, p.name, "accepted", http.StatusAccepted, response{Event: event, Triggered: started})
 }
 
 func (h *Handler) answer(w http.ResponseWriter, provider, result string, code int, res response) {

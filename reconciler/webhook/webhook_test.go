@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,8 +28,9 @@ func counter(t *testing.T, h *Handler, labels ...string) float64 {
 
 // pusher records the pushes it was asked to trigger.
 type pusher struct {
-	mu     sync.Mutex
-	pushes [][]string
+	mu       sync.Mutex
+	pushes   [][]string
+	previews [][]string
 }
 
 func (p *pusher) TriggerPush(urls []string, ref string) []string {
@@ -38,23 +40,35 @@ func (p *pusher) TriggerPush(urls []string, ref string) []string {
 	return []string{"web"}
 }
 
+func (p *pusher) TriggerPullRequest(urls []string, number int, head string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.previews = append(p.previews, append(slices.Clone(urls), strconv.Itoa(number), head))
+	return []string{"apps"}
+}
+
 func sign(secret, body string) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(body))
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
+const prBody = `{"action":"synchronized","number":7,"pull_request":{"head":{"ref":"feature","sha":"abc"}},"repository":{"clone_url":"http://127.0.0.1:3000/org/app.git","ssh_url":"git@127.0.0.1:org/app.git","html_url":"http://127.0.0.1:3000/org/app"}}`
+
+const prClosedBody = `{"action":"closed","number":7,"pull_request":{"head":{"ref":"feature","sha":"abc"}},"repository":{"clone_url":"http://127.0.0.1:3000/org/app.git"}}`
+
 const pushBody = `{"ref":"refs/heads/main","repository":{"clone_url":"http://127.0.0.1:3000/org/app.git","ssh_url":"git@127.0.0.1:org/app.git","html_url":"http://127.0.0.1:3000/org/app"}}`
 
 func TestHandler(t *testing.T) {
 	const secret = "s3cret-webhook"
 	tests := []struct {
-		name    string
-		headers map[string]string
-		body    string
-		code    int
-		result  string
-		pushed  bool
+		name      string
+		headers   map[string]string
+		body      string
+		code      int
+		result    string
+		pushed    bool
+		previewed bool
 	}{
 		{name: "gitea push, signed", headers: map[string]string{"X-Gitea-Event": "push", "X-Gitea-Signature": sign(secret, pushBody)},
 			body: pushBody, code: http.StatusAccepted, result: "accepted", pushed: true},
@@ -67,7 +81,17 @@ func TestHandler(t *testing.T) {
 			body: "{", code: http.StatusBadRequest, result: "bad_request"},
 		{name: "too large", headers: map[string]string{"X-Gitea-Event": "push", "X-Gitea-Signature": "00"},
 			body: strings.Repeat("x", MaxBody+1), code: http.StatusRequestEntityTooLarge, result: "too_large"},
-		{name: "pull request acknowledged", headers: map[string]string{"X-Gitea-Event": "pull_request", "X-Gitea-Signature": sign(secret, "{}")},
+		{name: "gitea pull request synchronized: previewed", headers: map[string]string{"X-Gitea-Event": "pull_request", "X-Gitea-Signature": sign(secret, prBody)},
+			body: prBody, code: http.StatusAccepted, result: "accepted", previewed: true},
+		{name: "github pull request: previewed", headers: map[string]string{"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": "sha256=" + sign(secret, prBody)},
+			body: prBody, code: http.StatusAccepted, result: "accepted", previewed: true},
+		{name: "pull request closed: ignored", headers: map[string]string{"X-Gitea-Event": "pull_request", "X-Gitea-Signature": sign(secret, prClosedBody)},
+			body: prClosedBody, code: http.StatusAccepted, result: "ignored"},
+		{name: "forged pull request", headers: map[string]string{"X-Gitea-Event": "pull_request", "X-Gitea-Signature": sign("guess", prBody)},
+			body: prBody, code: http.StatusUnauthorized, result: "bad_signature"},
+		{name: "pull request without a number", headers: map[string]string{"X-Gitea-Event": "pull_request", "X-Gitea-Signature": sign(secret, "{}")},
+			body: "{}", code: http.StatusBadRequest, result: "bad_request"},
+		{name: "other events acknowledged", headers: map[string]string{"X-Gitea-Event": "issues", "X-Gitea-Signature": sign(secret, "{}")},
 			body: "{}", code: http.StatusAccepted, result: "ignored"},
 		{name: "not a webhook", headers: map[string]string{}, body: pushBody, code: http.StatusBadRequest},
 	}
@@ -93,6 +117,12 @@ func TestHandler(t *testing.T) {
 			}
 			if got := len(p.pushes) > 0; got != tt.pushed {
 				t.Fatalf("pushed = %v, want %v", got, tt.pushed)
+			}
+			if got := len(p.previews) > 0; got != tt.previewed {
+				t.Fatalf("previewed = %v, want %v", got, tt.previewed)
+			}
+			if tt.previewed && !slices.Equal(p.previews[0], []string{"http://127.0.0.1:3000/org/app.git", "git@127.0.0.1:org/app.git", "http://127.0.0.1:3000/org/app", "7", "feature"}) {
+				t.Errorf("preview = %v", p.previews[0])
 			}
 			if tt.pushed && !slices.Equal(p.pushes[0], []string{"http://127.0.0.1:3000/org/app.git", "git@127.0.0.1:org/app.git", "http://127.0.0.1:3000/org/app", "refs/heads/main"}) {
 				t.Errorf("push = %v", p.pushes[0])
