@@ -51,8 +51,36 @@ func (r *Reconciler) Run(ctx context.Context, opts RunOptions) error {
 			r.runTarget(ctx, t.Name, opts)
 		}()
 	}
+	for _, s := range r.cfg.Sources {
+		if gh, ok := r.hosts[s.Name]; !ok || !gh.Preview {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.pollPreviews(ctx, s.Name, s.Interval.Duration)
+		}()
+	}
 	wg.Wait()
 	return nil
+}
+
+// pollPreviews previews a source's open pull requests at its interval
+// (webhooks make it sooner), so a host without webhooks still gets them.
+func (r *Reconciler) pollPreviews(ctx context.Context, source string, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	for {
+		if _, err := r.PollPullRequests(ctx, source); err != nil && ctx.Err() == nil {
+			r.log.Warn("pull request previews failed; retried at the next interval", "source", source, "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
 }
 
 // runTarget is one target's loop.

@@ -77,7 +77,9 @@ type Outcome struct {
 	// previous reconcile.
 	complianceChecked bool
 	complianceChanges []complianceChange
-	Err               error `json:"-"`
+	// plan is what the reconcile compared, for the pull-request step.
+	plan *Plan
+	Err  error `json:"-"`
 }
 
 // Error returns the failure message, or "".

@@ -39,6 +39,9 @@ type planOptions struct {
 	// fresh reads every live object from the API server, ignoring the
 	// watch cache and the comparison cache (the periodic full resync).
 	fresh bool
+	// desired replaces the target's own desired state (a pull request's
+	// head, for a preview).
+	desired *Desired
 }
 
 // Plan loads, prepares and compares a target without changing anything.
@@ -92,7 +95,9 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 // last render when po.reuseDesired) and a copy of its objects to prepare.
 func (r *Reconciler) desired(ctx context.Context, t *config.Target, st *targetState, po planOptions) (*Desired, []*unstructured.Unstructured, error) {
 	d := st.lastDesired()
-	if !po.reuseDesired || d == nil {
+	if po.desired != nil {
+		d = po.desired
+	} else if !po.reuseDesired || d == nil {
 		var err error
 		if d, err = r.loader.Load(ctx, t); err != nil {
 			return nil, nil, &StageError{Stage: StageSource, Err: err}

@@ -33,7 +33,8 @@ type ReconcileOptions struct {
 //     applied with pruning when apply is auto, or reported as pending when
 //     it is manual (a manual trigger applies it);
 //   - otherwise drifted or missing objects are re-applied (heal), or
-//     reported (alert; pull-request is reported until that mode lands);
+//     reported (alert), or adopted into Git by a pull request (pull-request,
+//     see pullRequests);
 //   - a failure at any step changes nothing and is returned in the Outcome.
 func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger, opts ReconcileOptions) *Outcome {
 	out := &Outcome{Target: name, Trigger: trigger, Start: r.now(), DryRun: opts.DryRun}
@@ -48,7 +49,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		out.Action, out.Err = ActionFailed, err
 		return r.finish(ctx, st, out, opts.Actor)
 	}
-	out.Revision, out.Report = plan.Desired.Revision, plan.Report
+	out.Revision, out.Report, out.plan = plan.Desired.Revision, plan.Report, plan
 	r.withPolicies(ctx, t, dest, plan)
 	r.act(ctx, t, st, dest, plan, out, opts)
 	if plan.policies != nil {
@@ -73,7 +74,7 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 	case t.Remediation.Drift == "heal" || out.Trigger == TriggerManual:
 		r.apply(ctx, t, st, dest, subset(plan.Objects, drifted), plan, out, opts, false)
 		out.Action = ActionHealed
-	default: // alert; pull-request opens PRs once that mode lands
+	default: // alert; pull-request: the pull requests follow the episodes (finish)
 		out.Action = ActionDetected
 	}
 	if out.Err != nil {
@@ -205,7 +206,7 @@ func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, 
 		r.restoreCompliance(ctx, out.Target, st)
 		out.complianceChanges = st.complianceChanges(out.Compliance, r.now())
 	}
-	changes, err := r.rec.record(ctx, out, actor, r.now())
+	changes, err := r.rec.record(ctx, out, actor, r.now(), r.pullRequests)
 	if err != nil {
 		r.log.Error("history not recorded", "target", out.Target, "error", err.Error())
 	}

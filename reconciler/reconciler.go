@@ -21,6 +21,8 @@ const (
 	TriggerWebhook  Trigger = "webhook"
 	TriggerManual   Trigger = "manual"
 	TriggerStartup  Trigger = "startup"
+	// TriggerPreview marks the dry runs of pull request previews.
+	TriggerPreview Trigger = "preview"
 )
 
 // Destination is one cluster with the clients built once for it.
@@ -59,6 +61,9 @@ type Reconciler struct {
 	observers    []func(*Outcome)
 	rec          recorder
 	publisher    Publisher
+	git          GitWriter
+	hosts        map[string]GitHost
+	prev         previews
 
 	mu      sync.Mutex
 	targets map[string]*targetState
@@ -95,6 +100,9 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 	}
 	for _, o := range opts {
 		o(r)
+	}
+	if w, ok := loaderClient(loader).(GitWriter); ok {
+		r.git = w
 	}
 	for _, t := range cfg.Targets {
 		switch {
@@ -141,4 +149,12 @@ func (r *Reconciler) targetState(name string) *targetState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.targets[name]
+}
+
+// loaderClient is the loader's source client, or nil.
+func loaderClient(l *DesiredLoader) SourceClient {
+	if l == nil {
+		return nil
+	}
+	return l.client
 }

@@ -67,7 +67,12 @@ type objectData struct {
 // record builds the outcome's records, updates live state and appends the
 // batch, and returns the drift episode transitions it recorded. Dry-runs
 // leave no trace but their reconcile record.
-func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now time.Time) ([]episodeChange, error) {
+//
+// adopt, when not nil, runs after the episodes moved (see
+// Reconciler.pullRequests): its records join the batch, and its extra
+// changes are returned for the notifications without records of their own.
+func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now time.Time,
+	adopt func(context.Context, *Outcome, []episodeChange) ([]history.Record, []episodeChange)) ([]episodeChange, error) {
 	if rc.history == nil && rc.state == nil {
 		return nil, nil
 	}
@@ -81,6 +86,10 @@ func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now 
 			return nil, err
 		}
 		recs, changes = append(recs, episodes...), ch
+		if adopt != nil {
+			prs, extra := adopt(ctx, out, changes)
+			recs, changes = append(recs, prs...), append(changes, extra...)
+		}
 	}
 	for _, c := range out.complianceChanges {
 		recs = append(recs, complianceRecord(out.Target, out.Revision.Commit, c))
@@ -211,8 +220,13 @@ func (rc *recorder) episodes(out *Outcome, now time.Time) ([]history.Record, []e
 	)
 	for _, rep := range out.Report.Objects {
 		objs = append(objs, state.Object{Target: out.Target, Ref: rep.Ref, Status: rep.Status, ResourceVersion: rep.ResourceVersion, Updated: now})
+		if _, ok := fixed[rep.Ref]; !ok && out.Action == ActionApplied && rep.Status == drift.InSync {
+			// A new revision that equals the live object: Git took the
+			// live value (a pull request merged), so drift ends adopted.
+			fixed[rep.Ref] = state.EpisodeAdopted
+		}
 		steps := []drift.ObjectReport{rep}
-		if _, ok := fixed[rep.Ref]; ok && (rep.Status == drift.Drifted || rep.Status == drift.Missing || rep.Status == drift.PendingPrune) {
+		if how, ok := fixed[rep.Ref]; ok && how != state.EpisodeAdopted && (rep.Status == drift.Drifted || rep.Status == drift.Missing || rep.Status == drift.PendingPrune) {
 			// trueup fixed it in this reconcile: the episode opens and closes.
 			steps = append(steps, drift.ObjectReport{Ref: rep.Ref, Status: drift.InSync})
 			objs[len(objs)-1].Status = drift.InSync

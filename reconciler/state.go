@@ -20,6 +20,9 @@ type targetState struct {
 	// complianceLoaded says they were read back from the history.
 	compliance       map[string]openFinding
 	complianceLoaded bool
+	// prFailures is the last pull-request failure recorded per episode,
+	// so an unchanged failure is recorded once, not every reconcile.
+	prFailures map[string]string
 	// kick wakes the target's loop; buffered so triggers coalesce.
 	kick chan Trigger
 }
@@ -124,4 +127,23 @@ func (s *targetState) knows(ref drift.ObjectRef, rv string) bool {
 	defer s.mu.Unlock()
 	c, ok := s.reports[ref]
 	return ok && c.resourceVersion == rv
+}
+
+// notePRFailure records key as the episode's last pull-request failure and
+// reports whether it differs from the one before; key "" forgets it.
+func (s *targetState) notePRFailure(episode, key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if key == "" {
+		delete(s.prFailures, episode)
+		return false
+	}
+	if s.prFailures == nil {
+		s.prFailures = map[string]string{}
+	}
+	if s.prFailures[episode] == key {
+		return false
+	}
+	s.prFailures[episode] = key
+	return true
 }
