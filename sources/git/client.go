@@ -11,17 +11,19 @@ import (
 	"github.com/trueup-dev/trueup/sources"
 )
 
-// DefaultTimeout bounds one Fetch or ReadFiles call, lock wait included.
+// DefaultTimeout bounds one call (Fetch, FetchRef, ReadFiles, Push,
+// DeleteBranch), lock wait included.
 const DefaultTimeout = 60 * time.Second
 
 // Client fetches Git sources into per-source bare caches under one
-// directory and reads files from them. It is safe for concurrent use: calls
-// for the same source are serialised (in process by a per-source lock,
-// across processes by a lock file), calls for different sources run in
-// parallel.
+// directory, reads files from them and pushes trueup's own branches. It is
+// safe for concurrent use: calls for the same source are serialised (in
+// process by a per-source lock, across processes by a lock file), calls
+// for different sources run in parallel.
 type Client struct {
 	dir     string
 	timeout time.Duration
+	now     func() time.Time
 
 	mu      sync.Mutex
 	sources map[string]*sourceState
@@ -41,8 +43,8 @@ type sourceState struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithTimeout bounds each Fetch and ReadFiles call (DefaultTimeout when d
-// is not positive). A caller's context deadline, if sooner, wins.
+// WithTimeout bounds each call of the Client (DefaultTimeout when d is not
+// positive). A caller's context deadline, if sooner, wins.
 func WithTimeout(d time.Duration) Option {
 	return func(c *Client) {
 		if d > 0 {
@@ -51,10 +53,20 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
+// WithClock sets the clock that dates the commits Push writes (time.Now
+// when now is nil).
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
 // New returns a Client that keeps its caches in cacheDir, one bare
 // repository per source at <cacheDir>/<source name>.
 func New(cacheDir string, opts ...Option) *Client {
-	c := &Client{dir: cacheDir, timeout: DefaultTimeout, sources: map[string]*sourceState{}}
+	c := &Client{dir: cacheDir, timeout: DefaultTimeout, now: time.Now, sources: map[string]*sourceState{}}
 	for _, o := range opts {
 		o(c)
 	}

@@ -1,5 +1,6 @@
-// Package git fetches Git sources with go-git, verifies their commits and
-// reads the files of a commit from the object store.
+// Package git fetches Git sources with go-git, verifies their commits,
+// reads the files of a commit from the object store, and pushes commits of
+// trueup's own to branches of a source.
 //
 // # Model
 //
@@ -31,13 +32,35 @@
 // per-file, total-size and file-count limits bound what a repository can
 // make the reader load.
 //
+// # Writing back and pull request heads
+//
+// Push writes one commit on top of a cached commit and force-pushes it to a
+// branch of trueup's own (never the tracked branch), with the source's
+// credentials. The commit is built in the cache's object store, not in a
+// worktree: blobs for the given files and, on their paths only, trees
+// rebuilt from the base commit's trees, so every other entry and file mode
+// stays as it was. Paths that leave the tree or go through a file or a
+// symlink are refused. Before pushing, Push looks at the remote branch:
+// when it already holds a commit with the same tree and parent, no commit
+// is made, nothing is pushed and the result says Unchanged, so a reconcile
+// that runs again does not make a new commit each time. DeleteBranch removes such a branch;
+// one already gone is not an error.
+//
+// FetchRef fetches any reference of the remote by its full name (the head
+// of a pull request, refs/pull/7/head, or another branch) into the cache
+// and verifies its commit as Fetch does, so ReadFiles can read it for a
+// preview. Push and FetchRef keep what they touch under private names
+// (refs/trueup/push/..., refs/trueup/fetched/...) and never move what Fetch
+// follows: the tracked branch, the commit the source last resolved to, and
+// so the Previous and ForcePushed of the next revision and LastGood.
+//
 // # Failures
 //
 // A failed Fetch changes nothing a caller relies on: LastGood still returns
 // the previous revision and ReadFiles can still read it. Every error names
 // the source and, where one was involved, the remote URL with credentials
 // removed, and wraps a sentinel (ErrUnreachable, ErrAuth, ErrHostKey,
-// ErrRefNotFound, ErrUnverified, ...) for errors.Is. IsRetryable tells a
+// ErrRefNotFound, ErrUnverified, ErrInvalidRequest, ...) for errors.Is. IsRetryable tells a
 // transient failure (network, timeout, server error) from one that needs a
 // change of configuration or of the repository. The package never logs and
 // never prints a secret: Auth formats without its values.

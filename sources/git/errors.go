@@ -32,13 +32,18 @@ var (
 	ErrAuth = errors.New("authentication failed")
 	// ErrHostKey: the ssh server's host key is not in the known hosts.
 	ErrHostKey = errors.New("ssh host key not trusted")
+	// ErrInvalidRequest: a Push, DeleteBranch or FetchRef call asked for
+	// something this package refuses (a path leaving the tree, the
+	// tracked branch, a malformed reference); fix the caller.
+	ErrInvalidRequest = errors.New("invalid request")
 	// ErrRefNotFound: the branch, tag, semver match or commit does not
 	// exist on the remote (a deleted branch, an empty repository).
 	ErrRefNotFound = errors.New("reference not found")
 	// ErrUnverified: verification is required and the commit has no
 	// signature from a trusted key. The revision must not be used.
 	ErrUnverified = errors.New("commit signature not verified")
-	// ErrCommitNotFound: ReadFiles was asked for a commit not in the cache.
+	// ErrCommitNotFound: ReadFiles or Push was asked for a commit not in
+	// the cache.
 	ErrCommitNotFound = errors.New("commit not found in cache")
 	// ErrPathNotFound: the target path is not a directory of the commit.
 	ErrPathNotFound = errors.New("path not found")
@@ -53,7 +58,8 @@ var (
 
 // IsRetryable reports whether err is transient: the same call may succeed
 // later without a configuration change. Authentication, host key, missing
-// reference, verification and invalid source errors are terminal.
+// reference, verification, invalid source and invalid request errors are
+// terminal.
 func IsRetryable(err error) bool {
 	return errors.Is(err, ErrUnreachable) || errors.Is(err, ErrBusy)
 }

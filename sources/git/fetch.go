@@ -23,7 +23,8 @@ const resolvedRef = plumbing.ReferenceName("refs/trueup/resolved")
 // maxTagDepth bounds chains of annotated tags pointing at tags.
 const maxTagDepth = 8
 
-// session is one Fetch of one source against its open cache.
+// session is one call (Fetch, FetchRef, Push, DeleteBranch) for one source
+// against its open cache.
 type session struct {
 	src    Source
 	ep     endpoint
