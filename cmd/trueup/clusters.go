@@ -81,7 +81,11 @@ func newReconciler(cfg *config.Config, targets []*config.Target, opts ...reconci
 	if err != nil {
 		return nil, &exitCodeError{code: exitError, err: err}
 	}
-	opts = append(opts, reconciler.WithAccounts(accounts))
+	hosts, err := newGitHosts(cfg)
+	if err != nil {
+		return nil, &exitCodeError{code: exitError, err: err}
+	}
+	opts = append(opts, reconciler.WithAccounts(accounts), reconciler.WithGitHosts(hosts))
 	only := *cfg
 	only.Targets = nil
 	for _, t := range targets {

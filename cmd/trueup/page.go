@@ -57,3 +57,38 @@ func targetHandler(r *reconciler.Reconciler, st *state.Store) http.HandlerFunc {
 		_ = targetPage.Execute(w, page)
 	}
 }
+
+// episodePage is the page of one drift episode, the link of pull requests
+// and Slack threads.
+var episodePage = template.Must(template.New("episode").Funcs(template.FuncMap{
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>trueup · drift of {{.Object}}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}code{font-size:13px}</style></head>
+<body><h1>Drift of <code>{{.Object}}</code></h1>
+<p>Target <a href="/targets/{{.Target}}">{{.Target}}</a>. Status <b>{{.Status}}</b>. Opened {{when .Opened}}, last seen {{when .LastSeen}}{{if not .Closed.IsZero}}, closed {{when .Closed}}{{end}}.
+{{with .Actor}}Last changed by {{.Manager}}{{.Principal}}.{{end}}</p>
+{{with .PullRequest}}<p>Pull request: <a href="{{.}}">{{.}}</a></p>{{end}}
+<table><tr><th>field</th><th>Git</th><th>live</th></tr>
+{{range .Fields}}<tr><td><code>{{.Path}}</code></td><td><code>{{printf "%v" .Desired}}</code></td><td><code>{{printf "%v" .Live}}</code></td></tr>{{end}}</table>
+<p>Its history: <code>trueup history --target {{.Target}} --object {{.Object}}</code></p></body></html>
+`))
+
+// episodeHandler serves episodePage for an episode in live state (open,
+// or closed within the last day; older ones are in the history only).
+func episodeHandler(st *state.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		id := req.PathValue("id")
+		ep, err := st.Episode(nil, id)
+		switch {
+		case err != nil:
+			http.Error(w, "read state: "+err.Error(), http.StatusInternalServerError)
+			return
+		case ep == nil:
+			http.Error(w, "no episode "+id+" in live state (episodes closed over a day ago are in the history: trueup history --type drift-resolved)", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = episodePage.Execute(w, ep)
+	}
+}

@@ -143,6 +143,7 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 func newServerMux(r *reconciler.Reconciler, st *state.Store, reg *prometheus.Registry) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /targets/{name}", targetHandler(r, st))
+	mux.HandleFunc("GET /episodes/{id...}", episodeHandler(st))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

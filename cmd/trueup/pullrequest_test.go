@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/trueup-dev/trueup/fixtures/giteaenv"
+	"github.com/trueup-dev/trueup/fixtures/gitrepo"
+	"github.com/trueup-dev/trueup/fixtures/kubeenv"
+	"github.com/trueup-dev/trueup/reconciler/history"
+)
+
+// prRecord is the part of a pull-request record's data the tests read.
+type prRecord struct {
+	Outcome string
+	Object  string
+	Number  int    `json:"number"`
+	URL     string `json:"url"`
+	Branch  string `json:"branch"`
+	Commit  string `json:"commit"`
+}
+
+// TestDriftPullRequestsOnGitea runs the whole pull-request loop on a real
+// Gitea and the real control plane, with both demo targets in drift mode
+// pull-request:
+//
+//   - a live `kubectl scale` of web opens a pull request whose branch
+//     changes exactly the replicas line of apps/web/deployment.yaml;
+//   - a second live edit updates the same pull request;
+//   - the api-dev overlay's replicas (set by the overlay patch) go into
+//     apps/api/overlays/dev/replicas.yaml, never the base;
+//   - merging web's pull request makes the next reconcile (woken by the
+//     push webhook) find Git equal to live: the episode closes adopted and
+//     the pull request is recorded merged; the new revision heals api-dev,
+//     whose pull request is closed with a comment;
+//   - opening a pull request yields one preview comment with the dry-run
+//     diff and a success status, updated (not repeated) on a new push.
+func TestDriftPullRequestsOnGitea(t *testing.T) {
+	env := kubeenv.Start(t)
+	gitea := giteaenv.Start(t)
+	cfg, local := demoSetup(t, env.Kubeconfig)
+	repo := gitea.CreateRepo(t, "demo")
+	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/main")
+
+	const secret = "gitea-hook-secret"
+	text := readFile(t, cfg)
+	for old, repl := range map[string]string{
+		"url: " + local.URL(): "url: " + repo.CloneURL + `
+    auth:
+      username: ` + gitea.AdminUser + `
+      passwordFrom: {env: TRUEUP_TEST_GITEA_TOKEN}`,
+		"      branch: main\n": "      branch: main\n    interval: 10s\n    provider: {type: gitea, url: '" + gitea.URL + "', tokenFrom: {env: TRUEUP_TEST_GITEA_TOKEN}}\n",
+		"    path: apps/web\n": "    path: apps/web\n    remediation: {drift: pull-request}\n",
+		"      drift: alert":   "      drift: pull-request",
+	} {
+		if !strings.Contains(text, old) {
+			t.Fatalf("demo config has no %q", old)
+		}
+		text = strings.Replace(text, old, repl, 1)
+	}
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	slackSrv := newSlackRecorder(t)
+	withSlack(t, cfg, slackSrv.GetAPIURL()) // also sets server.publicURL
+	text = readFile(t, cfg) + "  webhookSecretFrom: {env: TRUEUP_TEST_WEBHOOK_SECRET}\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TRUEUP_TEST_SLACK_TOKEN", testSlackToken)
+	t.Setenv("TRUEUP_TEST_GITEA_TOKEN", gitea.Token)
+	t.Setenv("TRUEUP_TEST_WEBHOOK_SECRET", secret)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0"}, streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &logs})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	records := func(typ string) []history.Record {
+		out, _, code := trueup(t, "history", "--type", typ, "-o", "json", "--limit", "1000", "-c", cfg)
+		var recs []history.Record
+		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
+			return nil
+		}
+		return recs
+	}
+	pullRequests := func(target string) []prRecord {
+		var out []prRecord
+		for _, r := range records(history.TypePullRequest) {
+			if r.Target != target {
+				continue
+			}
+			p := prRecord{Outcome: r.Outcome, Object: r.Object}
+			if json.Unmarshal(r.Data, &p) == nil {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	waitPR := func(target, outcome string) prRecord {
+		t.Helper()
+		var got prRecord
+		waitUntil(t, target+" pull request "+outcome, func() bool {
+			for _, p := range pullRequests(target) {
+				if p.Outcome == outcome {
+					got = p
+					return true
+				}
+			}
+			return false
+		})
+		return got
+	}
+	waitUntil(t, "both targets applied", func() bool {
+		n := 0
+		for _, r := range records(history.TypeReconcile) {
+			if r.Outcome == "applied" {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	addr := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(logs.String())[1]
+	gitea.CreateWebhook(t, repo, "http://"+addr+"/hooks/git", secret, []string{"push", "pull_request", "pull_request_sync"})
+
+	// 1. A live edit opens a pull request that changes the right line.
+	kubectl(t, env, "-n", "web", "scale", "deployment", "web", "--replicas=5")
+	opened := waitPR("web", "opened")
+	const webBranch = "trueup/drift/web/Deployment.apps/web/web"
+	if opened.Branch != webBranch || opened.Number == 0 || opened.Object != "Deployment.apps/web/web" {
+		t.Fatalf("opened record = %+v", opened)
+	}
+	pr := gitea.PullRequest(t, repo, opened.Number)
+	if pr.State != "open" || pr.HeadRef != webBranch || pr.BaseRef != "main" {
+		t.Fatalf("pull request = %+v", pr)
+	}
+	for _, want := range []string{"`/spec/replicas`", "`2`", "`5`", "apps/web/deployment.yaml", "https://trueup.example.com/episodes/"} {
+		if !strings.Contains(pr.Body, want) {
+			t.Errorf("pull request body lacks %q:\n%s", want, pr.Body)
+		}
+	}
+	// The episode's page (the pull request links to it) and its Slack
+	// thread carry the pull request.
+	episodePage := "http://" + addr + "/episodes/" + regexp.MustCompile(`https://trueup\.example\.com/episodes/([^)\s]+)`).FindStringSubmatch(pr.Body)[1]
+	if page := httpGet(t, episodePage); !strings.Contains(page, pr.HTMLURL) || !strings.Contains(page, "<b>open</b>") {
+		t.Errorf("episode page lacks the pull request or the status:\n%s", page)
+	}
+	var parent slackCall
+	waitUntil(t, "the Slack alert with the pull request", func() bool {
+		for _, c := range slackSrv.snapshot() {
+			if c.Method == "chat.postMessage" && c.ThreadTS == "" && strings.Contains(c.Blocks, pr.HTMLURL) {
+				parent = c
+				return true
+			}
+		}
+		return false
+	})
+	original := gitea.File(t, repo, "main", "apps/web/deployment.yaml")
+	onlyLineChanged(t, original, gitea.File(t, repo, webBranch, "apps/web/deployment.yaml"), "  replicas: 2", "  replicas: 5")
+
+	// 2. A second live edit of the same object updates the same pull request.
+	kubectl(t, env, "-n", "web", "scale", "deployment", "web", "--replicas=6")
+	updated := waitPR("web", "updated")
+	if updated.Number != opened.Number {
+		t.Errorf("second edit: pull request #%d, want the same #%d", updated.Number, opened.Number)
+	}
+	onlyLineChanged(t, original, gitea.File(t, repo, webBranch, "apps/web/deployment.yaml"), "  replicas: 2", "  replicas: 6")
+	if body := gitea.PullRequest(t, repo, opened.Number).Body; !strings.Contains(body, "`6`") {
+		t.Errorf("updated body lacks the new value:\n%s", body)
+	}
+
+	// 3. A kustomize overlay: the value the overlay patch sets is changed there.
+	kubectl(t, env, "-n", "api-dev", "scale", "deployment", "dev-api", "--replicas=4")
+	apiPR := waitPR("api-dev", "opened")
+	const apiBranch = "trueup/drift/api-dev/Deployment.apps/api-dev/dev-api"
+	if apiPR.Branch != apiBranch {
+		t.Fatalf("api-dev record = %+v", apiPR)
+	}
+	onlyLineChanged(t, gitea.File(t, repo, "main", "apps/api/overlays/dev/replicas.yaml"),
+		gitea.File(t, repo, apiBranch, "apps/api/overlays/dev/replicas.yaml"), "  replicas: 2", "  replicas: 4")
+	if base, branch := gitea.File(t, repo, "main", "apps/api/base/deployment.yaml"), gitea.File(t, repo, apiBranch, "apps/api/base/deployment.yaml"); base != branch {
+		t.Errorf("the base changed on the overlay's branch:\n%s", branch)
+	}
+
+	// 4. Merging adopts the drift: Git equals live, nothing is reverted.
+	gitea.MergePullRequest(t, repo, opened.Number)
+	merged := waitPR("web", "merged")
+	if merged.Number != opened.Number {
+		t.Errorf("merged record = %+v", merged)
+	}
+	waitUntil(t, "web's episode adopted", func() bool {
+		for _, r := range records(history.TypeDriftResolved) {
+			if r.Target == "web" && r.Object == "Deployment.apps/web/web" && r.Outcome == "adopted" {
+				return true
+			}
+		}
+		return false
+	})
+	if got := kubectl(t, env, "-n", "web", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "6" {
+		t.Errorf("replicas after the merge = %s, want the adopted 6", got)
+	}
+	waitUntil(t, "the adoption told in the Slack thread", func() bool {
+		for _, c := range slackSrv.snapshot() {
+			if c.ThreadTS == parent.Posted && strings.Contains(c.Blocks, "adopted") {
+				return true
+			}
+		}
+		return false
+	})
+	if page := httpGet(t, episodePage); !strings.Contains(page, "<b>adopted</b>") {
+		t.Errorf("episode page after the merge:\n%s", page)
+	}
+	// The new revision re-applied api-dev: its drift ended healed, so its
+	// pull request is closed unmerged, with a comment.
+	closed := waitPR("api-dev", "closed")
+	if closed.Number != apiPR.Number {
+		t.Errorf("closed record = %+v", closed)
+	}
+	if p := gitea.PullRequest(t, repo, apiPR.Number); p.State != "closed" || p.Merged {
+		t.Errorf("api-dev pull request = %+v, want closed unmerged", p)
+	}
+	if cs := gitea.ListComments(t, repo, apiPR.Number); len(cs) != 1 || !strings.Contains(cs[0].Body, "healed") {
+		t.Errorf("api-dev comments = %+v", cs)
+	}
+
+	// 5. Preview: a pull request gets one comment with the dry-run diff.
+	files := gitrepo.ReadDir(t, "../../fixtures/demo/repo")
+	files["apps/web/deployment.yaml"] = gitrepo.File(strings.Replace(string(files["apps/web/deployment.yaml"].Content), "replicas: 2", "replicas: 7", 1))
+	head := local.Commit(t, files, gitrepo.CommitOptions{Message: "scale web to 7"}).String()
+	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/feature")
+	number := gitea.CreatePullRequest(t, repo, "feature", "main", "Scale web to 7", "")
+	preview := func(want string) giteaenv.Comment {
+		t.Helper()
+		var got giteaenv.Comment
+		waitUntil(t, "a preview comment with "+want, func() bool {
+			n := 0
+			for _, c := range gitea.ListComments(t, repo, number) {
+				if strings.Contains(c.Body, "<!-- trueup:preview -->") {
+					n, got = n+1, c
+				}
+			}
+			if n > 1 {
+				t.Fatalf("%d preview comments, want one", n)
+			}
+			return n == 1 && strings.Contains(got.Body, want)
+		})
+		return got
+	}
+	first := preview("+   /spec/replicas: 7")
+	for _, want := range []string{"-   /spec/replicas: 6", "| web | cluster local | 0 | 1 | 0 | pass | ok |", "#### api-dev"} {
+		if !strings.Contains(first.Body, want) {
+			t.Errorf("preview lacks %q:\n%s", want, first.Body)
+		}
+	}
+	waitUntil(t, "the preview's commit status", func() bool {
+		for _, s := range gitea.CommitStatuses(t, repo, head) {
+			if s.Context == "trueup/preview" && s.State == "success" {
+				return true
+			}
+		}
+		return false
+	})
+	files["apps/web/deployment.yaml"] = gitrepo.File(strings.Replace(string(files["apps/web/deployment.yaml"].Content), "replicas: 7", "replicas: 8", 1))
+	local.Commit(t, files, gitrepo.CommitOptions{Message: "scale web to 8"})
+	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/feature")
+	second := preview("+   /spec/replicas: 8")
+	if second.ID != first.ID {
+		t.Errorf("the new push made comment %d, want comment %d updated", second.ID, first.ID)
+	}
+	if got := kubectl(t, env, "-n", "web", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "6" {
+		t.Errorf("a preview changed the cluster: replicas %s, want 6", got)
+	}
+
+	export, _, _ := trueup(t, "history", "export", "-c", cfg)
+	var slackText strings.Builder
+	for _, c := range slackSrv.snapshot() {
+		slackText.WriteString(c.Text + c.Blocks)
+	}
+	for where, s := range map[string]string{"log": logs.String(), "history": export, "Slack": slackText.String()} {
+		for _, secret := range []string{gitea.Token, testSlackToken, secret} {
+			if strings.Contains(s, secret) {
+				t.Errorf("the %s carries a secret", where)
+			}
+		}
+	}
+	for _, n := range []int{opened.Number, apiPR.Number, number} {
+		p := gitea.PullRequest(t, repo, n)
+		for _, c := range gitea.ListComments(t, repo, n) {
+			if strings.Contains(p.Body+c.Body, gitea.Token) {
+				t.Errorf("pull request #%d carries the Gitea token", n)
+			}
+		}
+	}
+}
+
+// onlyLineChanged checks that after differs from before in exactly one
+// line, which was from and is to.
+func onlyLineChanged(t *testing.T, before, after, from, to string) {
+	t.Helper()
+	b, a := strings.Split(before, "\n"), strings.Split(after, "\n")
+	if len(a) != len(b) {
+		t.Fatalf("line count %d -> %d:\n%s", len(b), len(a), after)
+	}
+	changed := 0
+	for i := range b {
+		if a[i] == b[i] {
+			continue
+		}
+		changed++
+		if b[i] != from || a[i] != to {
+			t.Errorf("line %d: %q -> %q, want %q -> %q", i+1, b[i], a[i], from, to)
+		}
+	}
+	if changed != 1 {
+		t.Errorf("%d lines changed, want 1:\n%s", changed, after)
+	}
+}
+
+// httpGet returns the body of a GET that must answer 200.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
+}
