@@ -8,6 +8,10 @@
 // Tokens are passed in at construction and never appear in errors: every
 // error names the host, the operation and the repository, wraps ErrNotFound,
 // ErrAuth or ErrUnavailable where they apply, and says what to check.
+//
+// The implementations are in the subpackages gitea (gitea.New(baseURL,
+// token)) and github (github.New(apiURL, token), "" for GitHub.com). Both
+// are safe for concurrent use and do no I/O when constructed.
 package githost
 
 import (
