@@ -10,8 +10,8 @@ import (
 )
 
 // Fingerprint identifies what an event says about its episode: the changed
-// paths with their (masked) values and actors, the event's actor, message
-// and policy. Two events of an open episode with the same fingerprint say
+// paths with their (masked) values and actors, the event's actor, message,
+// policy and pull request (a pull request opened for the episode is news). Two events of an open episode with the same fingerprint say
 // the same thing, so the second is not sent again. Field order does not
 // matter; kind, severity, time and revision do not count.
 func Fingerprint(ev Event) string {
@@ -22,6 +22,7 @@ func Fingerprint(ev Event) string {
 	writeString(h, ev.Actor)
 	writeString(h, ev.Message)
 	writeString(h, ev.Policy)
+	writeString(h, ev.PRURL)
 	for _, f := range fields {
 		masked := "plain"
 		if f.Masked {

@@ -32,6 +32,7 @@ func TestFingerprint(t *testing.T) {
 		{"a field's actor", same(func(e *Event) { e.Fields[0].Actor = "kubectl-edit" }), false},
 		{"the event's actor", same(func(e *Event) { e.Actor = "helm" }), false},
 		{"the message", same(func(e *Event) { e.Message = "denied" }), false},
+		{"a pull request opened", same(func(e *Event) { e.PRURL = "https://git.example.com/o/r/pulls/1" }), false},
 		{"a removed field", same(func(e *Event) { e.Fields = e.Fields[:2] }), false},
 		{"no ambiguity between fields", Event{Fields: []Field{{Path: "a", Actor: "b"}}}, false},
 	}

@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/trueup-dev/trueup/fixtures/giteaenv"
@@ -27,6 +31,124 @@ type prRecord struct {
 	Commit  string `json:"commit"`
 }
 
+// giteaDemo is the demo on a real Gitea and its own control plane, with
+// both targets in drift mode pull-request, a Slack notifier on slacktest,
+// and trueup serve running with Gitea's webhook pointed at it.
+type giteaDemo struct {
+	env    *kubeenv.Env
+	gitea  *giteaenv.Env
+	repo   giteaenv.Repo
+	local  *gitrepo.Repo
+	cfg    string
+	slack  *slackRecorder
+	addr   string
+	logs   *lockedBuffer
+	secret string
+}
+
+// startGiteaDemo starts it; provider, when not nil, is given Gitea's
+// address and returns the provider's API URL (a fault proxy in front).
+func startGiteaDemo(t *testing.T, provider func(giteaURL string) string) *giteaDemo {
+	g := &giteaDemo{env: kubeenv.Start(t), gitea: giteaenv.Start(t), logs: &lockedBuffer{}, secret: "gitea-hook-secret"}
+	env, gitea := g.env, g.gitea
+	cfg, local := demoSetup(t, env.Kubeconfig)
+	g.cfg, g.local = cfg, local
+	repo := gitea.CreateRepo(t, "demo")
+	g.repo = repo
+	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/main")
+	providerURL := gitea.URL
+	if provider != nil {
+		providerURL = provider(gitea.URL)
+	}
+	text := readFile(t, cfg)
+	for old, repl := range map[string]string{
+		"url: " + local.URL(): "url: " + repo.CloneURL + `
+    auth:
+      username: ` + gitea.AdminUser + `
+      passwordFrom: {env: TRUEUP_TEST_GITEA_TOKEN}`,
+		"      branch: main\n": "      branch: main\n    interval: 10s\n    provider: {type: gitea, url: '" + providerURL + "', tokenFrom: {env: TRUEUP_TEST_GITEA_TOKEN}}\n",
+		"    path: apps/web\n": "    path: apps/web\n    interval: 10s\n    remediation: {drift: pull-request}\n",
+		"      drift: alert":   "      drift: pull-request",
+	} {
+		if !strings.Contains(text, old) {
+			t.Fatalf("demo config has no %q", old)
+		}
+		text = strings.Replace(text, old, repl, 1)
+	}
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.slack = newSlackRecorder(t)
+	withSlack(t, cfg, g.slack.GetAPIURL()) // also sets server.publicURL
+	text = readFile(t, cfg) + "  webhookSecretFrom: {env: TRUEUP_TEST_WEBHOOK_SECRET}\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TRUEUP_TEST_SLACK_TOKEN", testSlackToken)
+	t.Setenv("TRUEUP_TEST_GITEA_TOKEN", gitea.Token)
+	t.Setenv("TRUEUP_TEST_WEBHOOK_SECRET", g.secret)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0"}, streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: g.logs})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	waitUntil(t, "both targets applied", func() bool {
+		n := 0
+		for _, r := range g.records(t, history.TypeReconcile) {
+			if r.Outcome == "applied" {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	g.addr = regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(g.logs.String())[1]
+	gitea.CreateWebhook(t, repo, "http://"+g.addr+"/hooks/git", g.secret, []string{"push", "pull_request", "pull_request_sync"})
+	return g
+}
+
+// records are the history's records of a type.
+func (g *giteaDemo) records(t *testing.T, typ string) []history.Record {
+	out, _, code := trueup(t, "history", "--type", typ, "-o", "json", "--limit", "1000", "-c", g.cfg)
+	var recs []history.Record
+	if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
+		return nil
+	}
+	return recs
+}
+
+// pullRequests are a target's pull-request records, oldest first.
+func (g *giteaDemo) pullRequests(t *testing.T, target string) []prRecord {
+	var out []prRecord
+	for _, r := range g.records(t, history.TypePullRequest) {
+		if r.Target != target {
+			continue
+		}
+		p := prRecord{Outcome: r.Outcome, Object: r.Object}
+		if json.Unmarshal(r.Data, &p) == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// waitPR waits for a target's first pull-request record with outcome.
+func (g *giteaDemo) waitPR(t *testing.T, target, outcome string) prRecord {
+	t.Helper()
+	var got prRecord
+	waitUntil(t, target+" pull request "+outcome, func() bool {
+		for _, p := range g.pullRequests(t, target) {
+			if p.Outcome == outcome {
+				got = p
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
 // TestDriftPullRequestsOnGitea runs the whole pull-request loop on a real
 // Gitea and the real control plane, with both demo targets in drift mode
 // pull-request:
@@ -43,95 +165,11 @@ type prRecord struct {
 //   - opening a pull request yields one preview comment with the dry-run
 //     diff and a success status, updated (not repeated) on a new push.
 func TestDriftPullRequestsOnGitea(t *testing.T) {
-	env := kubeenv.Start(t)
-	gitea := giteaenv.Start(t)
-	cfg, local := demoSetup(t, env.Kubeconfig)
-	repo := gitea.CreateRepo(t, "demo")
-	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/main")
-
-	const secret = "gitea-hook-secret"
-	text := readFile(t, cfg)
-	for old, repl := range map[string]string{
-		"url: " + local.URL(): "url: " + repo.CloneURL + `
-    auth:
-      username: ` + gitea.AdminUser + `
-      passwordFrom: {env: TRUEUP_TEST_GITEA_TOKEN}`,
-		"      branch: main\n": "      branch: main\n    interval: 10s\n    provider: {type: gitea, url: '" + gitea.URL + "', tokenFrom: {env: TRUEUP_TEST_GITEA_TOKEN}}\n",
-		"    path: apps/web\n": "    path: apps/web\n    remediation: {drift: pull-request}\n",
-		"      drift: alert":   "      drift: pull-request",
-	} {
-		if !strings.Contains(text, old) {
-			t.Fatalf("demo config has no %q", old)
-		}
-		text = strings.Replace(text, old, repl, 1)
-	}
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	slackSrv := newSlackRecorder(t)
-	withSlack(t, cfg, slackSrv.GetAPIURL()) // also sets server.publicURL
-	text = readFile(t, cfg) + "  webhookSecretFrom: {env: TRUEUP_TEST_WEBHOOK_SECRET}\n"
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TRUEUP_TEST_SLACK_TOKEN", testSlackToken)
-	t.Setenv("TRUEUP_TEST_GITEA_TOKEN", gitea.Token)
-	t.Setenv("TRUEUP_TEST_WEBHOOK_SECRET", secret)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0"}, streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &logs})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-
-	records := func(typ string) []history.Record {
-		out, _, code := trueup(t, "history", "--type", typ, "-o", "json", "--limit", "1000", "-c", cfg)
-		var recs []history.Record
-		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
-			return nil
-		}
-		return recs
-	}
-	pullRequests := func(target string) []prRecord {
-		var out []prRecord
-		for _, r := range records(history.TypePullRequest) {
-			if r.Target != target {
-				continue
-			}
-			p := prRecord{Outcome: r.Outcome, Object: r.Object}
-			if json.Unmarshal(r.Data, &p) == nil {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	waitPR := func(target, outcome string) prRecord {
-		t.Helper()
-		var got prRecord
-		waitUntil(t, target+" pull request "+outcome, func() bool {
-			for _, p := range pullRequests(target) {
-				if p.Outcome == outcome {
-					got = p
-					return true
-				}
-			}
-			return false
-		})
-		return got
-	}
-	waitUntil(t, "both targets applied", func() bool {
-		n := 0
-		for _, r := range records(history.TypeReconcile) {
-			if r.Outcome == "applied" {
-				n++
-			}
-		}
-		return n >= 2
-	})
-	addr := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(logs.String())[1]
-	gitea.CreateWebhook(t, repo, "http://"+addr+"/hooks/git", secret, []string{"push", "pull_request", "pull_request_sync"})
+	g := startGiteaDemo(t, nil)
+	env, gitea, repo, local, cfg, slackSrv, addr := g.env, g.gitea, g.repo, g.local, g.cfg, g.slack, g.addr
+	logs, secret := g.logs, g.secret
+	records := func(typ string) []history.Record { return g.records(t, typ) }
+	waitPR := func(target, outcome string) prRecord { t.Helper(); return g.waitPR(t, target, outcome) }
 
 	// 1. A live edit opens a pull request that changes the right line.
 	kubectl(t, env, "-n", "web", "scale", "deployment", "web", "--replicas=5")
@@ -339,4 +377,82 @@ func httpGet(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// TestPullRequestHostOutage: while the Git host's API answers 503, a drift
+// gets no pull request, the failure is recorded once (not at every
+// reconcile) and the live value stays; when the API is back, the next
+// reconcile opens the pull request and posts its link in the episode's
+// Slack thread.
+func TestPullRequestHostOutage(t *testing.T) {
+	var down atomic.Bool
+	var refused atomic.Int64
+	down.Store(true)
+	g := startGiteaDemo(t, func(giteaURL string) string {
+		u, err := url.Parse(giteaURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u) // and Host: Gitea builds its links from the Host it is asked at
+		}}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				refused.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = io.WriteString(w, `{"message":"maintenance"}`)
+				return
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL + "/"
+	})
+	kubectl(t, g.env, "-n", "web", "scale", "deployment", "web", "--replicas=5")
+	failed := g.waitPR(t, "web", "failed")
+	if failed.Branch != "trueup/drift/web/Deployment.apps/web/web" {
+		t.Errorf("failed record = %+v", failed)
+	}
+	// Let the target reconcile a few more times (interval 10s) while the
+	// host stays down.
+	before := len(g.records(t, history.TypeReconcile))
+	waitUntil(t, "two more reconciles during the outage", func() bool { return len(g.records(t, history.TypeReconcile)) >= before+2 })
+	n := 0
+	for _, p := range g.pullRequests(t, "web") {
+		if p.Outcome != "failed" {
+			t.Errorf("during the outage: %+v", p)
+		}
+		n++
+	}
+	if n != 1 || refused.Load() < 2 {
+		t.Errorf("%d failure records for %d refused requests, want 1 record and several attempts", n, refused.Load())
+	}
+	if got := kubectl(t, g.env, "-n", "web", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "5" {
+		t.Errorf("replicas during the outage = %s, want the live 5 kept", got)
+	}
+
+	down.Store(false)
+	opened := g.waitPR(t, "web", "opened")
+	pr := g.gitea.PullRequest(t, g.repo, opened.Number)
+	if pr.State != "open" || pr.HeadRef != failed.Branch {
+		t.Fatalf("pull request after the outage = %+v", pr)
+	}
+	waitUntil(t, "the pull request in the episode's Slack thread", func() bool {
+		calls := g.slack.snapshot()
+		for _, parent := range calls {
+			if parent.Method != "chat.postMessage" || parent.ThreadTS != "" || !strings.Contains(parent.Blocks, "Deployment.apps/web/web") {
+				continue
+			}
+			for _, c := range calls {
+				if c.ThreadTS == parent.Posted && strings.Contains(c.Blocks, pr.HTMLURL) {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if strings.Contains(g.logs.String(), g.gitea.Token) {
+		t.Error("the log carries the Gitea token")
+	}
 }
