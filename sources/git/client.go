@@ -152,22 +152,37 @@ func (c *Client) Fetch(ctx context.Context, src Source) (sources.Revision, error
 	if err := src.Validate(); err != nil {
 		return sources.Revision{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	unlock, err := c.lock(ctx, src.Name)
-	if err != nil {
-		return sources.Revision{}, err
-	}
-	defer unlock()
-
-	s, err := c.newSession(src, &c.state(src.Name).ssh)
-	if err != nil {
-		return sources.Revision{}, err
-	}
-	rev, err := s.fetch(ctx)
+	var rev sources.Revision
+	err := c.inSession(ctx, src, nil, func(ctx context.Context, s *session) (err error) {
+		rev, err = s.fetch(ctx)
+		return err
+	})
 	if err != nil {
 		return sources.Revision{}, err
 	}
 	c.state(src.Name).setLastGood(rev)
 	return rev, nil
+}
+
+// inSession runs fn in a session of src within the client's timeout,
+// holding the source's locks. before, when not nil, runs under the locks
+// before the session opens (the cache) and may refuse.
+func (c *Client) inSession(ctx context.Context, src Source, before func() error, fn func(ctx context.Context, s *session) error) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	unlock, err := c.lock(ctx, src.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if before != nil {
+		if err := before(); err != nil {
+			return err
+		}
+	}
+	s, err := c.newSession(src, &c.state(src.Name).ssh)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, s)
 }

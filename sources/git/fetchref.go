@@ -30,19 +30,15 @@ func (c *Client) FetchRef(ctx context.Context, src Source, ref string) (sources.
 		ep, _ := parseEndpoint(src.URL) // validated above
 		return sources.Revision{}, fmt.Errorf("source %q: fetch %s from %s: %w", src.Name, ref, ep.display, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	unlock, err := c.lock(ctx, src.Name)
+	var rev sources.Revision
+	err := c.inSession(ctx, src, nil, func(ctx context.Context, s *session) (err error) {
+		rev, err = s.fetchRef(ctx, plumbing.ReferenceName(ref))
+		return err
+	})
 	if err != nil {
 		return sources.Revision{}, err
 	}
-	defer unlock()
-
-	s, err := c.newSession(src, &c.state(src.Name).ssh)
-	if err != nil {
-		return sources.Revision{}, err
-	}
-	return s.fetchRef(ctx, plumbing.ReferenceName(ref))
+	return rev, nil
 }
 
 // checkFetchRef accepts a full, valid reference name below refs/.

@@ -86,25 +86,22 @@ func (c *Client) Push(ctx context.Context, src Source, req PushRequest) (PushRes
 	if err != nil {
 		return PushResult{}, fail(err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	unlock, err := c.lock(ctx, src.Name)
-	if err != nil {
-		return PushResult{}, err
-	}
-	defer unlock()
-
+	var res PushResult
 	// Base must already be cached: never create or reset a cache to push.
-	if _, err := openCacheForRead(c.repoDir(src.Name), ep.display); err != nil {
-		return PushResult{}, fail(fmt.Errorf("base %s: %w", req.Base, err))
+	cached := func() error {
+		if _, err := openCacheForRead(c.repoDir(src.Name), ep.display); err != nil {
+			return fail(fmt.Errorf("base %s: %w", req.Base, err))
+		}
+		return nil
 	}
-	s, err := c.newSession(src, &c.state(src.Name).ssh)
+	err = c.inSession(ctx, src, cached, func(ctx context.Context, s *session) (err error) {
+		if res, err = s.push(ctx, req, edit, c.now); err != nil {
+			return fail(err)
+		}
+		return nil
+	})
 	if err != nil {
 		return PushResult{}, err
-	}
-	res, err := s.push(ctx, req, edit, c.now)
-	if err != nil {
-		return PushResult{}, fail(err)
 	}
 	return res, nil
 }
@@ -239,20 +236,15 @@ func (c *Client) DeleteBranch(ctx context.Context, src Source, branch string) er
 		ep, _ := parseEndpoint(src.URL) // validated above
 		return fmt.Errorf("source %q: delete branch %q at %s: %w", src.Name, branch, ep.display, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	unlock, err := c.lock(ctx, src.Name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	return c.inSession(ctx, src, nil, func(ctx context.Context, s *session) error {
+		return s.deleteBranch(ctx, branch)
+	})
+}
 
-	s, err := c.newSession(src, &c.state(src.Name).ssh)
-	if err != nil {
-		return err
-	}
+// deleteBranch deletes the remote branch and trueup's ref of it.
+func (s *session) deleteBranch(ctx context.Context, branch string) error {
 	op := fmt.Sprintf("delete branch %q at", branch)
-	err = s.pushSpecs(ctx, config.RefSpec(":"+plumbing.NewBranchReferenceName(branch).String()))
+	err := s.pushSpecs(ctx, config.RefSpec(":"+plumbing.NewBranchReferenceName(branch).String()))
 	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return s.errorf(op, err)
 	}
