@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -318,6 +319,23 @@ func TestDriftPullRequestsOnGitea(t *testing.T) {
 	if got := kubectl(t, env, "-n", "web", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "6" {
 		t.Errorf("a preview changed the cluster: replicas %s, want 6", got)
 	}
+
+	// The same preview on demand, for a CI job: JSON, exit 0, still one comment.
+	out, stderr, code := trueup(t, "preview", "demo", fmt.Sprint(number), "-o", "json", "-c", cfg)
+	var pv struct {
+		Failed  bool
+		Targets []struct {
+			Target string
+			Apply  struct{ Entries []struct{ Action string } }
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &pv) != nil || pv.Failed || len(pv.Targets) != 2 {
+		t.Fatalf("trueup preview: exit %d, %s\n%s", code, out, stderr)
+	}
+	if table, _, code := trueup(t, "preview", "demo", fmt.Sprint(number), "-c", cfg); code != 0 || !strings.Contains(table, "/spec/replicas: 6 -> 8") {
+		t.Errorf("trueup preview table (exit %d):\n%s", code, table)
+	}
+	preview("+   /spec/replicas: 8")
 
 	export, _, _ := trueup(t, "history", "export", "-c", cfg)
 	var slackText strings.Builder

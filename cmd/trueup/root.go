@@ -97,6 +97,7 @@ Start with:
 		newHistoryCommand(opts),
 		newNotifyCommand(opts),
 		newComplianceCommand(opts),
+		newPreviewCommand(opts),
 	)
 	return root
 }
