@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,7 +128,20 @@ func TestHistoryFullCycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		if _, err := db.Exec(`UPDATE history_records SET outcome = 'succeeded' WHERE seq = 3`); err != nil {
+		// Records are stored a batch to a row (a segment): change record
+		// 3's outcome inside its segment's body.
+		var first int64
+		var body string
+		if err := db.QueryRow(`SELECT first_seq, body FROM history_segments WHERE first_seq <= 3 ORDER BY first_seq DESC LIMIT 1`).Scan(&first, &body); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(body, "\n")
+		tampered := regexp.MustCompile(`"outcome":"[^"]*"`).ReplaceAllString(lines[3-first], `"outcome":"tampered"`)
+		if tampered == lines[3-first] {
+			t.Fatalf("record 3 has no outcome to change: %s", lines[3-first])
+		}
+		lines[3-first] = tampered
+		if _, err := db.Exec(`UPDATE history_segments SET body = ? WHERE first_seq = ?`, strings.Join(lines, "\n"), first); err != nil {
 			t.Fatal(err)
 		}
 		out, code = run("history", "verify")

@@ -110,3 +110,22 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+func TestPostgresStoresSegmentsWithoutPglzAndRunsWithoutJIT(t *testing.T) {
+	e := newPostgresEnv(t)
+	s := e.open(t)
+	for _, col := range []string{"body", "posting_keys"} {
+		var compression, storage string
+		q := `SELECT attcompression::text, attstorage::text FROM pg_attribute WHERE attrelid = 'history_segments'::regclass AND attname = $1`
+		if err := e.raw.QueryRow(q, col).Scan(&compression, &storage); err != nil {
+			t.Fatal(err)
+		}
+		if compression != "l" && storage != "e" {
+			t.Errorf("history_segments.%s: compression %q storage %q, want lz4 (l) or external (e)", col, compression, storage)
+		}
+	}
+	var jit string
+	if err := s.(*sqlStore).db.QueryRow(`SHOW jit`).Scan(&jit); err != nil || jit != "off" {
+		t.Errorf("jit = %q (%v), want off", jit, err)
+	}
+}

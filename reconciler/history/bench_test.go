@@ -2,18 +2,14 @@ package history
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // benchRecord is a record of realistic size: an apply with a small masked
@@ -53,11 +49,13 @@ func BenchmarkAppendBatch(b *testing.B) {
 }
 
 // Shape of the query benchmark's table: 1,000,000 records over 50 targets
-// and 30 days, times increasing with Seq as they do when the store stamps
-// them.
+// and 30 days, appended as the reconciler appends them: one batch (one
+// segment) per reconcile of one target, 100 records each, targets round
+// robin, times increasing with Seq as they do when the store stamps them.
 const (
 	bigRecords = 1_000_000
 	bigTargets = 50
+	bigBatch   = 100
 	bigSpan    = 30 * 24 * time.Hour
 )
 
@@ -94,12 +92,13 @@ func bigStore(parent *testing.B, be backend) Store {
 }
 
 // bigChain builds the records of the big table as a valid chain, times
-// increasing with Seq over bigSpan, targets round robin.
+// increasing with Seq over bigSpan, one target per batch of bigBatch,
+// targets round robin.
 func bigChain(b *testing.B) []Record {
 	step := bigSpan / bigRecords
 	recs := make([]Record, bigRecords)
 	for i := range recs {
-		r := benchRecord(fmt.Sprintf("target-%02d", i%bigTargets), i)
+		r := benchRecord(fmt.Sprintf("target-%02d", (i/bigBatch)%bigTargets), i)
 		r.Time = bigBase.Add(time.Duration(i) * step)
 		var err error
 		if recs[i], err = normalize(r, r.Time); err != nil {
@@ -110,10 +109,10 @@ func bigChain(b *testing.B) []Record {
 	return recs
 }
 
-// bulkLoad writes linked records straight into the table, bypassing Append:
-// it drops the secondary indexes, inserts in one transaction (SQLite:
-// synchronous off, a prepared statement; PostgreSQL: COPY), creates the
-// indexes again from the migration and runs ANALYZE.
+// bulkLoad writes linked records straight into the tables, bypassing
+// Append, as the segments Append would write for batches of bigBatch, and
+// posts them: in one transaction (SQLite with synchronous off), then
+// ANALYZE.
 func bulkLoad(b *testing.B, e *env, recs []Record) {
 	ctx := context.Background()
 	conn, err := e.raw.Conn(ctx)
@@ -121,77 +120,37 @@ func bulkLoad(b *testing.B, e *env, recs []Record) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	indexes := createIndexStatements()
-	for _, stmt := range indexes {
-		name := strings.Fields(stmt)[2]
-		if _, err := conn.ExecContext(ctx, "DROP INDEX "+name); err != nil {
+	finish := "ANALYZE"
+	if e.backend == "sqlite" {
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = OFF"); err != nil {
 			b.Fatal(err)
 		}
-	}
-	switch e.backend {
-	case "sqlite":
-		err = sqliteBulkInsert(ctx, conn, recs)
-	case "postgres":
-		err = postgresCopy(ctx, conn, recs)
-	}
-	if err != nil {
-		b.Fatalf("%s: bulk insert: %v", e.backend, err)
-	}
-	finish := "ANALYZE"
-	if e.backend == "postgres" {
+	} else {
 		finish = "VACUUM ANALYZE" // what autovacuum does to an insert-only table
-	}
-	for _, stmt := range append(indexes, finish) {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			b.Fatalf("%s: %s: %v", e.backend, stmt, err)
-		}
-	}
-}
-
-// createIndexStatements are the CREATE INDEX statements of the migrations.
-func createIndexStatements() []string {
-	var out []string
-	for _, m := range migrations {
-		for _, stmt := range strings.Split(m, ";") {
-			if stmt = strings.TrimSpace(stmt); strings.HasPrefix(stmt, "CREATE INDEX") {
-				out = append(out, stmt)
-			}
-		}
-	}
-	return out
-}
-
-func sqliteBulkInsert(ctx context.Context, conn *sql.Conn, recs []Record) error {
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = OFF"); err != nil {
-		return err
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		b.Fatal(err)
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO `+tableRecords+` (`+insertColumns+`) VALUES (`+strings.Repeat("?, ", numColumns-1)+`?)`)
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		if _, err := st.ExecContext(ctx, insertArgs([]Record{r})...); err != nil {
-			return err
+	runMax := int64(math.MinInt64)
+	for i := 0; i < len(recs); i += bigBatch {
+		seg := storedSegment(recs[i:min(i+bigBatch, len(recs))])
+		seg.runMax = max(seg.runMax, runMax)
+		runMax = seg.runMax
+		if err := writeSegment(ctx, tx, e.d, nil, seg); err != nil {
+			b.Fatalf("%s: bulk insert: %v", e.backend, err)
 		}
 	}
-	return tx.Commit()
-}
-
-func postgresCopy(ctx context.Context, conn *sql.Conn, recs []Record) error {
-	return conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		rows := make([][]any, len(recs))
-		for i, r := range recs {
-			rows[i] = insertArgs([]Record{r})
-		}
-		_, err := pc.CopyFrom(ctx, pgx.Identifier{tableRecords}, strings.Split(strings.ReplaceAll(insertColumns, " ", ""), ","), pgx.CopyFromRows(rows))
-		return err
-	})
+	if err := postTail(ctx, tx, e.d, 0); err != nil {
+		b.Fatalf("%s: post: %v", e.backend, err)
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, finish); err != nil {
+		b.Fatalf("%s: %s: %v", e.backend, finish, err)
+	}
 }
 
 // BenchmarkQueryTargetTimeRange queries one random target over a random

@@ -36,7 +36,11 @@ var (
 // RFC3339Nano (fraction without trailing zeros, none when whole, "Z"). D is
 // the stored Data text (compact JSON, as Append stored it) or null.
 func Canonical(r Record) []byte {
-	b := make([]byte, 0, 200+len(r.Data)+len(r.Message)+len(r.Target)+len(r.Object))
+	return appendCanonical(make([]byte, 0, 200+len(r.Data)+len(r.Message)+len(r.Target)+len(r.Object)), r)
+}
+
+// appendCanonical appends r's canonical encoding to b.
+func appendCanonical(b []byte, r Record) []byte {
 	b = append(b, `{"actor":`...)
 	b = appendString(b, r.Actor)
 	b = append(b, `,"data":`...)
@@ -150,15 +154,16 @@ func compactData(data json.RawMessage) (json.RawMessage, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("data: not UTF-8: %w", ErrInvalidRecord)
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(data))
-	if err := json.Compact(&buf, data); err != nil { // validates as it goes
+	out, ok := appendCompact(make([]byte, 0, len(data)), data)
+	if !ok {
+		var buf bytes.Buffer
+		err := json.Compact(&buf, data) // for its error
 		return nil, fmt.Errorf("data: not valid JSON: %v: %w", err, ErrInvalidRecord)
 	}
-	if buf.String() == "null" {
+	if string(out) == "null" {
 		return nil, nil
 	}
-	return json.RawMessage(buf.Bytes()), nil
+	return json.RawMessage(out), nil
 }
 
 // link assigns Seq, PrevHash and Hash to recs, continuing the chain after

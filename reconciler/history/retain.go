@@ -20,31 +20,35 @@ type checkpointData struct {
 	ThroughHash string `json:"through_hash"`
 }
 
-// Retain implements Store. The chain has no holes, so it removes the
-// longest prefix of the chain whose records are all older than before; a
-// record older than before that follows a newer one stays until the newer
-// one goes. The checkpoint is appended in the same transaction.
+// Retain implements Store. The chain has no holes and a segment goes
+// whole, so it removes the longest prefix of segments whose records are
+// all older than before; a segment with an older record after a newer one
+// stays until the newer one goes. The checkpoint is appended in the same
+// transaction, as a segment of its own.
 func (s *sqlStore) Retain(ctx context.Context, before time.Time) (int64, error) {
 	var removed int64
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, h head) error {
-		through, hash, err := s.retentionBoundary(ctx, tx, before, h)
-		if err != nil || through == 0 {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM `+tableRecords+` WHERE seq <= ?`), through)
-		if err != nil {
-			return fmt.Errorf("delete records through %d: %w", through, err)
-		}
-		if removed, err = res.RowsAffected(); err != nil {
-			return fmt.Errorf("count removed records: %w", err)
-		}
-		cp, err := checkpoint(s.now(), before, removed, through, hash)
+		keep, err := s.firstKept(ctx, tx, clampNanos(before), h)
 		if err != nil {
 			return err
 		}
-		recs := []Record{cp}
-		link(recs, h.seq, h.hash)
-		return s.insert(ctx, tx, recs)
+		var through head
+		q := s.d.rebind(`SELECT last_seq, head_hash FROM ` + tableSegments + ` WHERE first_seq < ? ORDER BY first_seq DESC LIMIT 1`)
+		err = tx.QueryRowContext(ctx, q, keep).Scan(&through.seq, &through.hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // nothing before keep
+		}
+		if err != nil {
+			return fmt.Errorf("read the last segment before %d: %w", keep, err)
+		}
+		if removed, err = s.removeSegments(ctx, tx, keep); err != nil {
+			return err
+		}
+		cp, err := checkpoint(s.now(), before, removed, through.seq, through.hash)
+		if err != nil {
+			return err
+		}
+		return s.appendSegment(ctx, tx, h, linkSegment([]Record{cp}, h.seq, h.hash))
 	})
 	if err != nil {
 		return 0, s.errorf(fmt.Sprintf("retain before %s", formatTime(before)), err)
@@ -55,25 +59,36 @@ func (s *sqlStore) Retain(ctx context.Context, before time.Time) (int64, error) 
 	return removed, nil
 }
 
-// retentionBoundary returns the last record to remove and its hash, or 0
-// when nothing is to be removed.
-func (s *sqlStore) retentionBoundary(ctx context.Context, tx *sql.Tx, before time.Time, h head) (int64, string, error) {
-	keep := h.seq + 1 // every record is older than before
-	q := s.d.rebind(`SELECT seq FROM ` + tableRecords + ` WHERE time_ns >= ? ORDER BY seq LIMIT 1`)
-	err := tx.QueryRowContext(ctx, q, clampNanos(before)).Scan(&keep)
+// firstKept returns the first_seq of the first segment with a record at
+// or after beforeNS, or the head's Seq + 1 when there is none.
+func (s *sqlStore) firstKept(ctx context.Context, tx *sql.Tx, beforeNS int64, h head) (int64, error) {
+	keep := h.seq + 1
+	// The first segment whose run_max_time_ns reaches beforeNS is the first
+	// with a record that new: one step of its index.
+	q := s.d.rebind(`SELECT first_seq FROM ` + tableSegments + ` WHERE run_max_time_ns >= ? ORDER BY run_max_time_ns, first_seq LIMIT 1`)
+	err := tx.QueryRowContext(ctx, q, beforeNS).Scan(&keep)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, "", fmt.Errorf("find first record to keep: %w", err)
+		return 0, fmt.Errorf("find the first segment to keep: %w", err)
 	}
-	through := keep - 1
-	var hash string
-	err = tx.QueryRowContext(ctx, s.d.rebind(`SELECT hash FROM `+tableRecords+` WHERE seq = ?`), through).Scan(&hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", nil // already removed, or nothing before keep
+	return keep, nil
+}
+
+// removeSegments deletes the segments before keep and their postings
+// (found through posting_keys), and returns how many records they held.
+func (s *sqlStore) removeSegments(ctx context.Context, tx *sql.Tx, keep int64) (int64, error) {
+	var removed int64
+	q := s.d.rebind(`SELECT COALESCE(SUM(last_seq - first_seq + 1), 0) FROM ` + tableSegments + ` WHERE first_seq < ?`)
+	if err := tx.QueryRowContext(ctx, q, keep).Scan(&removed); err != nil {
+		return 0, fmt.Errorf("count the records before %d: %w", keep, err)
 	}
-	if err != nil {
-		return 0, "", fmt.Errorf("read record %d: %w", through, err)
+	del := `DELETE FROM ` + tablePostings + ` WHERE (key, first_seq) IN (` + s.d.segmentPostings("s.first_seq < ?") + `)`
+	if _, err := tx.ExecContext(ctx, s.d.rebind(del), keep); err != nil {
+		return 0, fmt.Errorf("delete the postings before %d: %w", keep, err)
 	}
-	return through, hash, nil
+	if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM `+tableSegments+` WHERE first_seq < ?`), keep); err != nil {
+		return 0, fmt.Errorf("delete the segments before %d: %w", keep, err)
+	}
+	return removed, nil
 }
 
 // checkpoint builds the checkpoint record of a retention run.

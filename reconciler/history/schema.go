@@ -12,19 +12,31 @@ import (
 // Table names.
 const (
 	tableMigrations = "history_migrations"
-	tableRecords    = "history_records"
+	tableSegments   = "history_segments"
+	tablePostings   = "history_postings"
+	tablePosted     = "history_posted"
+	// tableRecords held one row per record up to schema version 1;
+	// migration 2 moves them into segments and drops it.
+	tableRecords = "history_records"
 )
+
+// migration is one schema change: statements, then an optional Go step in
+// the same transaction (for changes SQL cannot express in both dialects).
+type migration struct {
+	sql  string
+	step func(ctx context.Context, tx *sql.Tx, d *dialect) error
+}
 
 // migrations are the schema changes in order; migration i brings the schema
 // to version i+1. Both backends run the same text after dialect.expand
 // replaces the {{placeholders}}. Never edit a released migration: add one.
-var migrations = []string{
+var migrations = []migration{
 	// 1: the records and the indexes behind Filter. The filterable text
 	// columns are indexed through 64-bit keys (keyOf): an integer index
 	// entry is a fraction of the size of a text one, and appends write
 	// every index, so this keeps batched appends fast. Queries match the
 	// key and then the text, so a key collision only costs a row read.
-	`CREATE TABLE history_records (
+	{sql: `CREATE TABLE history_records (
 		seq        {{seq_primary_key}},
 		time_ns    BIGINT NOT NULL,
 		type       TEXT NOT NULL,
@@ -48,7 +60,31 @@ var migrations = []string{
 	CREATE INDEX history_records_revision ON history_records (revision_key, seq);
 	CREATE INDEX history_records_type ON history_records (type_key, seq);
 	CREATE INDEX history_records_actor ON history_records (actor_key, seq);
-	CREATE INDEX history_records_time ON history_records (time_ns, seq);`,
+	CREATE INDEX history_records_time ON history_records (time_ns, seq);`},
+	// 2: segment storage (see doc.go). An Append batch is one row of
+	// history_segments, its records in the body; history_postings lists
+	// the segments holding each filter value, by key, up to
+	// history_posted.through_seq (later segments carry their keys in
+	// posting_keys). The step moves the records of version 1 into
+	// segments, posts them and drops history_records.
+	{sql: `CREATE TABLE history_segments (
+		first_seq    {{seq_primary_key}},
+		last_seq     BIGINT NOT NULL,
+		min_time_ns  BIGINT NOT NULL,
+		max_time_ns  BIGINT NOT NULL,
+		run_max_time_ns BIGINT NOT NULL,
+		head_hash    TEXT NOT NULL,
+		posting_keys TEXT NOT NULL,
+		body         TEXT NOT NULL
+	);
+	CREATE INDEX history_segments_run_max_time ON history_segments (run_max_time_ns, first_seq);
+	CREATE TABLE history_postings (
+		key       BIGINT NOT NULL,
+		first_seq BIGINT NOT NULL,
+		PRIMARY KEY (key, first_seq)
+	){{without_rowid}};
+	CREATE TABLE history_posted (through_seq BIGINT NOT NULL);
+	INSERT INTO history_posted (through_seq) VALUES (0)`, step: moveRecordsToSegments},
 }
 
 // dialect holds what differs between the backends.
@@ -63,10 +99,14 @@ type dialect struct {
 	lock func(ctx context.Context, tx *sql.Tx) error
 	// readTx are the options of the snapshot that Verify reads in.
 	readTx *sql.TxOptions
-	// arrayInsertSQL inserts a batch in one statement with one array
-	// parameter per column; without it, rows go one by one through a
-	// prepared statement.
-	arrayInsertSQL string
+	// tuneSegments, when set, adjusts how history_segments stores its
+	// text, in migration 2.
+	tuneSegments func(ctx context.Context, tx *sql.Tx) error
+	// postingsOf is the FROM clause and key expression that expand the
+	// posting_keys of the segments s into rows (see segmentPostings).
+	postingsOf, postingKeyExpr string
+	// prepare: the store prepares its append statements at open.
+	prepare bool
 	// maintain is run at open and after retention ("" for none).
 	maintain string
 }
@@ -77,6 +117,12 @@ func (d *dialect) expand(migration string) string {
 		migration = strings.ReplaceAll(migration, "{{"+k+"}}", v)
 	}
 	return migration
+}
+
+// segmentPostings selects (key, first_seq) of the postings of the
+// segments s that match cond.
+func (d *dialect) segmentPostings(cond string) string {
+	return `SELECT ` + d.postingKeyExpr + `, s.first_seq FROM ` + d.postingsOf + ` WHERE ` + cond
 }
 
 // rebind turns ? placeholders into $n for numbered dialects. The queries of
@@ -102,6 +148,12 @@ func (d *dialect) rebind(query string) string {
 // migrate brings the schema to the newest version in one writer
 // transaction, so two processes opening a new database do not race.
 func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
+	return migrateTo(ctx, db, d, len(migrations))
+}
+
+// migrateTo brings the schema to version target (tests build old
+// databases with it).
+func migrateTo(ctx context.Context, db *sql.DB, d *dialect, target int) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: begin: %w", err)
@@ -121,7 +173,7 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	if int(version.Int64) > len(migrations) {
 		return fmt.Errorf("migrate: database at version %d, this trueup knows %d: %w", version.Int64, len(migrations), ErrSchemaTooNew)
 	}
-	for v := int(version.Int64) + 1; v <= len(migrations); v++ {
+	for v := int(version.Int64) + 1; v <= target; v++ {
 		if err := applyMigration(ctx, tx, d, v); err != nil {
 			return err
 		}
@@ -132,14 +184,20 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	return nil
 }
 
-// applyMigration runs migration v (1-based) statement by statement and
-// records it.
+// applyMigration runs migration v (1-based) statement by statement, then
+// its step, and records it.
 func applyMigration(ctx context.Context, tx *sql.Tx, d *dialect, v int) error {
-	for _, stmt := range strings.Split(d.expand(migrations[v-1]), ";") {
+	m := migrations[v-1]
+	for _, stmt := range strings.Split(d.expand(m.sql), ";") {
 		if strings.TrimSpace(stmt) == "" {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate: version %d: %w", v, err)
+		}
+	}
+	if m.step != nil {
+		if err := m.step(ctx, tx, d); err != nil {
 			return fmt.Errorf("migrate: version %d: %w", v, err)
 		}
 	}

@@ -24,11 +24,17 @@ const sqliteParams = "_txlock=immediate" +
 
 // sqliteDialect is SQLite's side of the shared schema.
 var sqliteDialect = &dialect{
-	name:     "sqlite",
-	types:    map[string]string{"seq_primary_key": "INTEGER PRIMARY KEY"}, // the rowid
-	lock:     func(context.Context, *sql.Tx) error { return nil },         // BEGIN IMMEDIATE holds it
-	readTx:   &sql.TxOptions{ReadOnly: true},                              // a deferred BEGIN: a WAL snapshot
-	maintain: "PRAGMA optimize=0x10002",                                   // analyse what lacks statistics, within limits
+	name: "sqlite",
+	types: map[string]string{
+		"seq_primary_key": "INTEGER PRIMARY KEY", // the rowid
+		"without_rowid":   " WITHOUT ROWID",      // postings are their primary key
+	},
+	lock:           func(context.Context, *sql.Tx) error { return nil }, // BEGIN IMMEDIATE holds it
+	readTx:         &sql.TxOptions{ReadOnly: true},                      // a deferred BEGIN: a WAL snapshot
+	postingsOf:     tableSegments + ` s, json_each(s.posting_keys) j`,
+	postingKeyExpr: "j.value",
+	prepare:        true,                      // parsing costs more than a step
+	maintain:       "PRAGMA optimize=0x10002", // analyse what lacks statistics, within limits
 }
 
 // openTimeout bounds OpenSQLite, which has no ctx.

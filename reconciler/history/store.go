@@ -3,36 +3,31 @@ package history
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
 
-// columns of history_records in the order scanRecord reads them.
-const columns = `seq, time_ns, type, target, object, revision, actor, outcome, message, data, prev_hash, hash`
-
-// insertColumns are the columns an append writes: columns and the keys
-// of the filterable text columns (see keyOf).
-const insertColumns = columns + `, type_key, target_key, object_key, revision_key, actor_key`
-
-// numColumns is how many bind parameters one inserted record takes.
-const numColumns = 17
-
-// keyOf is the 64-bit FNV-1a hash of s, the indexed key of a filterable
-// text column. It must never change: stored rows carry it.
+// keyOf is the 64-bit FNV-1a hash of s. Posting keys are keyOf of a
+// column name and a value (see postingKey). It must never change: stored
+// postings carry it.
 func keyOf(s string) int64 {
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
+	return int64(fnv(fnvOffset, s))
+}
+
+// fnvOffset is the FNV-1a offset basis.
+const fnvOffset = 14695981039346656037
+
+// fnv continues the 64-bit FNV-1a hash h over s.
+func fnv(h uint64, s string) uint64 {
+	const prime = 1099511628211
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
 		h *= prime
 	}
-	return int64(h)
+	return h
 }
 
 // Option configures a Store at open.
@@ -58,11 +53,10 @@ type sqlStore struct {
 	// redact removes secrets (a DSN password) from error text.
 	redact func(error) error
 	now    func() time.Time
-	// insertOne is the prepared one-row INSERT of dialects without
-	// arrayInsertSQL.
-	insertOne *sql.Stmt
-	// insertMany is the prepared INSERT of insertChunk rows.
-	insertMany *sql.Stmt
+	// insertSegment and writerHead are insertSegmentSQL and writerHeadSQL
+	// prepared at open (SQLite, where parsing costs more than a step), or
+	// nil.
+	insertSegment, writerHead *sql.Stmt
 	// writer serialises this process's writers (a channel, so that waiting
 	// honours ctx); the dialect's lock serialises processes.
 	writer chan struct{}
@@ -88,9 +82,61 @@ func (s *sqlStore) errorf(op string, err error) error {
 }
 
 // head is the last record of the chain: Seq 0 and Hash "" when empty.
+// A writer also learns history_posted.through_seq (posted) and how many
+// segments follow it (unposted).
 type head struct {
-	seq  int64
-	hash string
+	seq              int64
+	hash             string
+	posted, unposted int64
+	// runMax is the head segment's run_max_time_ns (MinInt64 when empty).
+	runMax int64
+}
+
+// querier is *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readHead reads the head from the newest segment: one primary key step.
+func readHead(ctx context.Context, q querier) (head, error) {
+	var h head
+	err := q.QueryRowContext(ctx, `SELECT last_seq, head_hash FROM `+tableSegments+` ORDER BY first_seq DESC LIMIT 1`).Scan(&h.seq, &h.hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return head{}, fmt.Errorf("read head: %w", err)
+	}
+	return h, nil
+}
+
+// writerHeadSQL reads the head and the unposted tail (see postingDue) in
+// one statement; each part is a primary key step or range whatever the
+// planner knows of the tables.
+const writerHeadSQL = `WITH p AS (SELECT COALESCE(MAX(through_seq), 0) AS through_seq FROM ` + tablePosted + `)
+	SELECT p.through_seq, (SELECT COUNT(*) FROM ` + tableSegments + ` s WHERE s.first_seq > p.through_seq),
+		(SELECT last_seq FROM ` + tableSegments + ` ORDER BY first_seq DESC LIMIT 1),
+		(SELECT head_hash FROM ` + tableSegments + ` ORDER BY first_seq DESC LIMIT 1),
+		(SELECT run_max_time_ns FROM ` + tableSegments + ` ORDER BY first_seq DESC LIMIT 1)
+	FROM p`
+
+// readWriterHead reads the head with the state of the postings.
+func (s *sqlStore) readWriterHead(ctx context.Context, tx *sql.Tx) (head, error) {
+	var (
+		h           head
+		seq, runMax sql.NullInt64
+		hash        sql.NullString
+	)
+	row := tx.QueryRowContext(ctx, writerHeadSQL)
+	if s.writerHead != nil {
+		row = tx.StmtContext(ctx, s.writerHead).QueryRowContext(ctx)
+	}
+	if err := row.Scan(&h.posted, &h.unposted, &seq, &hash, &runMax); err != nil {
+		return head{}, fmt.Errorf("read head: %w", err)
+	}
+	h.seq, h.hash, h.runMax = seq.Int64, hash.String, runMax.Int64
+	if !runMax.Valid {
+		h.runMax = math.MinInt64
+	}
+	return h, nil
 }
 
 // write runs fn in a writer transaction that holds the chain lock, with the
@@ -110,10 +156,9 @@ func (s *sqlStore) write(ctx context.Context, fn func(ctx context.Context, tx *s
 	if err := s.d.lock(ctx, tx); err != nil {
 		return fmt.Errorf("lock chain: %w", err)
 	}
-	var h head
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM `+tableRecords+` ORDER BY seq DESC LIMIT 1`).Scan(&h.seq, &h.hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("read head: %w", err)
+	h, err := s.readWriterHead(ctx, tx)
+	if err != nil {
+		return err
 	}
 	if err := fn(ctx, tx, h); err != nil {
 		return err
@@ -142,8 +187,7 @@ func (s *sqlStore) Append(ctx context.Context, recs ...Record) ([]Record, error)
 		out[i] = n
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, h head) error {
-		link(out, h.seq, h.hash)
-		return s.insert(ctx, tx, out)
+		return s.appendSegment(ctx, tx, h, linkSegment(out, h.seq, h.hash))
 	})
 	if err != nil {
 		return nil, s.errorf("append", err)
@@ -151,126 +195,92 @@ func (s *sqlStore) Append(ctx context.Context, recs ...Record) ([]Record, error)
 	return out, nil
 }
 
-// insert writes linked records: in one statement with an array per column
-// (PostgreSQL), or row by row with the prepared statement (SQLite, where a
-// step costs no round trip and parsing one large statement costs more).
-func (s *sqlStore) insert(ctx context.Context, tx *sql.Tx, recs []Record) error {
-	if s.d.arrayInsertSQL != "" {
-		if _, err := tx.ExecContext(ctx, s.d.arrayInsertSQL, arrayArgs(recs)...); err != nil {
-			return fmt.Errorf("insert records %d..%d: %w", recs[0].Seq, recs[len(recs)-1].Seq, err)
-		}
-		return nil
+// insertSegmentSQL inserts one segment.
+const insertSegmentSQL = `INSERT INTO ` + tableSegments +
+	` (first_seq, last_seq, min_time_ns, max_time_ns, run_max_time_ns, head_hash, posting_keys, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+// writeSegment inserts seg in tx, with the prepared statement when there
+// is one. Its postings wait in posting_keys (see postingDue).
+func writeSegment(ctx context.Context, tx *sql.Tx, d *dialect, prepared *sql.Stmt, seg segment) error {
+	args := []any{seg.first, seg.last, seg.minTime, seg.maxTime, seg.runMax, seg.headHash, formatKeys(seg.postings), string(seg.body)}
+	var err error
+	if prepared != nil {
+		_, err = tx.StmtContext(ctx, prepared).ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, d.rebind(insertSegmentSQL), args...)
 	}
-	rest := recs
-	if s.insertMany != nil {
-		st := tx.StmtContext(ctx, s.insertMany)
-		for len(rest) >= insertChunk {
-			if _, err := st.ExecContext(ctx, insertArgs(rest[:insertChunk])...); err != nil {
-				return fmt.Errorf("insert records %d..%d: %w", rest[0].Seq, rest[insertChunk-1].Seq, err)
-			}
-			rest = rest[insertChunk:]
-		}
-	}
-	st := tx.StmtContext(ctx, s.insertOne)
-	for _, r := range rest {
-		if _, err := st.ExecContext(ctx, insertArgs([]Record{r})...); err != nil {
-			return fmt.Errorf("insert record %d: %w", r.Seq, err)
-		}
+	if err != nil {
+		return fmt.Errorf("insert segment %d..%d: %w", seg.first, seg.last, err)
 	}
 	return nil
 }
 
-// insertOneSQL inserts one row.
-var insertOneSQL = insertRowsSQL(1)
-
-// insertChunk is how many rows the prepared multi-row INSERT takes: one
-// statement step per chunk instead of per row.
-const insertChunk = 32
-
-// insertRowsSQL inserts n rows.
-func insertRowsSQL(n int) string {
-	row := "(" + strings.Repeat("?, ", numColumns-1) + "?)"
-	return `INSERT INTO ` + tableRecords + ` (` + insertColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+// appendSegment writes seg as the new head after h and posts the tail
+// when due.
+func (s *sqlStore) appendSegment(ctx context.Context, tx *sql.Tx, h head, seg segment) error {
+	seg.runMax = max(h.runMax, seg.maxTime)
+	if err := writeSegment(ctx, tx, s.d, s.insertSegment, seg); err != nil {
+		return err
+	}
+	if !postingDue(h, seg) {
+		return nil
+	}
+	return postTail(ctx, tx, s.d, h.posted)
 }
 
-// insertArgs flattens recs into bind parameters in columns order.
-func insertArgs(recs []Record) []any {
-	args := make([]any, 0, len(recs)*numColumns)
-	for _, r := range recs {
-		var data any // NULL
-		if len(r.Data) > 0 {
-			data = string(r.Data)
-		}
-		args = append(args, r.Seq, r.Time.UnixNano(), r.Type, r.Target, r.Object, r.Revision,
-			r.Actor, r.Outcome, r.Message, data, r.PrevHash, r.Hash,
-			keyOf(r.Type), keyOf(r.Target), keyOf(r.Object), keyOf(r.Revision), keyOf(r.Actor))
-	}
-	return args
+// segmentColumns are the columns readSegment reads.
+const segmentColumns = `first_seq, last_seq, min_time_ns, max_time_ns, run_max_time_ns, head_hash, posting_keys, body`
+
+// storedSeg is a segment as read back.
+type storedSeg struct {
+	first, last      int64
+	minTime, maxTime int64
+	runMax           int64
+	headHash, keys   string
+	body             string
 }
 
-// arrayArgs are recs as one array per column, for an INSERT ... SELECT
-// FROM unnest(...) that takes any number of rows in numColumns parameters.
-func arrayArgs(recs []Record) []any {
-	var (
-		seq, timeNS                                            = make([]int64, len(recs)), make([]int64, len(recs))
-		typ, target, object, revision, actor, outcome, message = make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs))
-		data                                                   = make([]*string, len(recs))
-		prev, hash                                             = make([]string, len(recs)), make([]string, len(recs))
-		keys                                                   = [5][]int64{}
-	)
-	for k := range keys {
-		keys[k] = make([]int64, len(recs))
-	}
-	for i, r := range recs {
-		seq[i], timeNS[i] = r.Seq, r.Time.UnixNano()
-		typ[i], target[i], object[i], revision[i] = r.Type, r.Target, r.Object, r.Revision
-		actor[i], outcome[i], message[i] = r.Actor, r.Outcome, r.Message
-		if len(r.Data) > 0 {
-			d := string(r.Data)
-			data[i] = &d
-		}
-		prev[i], hash[i] = r.PrevHash, r.Hash
-		for k, v := range [5]string{r.Type, r.Target, r.Object, r.Revision, r.Actor} {
-			keys[k][i] = keyOf(v)
-		}
-	}
-	return []any{seq, timeNS, typ, target, object, revision, actor, outcome, message, data, prev, hash,
-		keys[0], keys[1], keys[2], keys[3], keys[4]}
+// readSegment scans one row selected with segmentColumns.
+func readSegment(sc interface{ Scan(dest ...any) error }) (storedSeg, error) {
+	var g storedSeg
+	err := sc.Scan(&g.first, &g.last, &g.minTime, &g.maxTime, &g.runMax, &g.headHash, &g.keys, &g.body)
+	return g, err
 }
 
-// scanner is *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// scanRecord reads one row selected with columns.
-func scanRecord(sc scanner) (Record, error) {
-	var (
-		r      Record
-		timeNS int64
-		data   sql.NullString
-	)
-	err := sc.Scan(&r.Seq, &timeNS, &r.Type, &r.Target, &r.Object, &r.Revision,
-		&r.Actor, &r.Outcome, &r.Message, &data, &r.PrevHash, &r.Hash)
-	if err != nil {
-		return Record{}, err
-	}
-	r.Time = time.Unix(0, timeNS).UTC()
-	if data.Valid && data.String != "" {
-		r.Data = json.RawMessage(data.String)
-	}
-	return r, nil
-}
-
-// Get implements Store.
+// Get implements Store: the segment whose range holds seq, then its line.
 func (s *sqlStore) Get(ctx context.Context, seq int64) (Record, error) {
-	q := s.d.rebind(`SELECT ` + columns + ` FROM ` + tableRecords + ` WHERE seq = ?`)
-	r, err := scanRecord(s.db.QueryRowContext(ctx, q, seq))
-	if errors.Is(err, sql.ErrNoRows) {
+	q := s.d.rebind(`SELECT ` + segmentColumns + ` FROM ` + tableSegments + ` WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`)
+	g, err := readSegment(s.db.QueryRowContext(ctx, q, seq))
+	var r Record
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && g.last < seq:
 		err = ErrNotFound
+	case err == nil:
+		r, err = g.find(seq)
 	}
 	if err != nil {
 		return Record{}, s.errorf(fmt.Sprintf("get %d", seq), err)
 	}
 	return r, nil
+}
+
+// find returns the record seq of the segment: the line at its place, or
+// else any line that holds it.
+func (g storedSeg) find(seq int64) (Record, error) {
+	rest := g.body
+	for i := g.first; i < seq && rest != ""; i++ {
+		_, rest, _ = strings.Cut(rest, "\n")
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	if r, _, err := parseLine(line); err == nil && r.Seq == seq {
+		return detach(r), nil
+	}
+	for _, line := range splitLines(g.body) {
+		if r, _, err := parseLine(line); err == nil && r.Seq == seq {
+			return detach(r), nil
+		}
+	}
+	return Record{}, ErrNotFound
 }
 
 // setup migrates the schema, prepares the statements the dialect reuses
@@ -280,16 +290,15 @@ func (s *sqlStore) setup(ctx context.Context) error {
 		return err
 	}
 	s.maintain(ctx)
-	if s.d.arrayInsertSQL != "" {
+	if !s.d.prepare {
 		return nil
 	}
-	st, err := s.db.PrepareContext(ctx, s.d.rebind(insertOneSQL))
-	if err != nil {
+	var err error
+	if s.insertSegment, err = s.db.PrepareContext(ctx, insertSegmentSQL); err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
-	s.insertOne = st
-	if s.insertMany, err = s.db.PrepareContext(ctx, s.d.rebind(insertRowsSQL(insertChunk))); err != nil {
-		return fmt.Errorf("prepare insert: %w", err)
+	if s.writerHead, err = s.db.PrepareContext(ctx, writerHeadSQL); err != nil {
+		return fmt.Errorf("prepare head: %w", err)
 	}
 	return nil
 }
@@ -305,7 +314,7 @@ func (s *sqlStore) maintain(ctx context.Context) {
 
 // Close implements Store.
 func (s *sqlStore) Close() error {
-	for _, st := range []*sql.Stmt{s.insertOne, s.insertMany} {
+	for _, st := range []*sql.Stmt{s.insertSegment, s.writerHead} {
 		if st != nil {
 			_ = st.Close()
 		}

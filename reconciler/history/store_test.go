@@ -88,6 +88,23 @@ func appendCases() []suiteCase {
 			}
 			mustVerifyOK(t, s, 4)
 		}},
+		{name: "the tail is posted when it reaches its limit", run: func(t *testing.T, e *env) {
+			s := e.open(t)
+			recs := appendEach(t, s, numbered(postLagSegments+3)...)
+			var posted, postings int64
+			if err := e.raw.QueryRow(`SELECT through_seq, (SELECT COUNT(*) FROM history_postings) FROM history_posted`).Scan(&posted, &postings); err != nil {
+				t.Fatal(err)
+			}
+			// Each record is a segment posted under its target, type,
+			// revision and actor.
+			if posted != postLagSegments || postings != 4*postLagSegments {
+				t.Errorf("posted through %d with %d postings, want through %d with %d", posted, postings, postLagSegments, 4*postLagSegments)
+			}
+			got, err := s.Query(context.Background(), Filter{Target: "web", Since: recs[30].Time, Limit: 4})
+			if err != nil || !reflect.DeepEqual(seqs(got), []int64{31, 32, 33, 34}) {
+				t.Errorf("query across the posted and the unposted segments = %v (%v), want [31 32 33 34]", seqs(got), err)
+			}
+		}},
 		{name: "get of a missing record is ErrNotFound", run: func(t *testing.T, e *env) {
 			s := e.open(t)
 			_, err := s.Get(context.Background(), 42)
@@ -146,10 +163,67 @@ func appendCases() []suiteCase {
 	}
 }
 
-// seedFilterData appends 12 records over 2 targets, 12 minutes, several
-// objects, revisions, types and actors.
-func seedFilterData(t *testing.T, s Store) []Record {
+// layouts are the ways a test stores its records: queries read segments
+// through postings, through the unposted tail's posting_keys, or both, and
+// must give the same answers.
+var layouts = []struct {
+	name  string
+	store func(t *testing.T, e *env, s Store, recs []Record) []Record
+}{
+	{"one segment, unposted", func(t *testing.T, _ *env, s Store, recs []Record) []Record {
+		return mustAppend(t, s, recs...)
+	}},
+	{"a segment per record, unposted", func(t *testing.T, _ *env, s Store, recs []Record) []Record {
+		return appendEach(t, s, recs...)
+	}},
+	{"a segment per record, posted", func(t *testing.T, e *env, s Store, recs []Record) []Record {
+		out := appendEach(t, s, recs...)
+		e.postAll(t)
+		return out
+	}},
+	{"half posted", func(t *testing.T, e *env, s Store, recs []Record) []Record {
+		out := appendEach(t, s, recs[:len(recs)/2]...)
+		e.postAll(t)
+		return append(out, appendEach(t, s, recs[len(recs)/2:]...)...)
+	}},
+}
+
+// forEachLayout stores filterData in each layout on a fresh database of
+// e's backend and runs check on it.
+func forEachLayout(t *testing.T, e *env, check func(t *testing.T, s Store)) {
+	for _, layout := range layouts {
+		t.Run(layout.name, func(t *testing.T) {
+			e := backendEnv(t, e.backend)
+			s := e.open(t)
+			layout.store(t, e, s, filterData())
+			check(t, s)
+		})
+	}
+}
+
+// postAll posts the unposted segments outside the store.
+func (e *env) postAll(t testing.TB) {
 	t.Helper()
+	tx, err := e.raw.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	through, err := readPosted(context.Background(), tx)
+	if err == nil {
+		err = postTail(context.Background(), tx, e.d, through)
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// filterData are 12 records over 2 targets, 12 minutes, several objects,
+// revisions, types and actors.
+func filterData() []Record {
 	type row struct{ target, object, rev, typ, actor string }
 	rows := []row{
 		{"web", "", "r1", TypeReconcile, "alice"},                                // 1
@@ -170,98 +244,118 @@ func seedFilterData(t *testing.T, s Store) []Record {
 		recs[i] = Record{Time: t0.Add(time.Duration(i) * time.Minute), Type: r.typ, Target: r.target,
 			Object: r.object, Revision: r.rev, Actor: r.actor, Outcome: "succeeded"}
 	}
-	return mustAppend(t, s, recs...)
+	return recs
 }
 
 func queryCases() []suiteCase {
 	return []suiteCase{
 		{name: "rows whose key collides but whose text differs are skipped and the page is filled", run: func(t *testing.T, e *env) {
 			s := e.open(t)
-			mustAppend(t, s, numbered(6)...)
-			// Rows 7..9 claim target "web" by key (a forged FNV collision)
-			// while their text names another target.
-			for seq := int64(7); seq <= 9; seq++ {
-				e.exec(t, `INSERT INTO history_records (`+insertColumns+`) VALUES (?, ?, ?, 'other', '', '', '', '', '', NULL, '', '', ?, ?, ?, ?, ?)`,
-					seq, t0.Add(time.Duration(seq)*time.Minute).UnixNano(), TypeReconcile,
-					keyOf(TypeReconcile), keyOf("web"), keyOf(""), keyOf(""), keyOf(""))
+			six := mustAppend(t, s, numbered(6)...)
+			// Records 7..9 are posted under target "web" (a forged key
+			// collision) while their text names another target.
+			forged := numbered(3)
+			for i := range forged {
+				forged[i].Target = "other"
+				forged[i], _ = normalize(forged[i], t0)
 			}
+			seg := linkSegment(forged, 6, six[5].Hash)
+			seg.postings = []int64{postingKey(colTarget, "web")}
+			e.insertSegment(t, seg)
 			mustAppend(t, s, numbered(3)...) // 10..12, target web
-			for _, f := range []Filter{{Target: "web", Limit: 4, AfterSeq: 4}, {Target: "web", Limit: 4, Desc: true}} {
-				recs, err := s.Query(context.Background(), f)
-				if err != nil {
-					t.Fatal(err)
+			for _, posted := range []bool{false, true} {
+				if posted {
+					e.postAll(t)
 				}
-				want := []int64{5, 6, 10, 11}
-				if f.Desc {
-					want = []int64{12, 11, 10, 6}
-				}
-				if got := seqs(recs); !reflect.DeepEqual(got, want) {
-					t.Errorf("query %+v = %v, want %v", f, got, want)
+				for _, f := range []Filter{{Target: "web", Limit: 4, AfterSeq: 4}, {Target: "web", Limit: 4, Desc: true}} {
+					recs, err := s.Query(context.Background(), f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := []int64{5, 6, 10, 11}
+					if f.Desc {
+						want = []int64{12, 11, 10, 6}
+					}
+					if got := seqs(recs); !reflect.DeepEqual(got, want) {
+						t.Errorf("posted %v: query %+v = %v, want %v", posted, f, got, want)
+					}
 				}
 			}
 		}},
 		{name: "each filter selects its records", run: func(t *testing.T, e *env) {
-			s := e.open(t)
-			seedFilterData(t, s)
-			minute := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
-			tests := []struct {
-				name string
-				f    Filter
-				want []int64
-			}{
-				{"all", Filter{}, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
-				{"target", Filter{Target: "db"}, []int64{4, 5, 11}},
-				{"object", Filter{Object: "Deployment.apps/prod/web"}, []int64{2, 6, 7, 8, 12}},
-				{"revision", Filter{Revision: "r2"}, []int64{9, 10, 12}},
-				{"actor", Filter{Actor: "trueup"}, []int64{7, 8, 12}},
-				{"one type", Filter{Types: []string{TypeReconcile}}, []int64{1, 4, 9, 11}},
-				{"types", Filter{Types: []string{TypeDriftOpened, TypeDriftResolved}}, []int64{6, 8}},
-				{"since inclusive", Filter{Since: minute(9)}, []int64{10, 11, 12}},
-				{"until exclusive", Filter{Until: minute(2)}, []int64{1, 2}},
-				{"target and time range", Filter{Target: "web", Since: minute(2), Until: minute(9)}, []int64{3, 6, 7, 8, 9}},
-				{"since with nanoseconds", Filter{Since: minute(3).Add(time.Nanosecond)}, []int64{5, 6, 7, 8, 9, 10, 11, 12}},
-				{"object and types", Filter{Object: "Deployment.apps/prod/web", Types: []string{TypeHeal, TypeApply}}, []int64{2, 7}},
-				{"limit", Filter{Target: "web", Limit: 3}, []int64{1, 2, 3}},
-				{"desc with limit", Filter{Target: "web", Desc: true, Limit: 3}, []int64{12, 10, 9}},
-				{"after seq", Filter{Target: "web", AfterSeq: 7}, []int64{8, 9, 10, 12}},
-				{"desc after seq", Filter{Target: "web", AfterSeq: 7, Desc: true}, []int64{6, 3, 2, 1}},
-				{"no match", Filter{Target: "web", Actor: "bob"}, []int64{}},
-			}
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) {
-					got, err := s.Query(context.Background(), tt.f)
-					if err != nil {
-						t.Fatalf("query: %v", err)
-					}
-					if gotSeqs := seqs(got); !reflect.DeepEqual(gotSeqs, tt.want) {
-						t.Errorf("query %+v = %v, want %v", tt.f, gotSeqs, tt.want)
-					}
-				})
-			}
+			forEachLayout(t, e, func(t *testing.T, s Store) {
+				minute := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
+				tests := []struct {
+					name string
+					f    Filter
+					want []int64
+				}{
+					{"all", Filter{}, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
+					{"target", Filter{Target: "db"}, []int64{4, 5, 11}},
+					{"object", Filter{Object: "Deployment.apps/prod/web"}, []int64{2, 6, 7, 8, 12}},
+					{"revision", Filter{Revision: "r2"}, []int64{9, 10, 12}},
+					{"actor", Filter{Actor: "trueup"}, []int64{7, 8, 12}},
+					{"one type", Filter{Types: []string{TypeReconcile}}, []int64{1, 4, 9, 11}},
+					{"types", Filter{Types: []string{TypeDriftOpened, TypeDriftResolved}}, []int64{6, 8}},
+					{"since inclusive", Filter{Since: minute(9)}, []int64{10, 11, 12}},
+					{"until exclusive", Filter{Until: minute(2)}, []int64{1, 2}},
+					{"target and time range", Filter{Target: "web", Since: minute(2), Until: minute(9)}, []int64{3, 6, 7, 8, 9}},
+					{"since with nanoseconds", Filter{Since: minute(3).Add(time.Nanosecond)}, []int64{5, 6, 7, 8, 9, 10, 11, 12}},
+					{"object and types", Filter{Object: "Deployment.apps/prod/web", Types: []string{TypeHeal, TypeApply}}, []int64{2, 7}},
+					{"limit", Filter{Target: "web", Limit: 3}, []int64{1, 2, 3}},
+					{"desc with limit", Filter{Target: "web", Desc: true, Limit: 3}, []int64{12, 10, 9}},
+					{"after seq", Filter{Target: "web", AfterSeq: 7}, []int64{8, 9, 10, 12}},
+					{"desc after seq", Filter{Target: "web", AfterSeq: 7, Desc: true}, []int64{6, 3, 2, 1}},
+					{"no match", Filter{Target: "web", Actor: "bob"}, []int64{}},
+				}
+				for _, tt := range tests {
+					t.Run(tt.name, func(t *testing.T) {
+						got, err := s.Query(context.Background(), tt.f)
+						if err != nil {
+							t.Fatalf("query: %v", err)
+						}
+						if gotSeqs := seqs(got); !reflect.DeepEqual(gotSeqs, tt.want) {
+							t.Errorf("query %+v = %v, want %v", tt.f, gotSeqs, tt.want)
+						}
+					})
+				}
+			})
 		}},
 		{name: "paging with after seq visits every record once", run: func(t *testing.T, e *env) {
+			forEachLayout(t, e, func(t *testing.T, s Store) {
+				for _, desc := range []bool{false, true} {
+					var all []int64
+					f := Filter{Target: "web", Limit: 2, Desc: desc}
+					for pages := 0; ; pages++ {
+						page, err := s.Query(context.Background(), f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(page) == 0 || pages > 10 {
+							break
+						}
+						all = append(all, seqs(page)...)
+						f.AfterSeq = page[len(page)-1].Seq
+					}
+					want := []int64{1, 2, 3, 6, 7, 8, 9, 10, 12}
+					if desc {
+						want = []int64{12, 10, 9, 8, 7, 6, 3, 2, 1}
+					}
+					if !reflect.DeepEqual(all, want) {
+						t.Errorf("desc=%v: pages gave %v, want %v", desc, all, want)
+					}
+				}
+			})
+		}},
+		{name: "filters match text that the encoding escapes", run: func(t *testing.T, e *env) {
 			s := e.open(t)
-			seedFilterData(t, s)
-			for _, desc := range []bool{false, true} {
-				var all []int64
-				f := Filter{Target: "web", Limit: 2, Desc: desc}
-				for pages := 0; ; pages++ {
-					page, err := s.Query(context.Background(), f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if len(page) == 0 || pages > 10 {
-						break
-					}
-					all = append(all, seqs(page)...)
-					f.AfterSeq = page[len(page)-1].Seq
-				}
-				want := []int64{1, 2, 3, 6, 7, 8, 9, 10, 12}
-				if desc {
-					want = []int64{12, 10, 9, 8, 7, 6, 3, 2, 1}
-				}
-				if !reflect.DeepEqual(all, want) {
-					t.Errorf("desc=%v: pages gave %v, want %v", desc, all, want)
+			odd := Record{Type: TypeManual, Target: "we\"b\t\u2028é", Object: "a\\b", Revision: "r\n1", Actor: "<x>&",
+				Data: json.RawMessage(`{"target":"web","object":"a\\b"}`)}
+			mustAppend(t, s, Record{Type: TypeManual, Target: "web", Object: "a\\b"}, odd, Record{Type: TypeManual, Target: "we\"b"})
+			for _, f := range []Filter{{Target: odd.Target}, {Object: odd.Object, Revision: odd.Revision}, {Actor: odd.Actor}} {
+				got, err := s.Query(context.Background(), f)
+				if err != nil || !reflect.DeepEqual(seqs(got), []int64{2}) {
+					t.Errorf("query %+v = %v (%v), want [2]", f, seqs(got), err)
 				}
 			}
 		}},

@@ -2,16 +2,21 @@ package history
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-// tamperCases change stored rows with plain SQL, as someone with database
-// access would, and expect Verify to name the first broken record.
+// tamperCases change stored segments with plain SQL, as someone with
+// database access would: a record inside a body, a body, or a segment's
+// columns. Verify must name the first broken record. The ten records are
+// stored as three segments: 1..3, 4..7 and 8..10.
 func tamperCases() []suiteCase {
 	tests := []struct {
 		name   string
@@ -19,62 +24,104 @@ func tamperCases() []suiteCase {
 		broken int64
 		reason string
 	}{
-		{name: "update of a message", broken: 5, reason: "record 5: hash does not match",
+		{name: "one byte of a message", broken: 5, reason: "record 5: hash does not match",
 			tamper: func(t *testing.T, e *env, _ Store) {
-				e.exec(t, `UPDATE history_records SET message = 'nothing happened' WHERE seq = 5`)
+				e.editLines(t, 5, func(lines []string, i int) []string {
+					lines[i] = strings.Replace(lines[i], `"message":"reconciled"`, `"message":"reconcilex"`, 1)
+					return lines
+				})
 			}},
 		{name: "update of data", broken: 5, reason: "record 5: hash does not match",
 			tamper: func(t *testing.T, e *env, _ Store) {
-				e.exec(t, `UPDATE history_records SET data = '{"i":999}' WHERE seq = 5`)
+				e.rewriteRecord(t, 5, func(r *Record) { r.Data = json.RawMessage(`{"i":999}`) })
 			}},
 		{name: "whitespace added to data", broken: 5, reason: "record 5: hash does not match",
 			tamper: func(t *testing.T, e *env, _ Store) {
-				e.exec(t, `UPDATE history_records SET data = '{"i": 4}' WHERE seq = 5`)
+				e.rewriteRecord(t, 5, func(r *Record) { r.Data = json.RawMessage(`{"i": 4}`) })
 			}},
 		{name: "time moved by a nanosecond", broken: 7, reason: "record 7: hash does not match",
 			tamper: func(t *testing.T, e *env, _ Store) {
-				e.exec(t, `UPDATE history_records SET time_ns = time_ns + 1 WHERE seq = 7`)
+				e.rewriteRecord(t, 7, func(r *Record) { r.Time = r.Time.Add(time.Nanosecond) })
 			}},
 		{name: "type changed", broken: 3, reason: "record 3: hash does not match",
 			tamper: func(t *testing.T, e *env, _ Store) {
-				e.exec(t, `UPDATE history_records SET type = 'apply' WHERE seq = 3`)
+				e.rewriteRecord(t, 3, func(r *Record) { r.Type = TypeApply })
 			}},
 		{name: "record rewritten with its hash recomputed", broken: 6, reason: "record 6: prev_hash does not match the hash of record 5",
-			tamper: func(t *testing.T, e *env, s Store) {
-				r, err := s.Get(context.Background(), 5)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r.Actor = "mallory"
-				e.exec(t, `UPDATE history_records SET actor = ?, hash = ? WHERE seq = 5`, r.Actor, HashRecord(r))
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.rewriteRecord(t, 5, func(r *Record) {
+					r.Actor = "mallory"
+					r.Hash = HashRecord(*r)
+				})
 			}},
 		{name: "delete of a middle record", broken: 5, reason: "record 5 is missing (the next stored record is 6)",
 			tamper: func(t *testing.T, e *env, _ Store) {
-				e.exec(t, `DELETE FROM history_records WHERE seq = 5`)
+				e.editLines(t, 5, func(lines []string, i int) []string { return slices.Delete(lines, i, i+1) })
 			}},
 		{name: "delete of the first record", broken: 1, reason: "record 1 is missing",
 			tamper: func(t *testing.T, e *env, _ Store) {
-				e.exec(t, `DELETE FROM history_records WHERE seq = 1`)
+				e.editLines(t, 1, func(lines []string, i int) []string { return slices.Delete(lines, i, i+1) })
 			}},
-		{name: "two records swapped", broken: 4, reason: "record 4: prev_hash does not match",
+		{name: "two records swapped", broken: 4, reason: "record 4 is missing (the next stored record is 5)",
 			tamper: func(t *testing.T, e *env, _ Store) {
-				e.exec(t, `UPDATE history_records SET seq = -4 WHERE seq = 4`)
-				e.exec(t, `UPDATE history_records SET seq = 4 WHERE seq = 5`)
-				e.exec(t, `UPDATE history_records SET seq = 5 WHERE seq = -4`)
+				e.editLines(t, 4, func(lines []string, i int) []string {
+					lines[i], lines[i+1] = lines[i+1], lines[i]
+					return lines
+				})
+			}},
+		{name: "body cut after a record", broken: 7, reason: "record 7 is missing (segment 4..7 ends at record 6)",
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.editLines(t, 7, func(lines []string, i int) []string { return lines[:i] })
+			}},
+		{name: "body cut inside a record", broken: 6, reason: "record 6: stored form is not readable",
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.editLines(t, 6, func(lines []string, i int) []string {
+					lines[i] = lines[i][:len(lines[i])/2]
+					return lines[:i+1]
+				})
+			}},
+		{name: "first_seq changed", broken: 4, reason: "segment 5..7: first_seq 5 does not match its first record 4",
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.exec(t, `UPDATE history_segments SET first_seq = 5 WHERE first_seq = 4`)
+			}},
+		{name: "last_seq changed", broken: 4, reason: "segment 4..6: last_seq 6 does not match its last record 7",
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.exec(t, `UPDATE history_segments SET last_seq = 6 WHERE first_seq = 4`)
+			}},
+		{name: "head_hash changed", broken: 4, reason: "segment 4..7: head_hash does not match the hash of its last record 7",
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.exec(t, `UPDATE history_segments SET head_hash = ? WHERE first_seq = 4`, strings.Repeat("0", 64))
+			}},
+		{name: "time range narrowed", broken: 4, reason: "segment 4..7: time range",
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.exec(t, `UPDATE history_segments SET max_time_ns = max_time_ns - 1 WHERE first_seq = 4`)
+			}},
+		{name: "run_max_time_ns lowered", broken: 4, reason: "segment 4..7: run_max_time_ns",
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.exec(t, `UPDATE history_segments SET run_max_time_ns = run_max_time_ns - 1 WHERE first_seq = 4`)
+			}},
+		{name: "segment removed", broken: 4, reason: "record 4 is missing (the next stored record is 8)",
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.exec(t, `DELETE FROM history_segments WHERE first_seq = 4`)
+			}},
+		{name: "segments reordered", broken: 1, reason: "record 1 is missing (the next stored record is 8)",
+			tamper: func(t *testing.T, e *env, _ Store) {
+				e.exec(t, `UPDATE history_segments SET first_seq = -1 WHERE first_seq = 1`)
+				e.exec(t, `UPDATE history_segments SET first_seq = 1 WHERE first_seq = 8`)
+				e.exec(t, `UPDATE history_segments SET first_seq = 8 WHERE first_seq = -1`)
 			}},
 		{name: "forged record appended with a made-up prev hash", broken: 11, reason: "record 11: prev_hash does not match",
 			tamper: func(t *testing.T, e *env, _ Store) {
 				forged := Record{Seq: 11, Time: t0, Type: TypeManual, Actor: "mallory", PrevHash: strings.Repeat("0", 64)}
 				forged.Hash = HashRecord(forged)
-				e.exec(t, `INSERT INTO history_records (`+columns+`) VALUES (?, ?, ?, '', '', '', ?, '', '', NULL, ?, ?)`,
-					forged.Seq, forged.Time.UnixNano(), forged.Type, forged.Actor, forged.PrevHash, forged.Hash)
+				e.insertSegment(t, storedSegment([]Record{forged}))
 			}},
 	}
 	var cases []suiteCase
 	for _, tt := range tests {
 		cases = append(cases, suiteCase{name: "tamper: " + tt.name, run: func(t *testing.T, e *env) {
 			s := e.open(t)
-			mustAppend(t, s, numbered(10)...)
+			appendTenInThree(t, s)
 			mustVerifyOK(t, s, 10)
 			tt.tamper(t, e, s)
 			if res := expectBroken(t, s, tt.broken, tt.reason); res.Records != tt.broken-1 {
@@ -84,14 +131,98 @@ func tamperCases() []suiteCase {
 	}
 	cases = append(cases, suiteCase{name: "tamper: a cut tail shows only in the head", run: func(t *testing.T, e *env) {
 		s := e.open(t)
-		recs := mustAppend(t, s, numbered(10)...)
-		e.exec(t, `DELETE FROM history_records WHERE seq > 8`)
-		res := mustVerifyOK(t, s, 8)
-		if res.HeadSeq != 8 || res.HeadHash != recs[7].Hash {
-			t.Errorf("head = %d %s, want 8 %s: a published head 10 is how an auditor sees the cut", res.HeadSeq, res.HeadHash, recs[7].Hash)
+		recs := appendTenInThree(t, s)
+		e.exec(t, `DELETE FROM history_segments WHERE first_seq = 8`)
+		res := mustVerifyOK(t, s, 7)
+		if res.HeadSeq != 7 || res.HeadHash != recs[6].Hash {
+			t.Errorf("head = %d %s, want 7 %s: a published head 10 is how an auditor sees the cut", res.HeadSeq, res.HeadHash, recs[6].Hash)
 		}
 	}})
 	return cases
+}
+
+// appendTenInThree appends numbered(10) as three batches: segments 1..3,
+// 4..7 and 8..10.
+func appendTenInThree(t *testing.T, s Store) []Record {
+	t.Helper()
+	recs := numbered(10)
+	var out []Record
+	for _, b := range [][2]int{{0, 3}, {3, 7}, {7, 10}} {
+		out = append(out, mustAppend(t, s, recs[b[0]:b[1]]...)...)
+	}
+	return out
+}
+
+// appendEach appends each record as a batch of its own: a segment each.
+func appendEach(t *testing.T, s Store, recs ...Record) []Record {
+	t.Helper()
+	var out []Record
+	for _, r := range recs {
+		out = append(out, mustAppend(t, s, r)...)
+	}
+	return out
+}
+
+// segmentHolding reads, outside the store, the segment whose range holds
+// seq.
+func segmentHolding(t testing.TB, db *sql.DB, d *dialect, seq int64) storedSeg {
+	t.Helper()
+	q := d.rebind(`SELECT ` + segmentColumns + ` FROM history_segments WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`)
+	g, err := readSegment(db.QueryRow(q, seq))
+	if err != nil {
+		t.Fatalf("read the segment of record %d: %v", seq, err)
+	}
+	return g
+}
+
+// editBodyLines rewrites, with plain SQL, the body of the segment holding
+// seq: edit gets its lines and the index of seq's line.
+func editBodyLines(t testing.TB, db *sql.DB, d *dialect, seq int64, edit func(lines []string, i int) []string) {
+	t.Helper()
+	g := segmentHolding(t, db, d, seq)
+	lines := edit(splitLines(g.body), int(seq-g.first))
+	body := strings.Join(lines, "\n") + "\n"
+	if _, err := db.Exec(d.rebind(`UPDATE history_segments SET body = ? WHERE first_seq = ?`), body, g.first); err != nil {
+		t.Fatalf("update the body of segment %d: %v", g.first, err)
+	}
+}
+
+// editLines is editBodyLines on e's database.
+func (e *env) editLines(t testing.TB, seq int64, edit func(lines []string, i int) []string) {
+	t.Helper()
+	editBodyLines(t, e.raw, e.d, seq, edit)
+}
+
+// rewriteRecord changes record seq in its body, as an UPDATE of a column
+// did: the line is written again from the changed record with the hash it
+// then has (unchanged unless change sets it).
+func (e *env) rewriteRecord(t testing.TB, seq int64, change func(r *Record)) {
+	t.Helper()
+	e.editLines(t, seq, func(lines []string, i int) []string {
+		r, _, err := parseLine(lines[i])
+		if err != nil {
+			t.Fatalf("record %d: %v", seq, err)
+		}
+		change(&r)
+		lines[i] = r.Hash + " " + string(Canonical(r))
+		return lines
+	})
+}
+
+// insertSegment writes seg and its postings outside the store.
+func (e *env) insertSegment(t testing.TB, seg segment) {
+	t.Helper()
+	tx, err := e.raw.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := writeSegment(context.Background(), tx, e.d, nil, seg); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // expectBroken verifies and wants the chain broken first at seq, with a
@@ -141,9 +272,14 @@ func retainCases() []suiteCase {
 		{name: "retain removes the old prefix and the checkpoint anchors the rest", run: func(t *testing.T, e *env) {
 			s := e.open(t, WithClock(later))
 			ctx := context.Background()
-			orig := mustAppend(t, s, numbered(10)...) // t0 .. t0+9m
+			orig := appendEach(t, s, numbered(10)...) // t0 .. t0+9m, a segment each
+			e.postAll(t)
 
 			retain(t, s, t0.Add(5*time.Minute), 5)
+			var left int
+			if err := e.raw.QueryRow(`SELECT COUNT(*) FROM history_postings WHERE first_seq <= 5`).Scan(&left); err != nil || left != 0 {
+				t.Errorf("%d postings of removed segments are left (%v)", left, err)
+			}
 			for seq := int64(1); seq <= 5; seq++ {
 				if _, err := s.Get(ctx, seq); !errors.Is(err, ErrNotFound) {
 					t.Errorf("record %d still there after retention: %v", seq, err)
@@ -181,7 +317,7 @@ func retainCases() []suiteCase {
 		}},
 		{name: "retain keeps an old record that follows a newer one", run: func(t *testing.T, e *env) {
 			s := e.open(t, WithClock(later))
-			mustAppend(t, s,
+			appendEach(t, s,
 				Record{Time: t0, Type: TypeApply},
 				Record{Time: t0.Add(10 * time.Minute), Type: TypeApply},
 				Record{Time: t0.Add(time.Minute), Type: TypeApply},
@@ -191,6 +327,20 @@ func retainCases() []suiteCase {
 				t.Errorf("old record 3 after newer record 2 was removed: %v", err)
 			}
 			mustVerifyOK(t, s, 4)
+		}},
+		{name: "retain removes whole segments only", run: func(t *testing.T, e *env) {
+			s := e.open(t, WithClock(later))
+			recs := numbered(10)
+			mustAppend(t, s, recs[:4]...) // t0 .. t0+3m
+			mustAppend(t, s, recs[4:]...) // t0+4m .. t0+9m
+			retain(t, s, t0.Add(6*time.Minute), 4)
+			if _, err := s.Get(context.Background(), 5); err != nil {
+				t.Errorf("record 5, older than before in a segment with newer ones, was removed: %v", err)
+			}
+			mustVerifyOK(t, s, 7)
+			if got, err := s.Query(context.Background(), Filter{Until: t0.Add(6 * time.Minute)}); err != nil || !reflect.DeepEqual(seqs(got), []int64{5, 6}) {
+				t.Errorf("records before the cut still stored = %v (%v), want [5 6]", seqs(got), err)
+			}
 		}},
 		{name: "retain of nothing older writes no checkpoint", run: func(t *testing.T, e *env) {
 			s := e.open(t, WithClock(later))
@@ -210,25 +360,27 @@ func retainCases() []suiteCase {
 				reason string
 			}{
 				{"first remaining record deleted", func(t *testing.T, e *env) {
-					e.exec(t, `DELETE FROM history_records WHERE seq = 6`)
+					e.exec(t, `DELETE FROM history_segments WHERE first_seq = 6`)
 				}, 6, "record 6 is missing"},
 				{"checkpoint anchor changed", func(t *testing.T, e *env) {
-					e.exec(t, `UPDATE history_records SET data = REPLACE(data, '"through_seq":5', '"through_seq":4') WHERE seq = 11`)
+					e.rewriteRecord(t, 11, func(r *Record) {
+						r.Data = json.RawMessage(strings.Replace(string(r.Data), `"through_seq":5`, `"through_seq":4`, 1))
+					})
 				}, 11, "checkpoint record 11: hash does not match"},
 				{"removed record put back", func(t *testing.T, e *env) {
 					r := numbered(1)[0]
 					r.Seq = 3
-					e.exec(t, `INSERT INTO history_records (`+columns+`) VALUES (?, ?, ?, '', '', '', '', '', '', NULL, '', '')`,
-						r.Seq, r.Time.UnixNano(), r.Type)
+					r.Hash = HashRecord(r)
+					e.insertSegment(t, storedSegment([]Record{r}))
 				}, 3, "record 3 is stored although checkpoint 11 removed the records through 5"},
 				{"first remaining record rewritten", func(t *testing.T, e *env) {
-					e.exec(t, `UPDATE history_records SET prev_hash = ? WHERE seq = 6`, strings.Repeat("a", 64))
+					e.rewriteRecord(t, 6, func(r *Record) { r.PrevHash = strings.Repeat("a", 64) })
 				}, 6, "does not match the hash of record 5 kept by checkpoint 11"},
 			} {
 				t.Run(tt.name, func(t *testing.T) {
 					e := backendEnv(t, e.backend)
 					s := e.open(t, WithClock(later))
-					mustAppend(t, s, numbered(10)...)
+					appendEach(t, s, numbered(10)...)
 					retain(t, s, t0.Add(5*time.Minute), 5)
 					mustVerifyOK(t, s, 6)
 					tt.tamper(t, e)

@@ -2,9 +2,10 @@ package history
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 )
 
@@ -18,7 +19,7 @@ type anchor struct {
 }
 
 // Verify implements Store. It reads one snapshot: the newest checkpoint
-// first (the anchor), then every record in Seq order as a stream.
+// first (the anchor), then every segment in first_seq order as a stream.
 func (s *sqlStore) Verify(ctx context.Context) (VerifyResult, error) {
 	tx, err := s.db.BeginTx(ctx, s.d.readTx)
 	if err != nil {
@@ -43,14 +44,11 @@ func (s *sqlStore) Verify(ctx context.Context) (VerifyResult, error) {
 // trusting the anchor it carries. A checkpoint that does not check is a
 // broken result.
 func (s *sqlStore) readAnchor(ctx context.Context, tx *sql.Tx) (anchor, *VerifyResult, error) {
-	q := s.d.rebind(`SELECT ` + columns + ` FROM ` + tableRecords + ` WHERE type = ? ORDER BY seq DESC LIMIT 1`)
-	cp, err := scanRecord(tx.QueryRowContext(ctx, q, TypeCheckpoint))
-	if errors.Is(err, sql.ErrNoRows) {
-		return anchor{}, nil, nil
-	}
-	if err != nil {
+	cps, err := s.query(ctx, tx, Filter{Types: []string{TypeCheckpoint}, Desc: true}, 1, 0)
+	if err != nil || len(cps) == 0 {
 		return anchor{}, nil, err
 	}
+	cp := cps[0]
 	if HashRecord(cp) != cp.Hash {
 		return anchor{}, brokenAt(cp.Seq, 0, "checkpoint record %d: hash does not match its content", cp.Seq), nil
 	}
@@ -61,59 +59,155 @@ func (s *sqlStore) readAnchor(ctx context.Context, tx *sql.Tx) (anchor, *VerifyR
 	return anchor{seq: d.ThroughSeq, hash: d.ThroughHash, checkpoint: cp.Seq}, nil, nil
 }
 
-// walk streams the records in Seq order and checks each: no gap after the
-// anchor, PrevHash equal to the previous Hash, Hash equal to the hash of
-// the content.
+// walk streams the segments in first_seq order and checks each record of
+// each (see walker).
 func walk(ctx context.Context, tx *sql.Tx, a anchor) (VerifyResult, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM `+tableRecords+` ORDER BY seq`)
+	rows, err := tx.QueryContext(ctx, `SELECT `+segmentColumns+` FROM `+tableSegments+` ORDER BY first_seq`)
 	if err != nil {
 		return VerifyResult{}, err
 	}
 	defer rows.Close()
-	var (
-		n      int64
-		expect = a.seq + 1
-		prev   = a.hash
-	)
+	w := walker{a: a, expect: a.seq + 1, prev: a.hash}
 	for rows.Next() {
-		r, err := scanRecord(rows)
+		g, err := readSegment(rows)
 		if err != nil {
-			return VerifyResult{}, fmt.Errorf("read record after %d: %w", expect-1, err)
+			return VerifyResult{}, fmt.Errorf("read segment after record %d: %w", w.expect-1, err)
 		}
-		if reason := check(r, expect, prev, a); reason != "" {
-			first := r.Seq
-			if r.Seq > expect {
-				first = expect // the missing one
-			}
-			res := brokenAt(first, n, "%s", reason)
-			res.HeadSeq, res.HeadHash = expect-1, prev
+		if res := w.segment(g); res != nil {
 			return *res, nil
 		}
-		n++
-		expect, prev = r.Seq+1, r.Hash
 	}
 	if err := rows.Err(); err != nil {
-		return VerifyResult{}, fmt.Errorf("read records: %w", err)
+		return VerifyResult{}, fmt.Errorf("read segments: %w", err)
 	}
-	return VerifyResult{OK: true, Records: n, HeadSeq: expect - 1, HeadHash: prev}, nil
+	return VerifyResult{OK: true, Records: w.n, HeadSeq: w.expect - 1, HeadHash: w.prev}, nil
 }
 
-// check returns why r does not continue the chain at expect after prev, or
-// "". It does not judge the type: a newer trueup may know more types, and
-// the hash covers it.
-func check(r Record, expect int64, prev string, a anchor) string {
+// walker checks the chain segment by segment: each record continues it
+// (no gap, PrevHash equal to the previous Hash, Hash equal to the hash of
+// the content, stored as its canonical encoding, data that is JSON), and
+// each segment's columns agree with its body.
+type walker struct {
+	a anchor
+	n int64 // records checked
+	// segments counts the segments checked; runMax is the last one's
+	// run_max_time_ns.
+	segments, runMax int64
+	expect           int64  // the next Seq
+	prev             string // the last Hash
+	buf              []byte
+}
+
+// segment checks g and returns the broken result, or nil.
+func (w *walker) segment(g storedSeg) *VerifyResult {
+	start := *w
+	lines := splitLines(g.body)
+	if len(lines) == 0 {
+		return w.broken(w.expect, "segment %d..%d holds no records", g.first, g.last)
+	}
+	got := storedSeg{first: w.expect, headHash: w.prev}
+	recs := make([]Record, 0, len(lines))
+	for i, line := range lines {
+		r, canon, err := parseLine(line)
+		if err != nil {
+			return w.broken(w.expect, "record %d: stored form is not readable: %v", w.expect, err)
+		}
+		if res := w.record(r, canon); res != nil {
+			return res
+		}
+		ns := r.Time.UnixNano()
+		if i == 0 {
+			got.first, got.minTime, got.maxTime = r.Seq, ns, ns
+		}
+		got.last, got.headHash = r.Seq, r.Hash
+		got.minTime, got.maxTime = min(got.minTime, ns), max(got.maxTime, ns)
+		recs = append(recs, r)
+	}
+	got.keys = formatKeys(postingKeys(recs))
+	if g.last > got.last && g.first == got.first {
+		return w.broken(got.last+1, "record %d is missing (segment %d..%d ends at record %d)", got.last+1, g.first, g.last, got.last)
+	}
+	got.runMax = max(got.maxTime, w.runMax)
+	if w.segments == 0 {
+		// Retention may have removed newer records before it.
+		got.runMax = max(got.maxTime, g.runMax)
+	}
+	if reason := g.disagrees(got); reason != "" {
+		return start.broken(got.first, "segment %d..%d: %s", g.first, g.last, reason)
+	}
+	w.segments, w.runMax = w.segments+1, g.runMax
+	return nil
+}
+
+// disagrees says which column of g differs from what its body holds
+// (got), or "".
+func (g storedSeg) disagrees(got storedSeg) string {
 	switch {
-	case r.Seq < expect && a.checkpoint > 0:
+	case g.first != got.first:
+		return fmt.Sprintf("first_seq %d does not match its first record %d", g.first, got.first)
+	case g.last != got.last:
+		return fmt.Sprintf("last_seq %d does not match its last record %d", g.last, got.last)
+	case g.headHash != got.headHash:
+		return fmt.Sprintf("head_hash does not match the hash of its last record %d", got.last)
+	case g.minTime != got.minTime || g.maxTime != got.maxTime:
+		return fmt.Sprintf("time range %d..%d does not match its records' %d..%d", g.minTime, g.maxTime, got.minTime, got.maxTime)
+	case g.runMax != got.runMax:
+		return fmt.Sprintf("run_max_time_ns %d is not the greatest time up to it, %d", g.runMax, got.runMax)
+	case g.keys != got.keys:
+		return "posting_keys does not match its records"
+	}
+	return ""
+}
+
+// record checks that r, stored as canon, continues the chain.
+func (w *walker) record(r Record, canon string) *VerifyResult {
+	w.buf = appendCanonical(w.buf[:0], r)
+	sum := sha256.Sum256(w.buf)
+	reason := check(r, hex.EncodeToString(sum[:]), w.expect, w.prev, w.a)
+	switch {
+	case reason != "":
+	case string(w.buf) != canon:
+		reason = fmt.Sprintf("record %d: stored bytes are not its canonical encoding", r.Seq)
+	case len(r.Data) > 0 && !json.Valid(r.Data):
+		reason = fmt.Sprintf("record %d: data is not JSON", r.Seq)
+	}
+	if reason != "" {
+		first := r.Seq
+		if r.Seq > w.expect || r.Seq < w.expect && w.expect > w.a.seq+1 {
+			first = w.expect // the missing one, or the one a repeated record stands in for
+		}
+		return w.broken(first, "%s", reason)
+	}
+	w.n++
+	w.expect, w.prev = r.Seq+1, r.Hash
+	return nil
+}
+
+// broken is the failed result at seq after the records checked so far.
+func (w *walker) broken(seq int64, format string, args ...any) *VerifyResult {
+	res := brokenAt(seq, w.n, format, args...)
+	res.HeadSeq, res.HeadHash = w.expect-1, w.prev
+	return res
+}
+
+// check returns why r, whose content hashes to hash, does not continue the
+// chain at expect after prev, or "". It does not judge the type: a newer
+// trueup may know more types, and the hash covers it.
+func check(r Record, hash string, expect int64, prev string, a anchor) string {
+	switch {
+	case r.Seq < expect && a.checkpoint > 0 && r.Seq <= a.seq:
 		return fmt.Sprintf("record %d is stored although checkpoint %d removed the records through %d", r.Seq, a.checkpoint, a.seq)
-	case r.Seq < expect:
+	case r.Seq < expect && expect == a.seq+1:
 		return fmt.Sprintf("record %d: sequence numbers start at 1", r.Seq)
+	case r.Seq < expect:
+		return fmt.Sprintf("record %d: record %d is stored again here", expect, r.Seq)
 	case r.Seq > expect:
 		return fmt.Sprintf("record %d is missing (the next stored record is %d)", expect, r.Seq)
 	case r.PrevHash != prev && expect == a.seq+1 && a.checkpoint > 0:
 		return fmt.Sprintf("record %d: prev_hash does not match the hash of record %d kept by checkpoint %d", r.Seq, a.seq, a.checkpoint)
 	case r.PrevHash != prev:
 		return fmt.Sprintf("record %d: prev_hash does not match the hash of record %d", r.Seq, r.Seq-1)
-	case HashRecord(r) != r.Hash:
+	case hash != r.Hash:
 		return fmt.Sprintf("record %d: hash does not match its content", r.Seq)
 	}
 	return ""

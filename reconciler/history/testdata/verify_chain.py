@@ -5,10 +5,10 @@ usage: verify_chain.py HISTORY.db
 
 Prints "ok RECORDS HEAD_SEQ HEAD_HASH" and exits 0, or prints
 "broken SEQ REASON" and exits 1. See reconciler/history/doc.go for the
-canonical encoding. It trusts the first stored record's prev_hash (after
-retention, the checkpoint's through_hash names it).
+storage and the canonical encoding: each segment's body holds one line per
+record, "HASH CANONICAL". It trusts the first stored record's prev_hash
+(after retention, the checkpoint's through_hash names it).
 """
-import datetime
 import hashlib
 import json
 import sqlite3
@@ -19,19 +19,10 @@ def s(v):
     return json.dumps(v, ensure_ascii=False)
 
 
-def rfc3339nano(ns):
-    sec, frac = divmod(ns, 10**9)
-    t = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=sec)
-    out = t.strftime("%Y-%m-%dT%H:%M:%S")
-    if frac:
-        out += "." + ("%09d" % frac).rstrip("0")
-    return out + "Z"
-
-
-def canonical(r):
+def canonical(r, data):
     return (
         '{"actor":' + s(r["actor"])
-        + ',"data":' + (r["data"] if r["data"] else "null")
+        + ',"data":' + data
         + ',"message":' + s(r["message"])
         + ',"object":' + s(r["object"])
         + ',"outcome":' + s(r["outcome"])
@@ -39,27 +30,43 @@ def canonical(r):
         + ',"revision":' + s(r["revision"])
         + ',"seq":' + str(r["seq"])
         + ',"target":' + s(r["target"])
-        + ',"time":' + s(rfc3339nano(r["time_ns"]))
+        + ',"time":' + s(r["time"])
         + ',"type":' + s(r["type"])
         + ',"v":1}'
-    ).encode("utf-8")
+    )
 
 
 def main(path):
     db = sqlite3.connect("file:" + path + "?mode=ro", uri=True)
-    db.row_factory = sqlite3.Row
+    query = "SELECT first_seq, last_seq, head_hash, body FROM history_segments ORDER BY first_seq"
     prev_seq, prev_hash, n = None, None, 0
-    for r in db.execute("SELECT * FROM history_records ORDER BY seq"):
-        if prev_seq is not None and r["seq"] != prev_seq + 1:
-            print("broken", prev_seq + 1, "missing")
+    for first, last, head_hash, body in db.execute(query):
+        seqs = []
+        for line in body.rstrip("\n").split("\n"):
+            expect = first if prev_seq is None else prev_seq + 1
+            try:
+                h, c = line.split(" ", 1)
+                r = json.loads(c)
+                # data is the text between the actor and the last "message"
+                # member: it stays byte for byte what was hashed.
+                data = c[len('{"actor":' + s(r["actor"]) + ',"data":'):c.rindex(',"message":')]
+            except (ValueError, KeyError, TypeError):
+                print("broken", expect, "unreadable")
+                return 1
+            if r["seq"] != expect:
+                print("broken", expect, "missing")
+                return 1
+            if prev_hash is not None and r["prev_hash"] != prev_hash:
+                print("broken", r["seq"], "prev_hash")
+                return 1
+            if canonical(r, data) != c or hashlib.sha256(c.encode("utf-8")).hexdigest() != h:
+                print("broken", r["seq"], "hash")
+                return 1
+            prev_seq, prev_hash, n = r["seq"], h, n + 1
+            seqs.append(r["seq"])
+        if (seqs[0], seqs[-1], prev_hash) != (first, last, head_hash):
+            print("broken", seqs[0], "segment")
             return 1
-        if prev_hash is not None and r["prev_hash"] != prev_hash:
-            print("broken", r["seq"], "prev_hash")
-            return 1
-        if hashlib.sha256(canonical(r)).hexdigest() != r["hash"]:
-            print("broken", r["seq"], "hash")
-            return 1
-        prev_seq, prev_hash, n = r["seq"], r["hash"], n + 1
     print("ok", n, prev_seq or 0, prev_hash or "")
     return 0
 
