@@ -46,6 +46,8 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10000x: a count, not a durat
 	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./sources/render
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSSHSignature$$' -fuzztime $(FUZZTIME) ./sources/git
 	$(GO) test -run '^$$' -fuzz '^FuzzCanonical$$' -fuzztime $(FUZZTIME) ./reconciler/history
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendCompact$$' -fuzztime $(FUZZTIME) ./reconciler/history
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME) ./reconciler/history
 	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(SLOW_FUZZTIME) ./notifications/slack
 	$(GO) test -run '^$$' -fuzz '^FuzzEdit$$' -fuzztime $(SLOW_FUZZTIME) ./sources/writeback
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizePolicy$$' -fuzztime $(FUZZTIME) ./drift/aws
