@@ -85,8 +85,12 @@
 // the segment before) is broken at its first record (a body cut after a
 // record: at the first missing one), and a line that is not a record, or
 // is not its canonical encoding, or whose data is not JSON, is broken at
-// that record. Postings are an index: Verify does not read them. Appenders are serialised, so the chain cannot
-// fork: in process by the store, across processes by SQLite's write lock
+// that record. Postings are an index outside the chain, but a posting
+// removed by hand would hide its segment from filtered queries: after the
+// chain checks, Verify compares history_postings with the posting_keys of
+// the posted segments (per segment, a count and an order-independent sum
+// of the mixed pairs) and names the first segment whose postings differ.
+// Appenders are serialised, so the chain cannot fork: in process by the store, across processes by SQLite's write lock
 // (BEGIN IMMEDIATE) or PostgreSQL's transaction advisory lock
 // (pg_advisory_xact_lock), taken before the head is read (the newest
 // segment's last_seq and head_hash: one primary key step); the primary key

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // anchor is where the stored chain starts: after record seq, whose hash was
@@ -33,11 +34,96 @@ func (s *sqlStore) Verify(ctx context.Context) (VerifyResult, error) {
 	if broken != nil {
 		return *broken, nil
 	}
-	res, err := walk(ctx, tx, a)
+	posted, err := readPosted(ctx, tx)
 	if err != nil {
 		return VerifyResult{}, s.errorf("verify", err)
 	}
+	res, postings, err := walk(ctx, tx, a, posted)
+	if err != nil {
+		return VerifyResult{}, s.errorf("verify", err)
+	}
+	if res.OK {
+		broken, err := checkPostings(ctx, tx, postings)
+		if err != nil {
+			return VerifyResult{}, s.errorf("verify: read postings", err)
+		}
+		if broken != nil {
+			broken.Records, broken.HeadSeq, broken.HeadHash = res.Records, res.HeadSeq, res.HeadHash
+			return *broken, nil
+		}
+	}
 	return res, nil
+}
+
+// postingSums are the postings the posted segments must have in
+// history_postings: per segment (by first_seq), the count and an
+// order-independent sum of mixed (key, first_seq) pairs, with last_seq.
+type postingSums map[int64]*postingSum
+
+type postingSum struct {
+	last       int64
+	count, sum uint64
+}
+
+func (p postingSums) add(first int64, key int64) {
+	ps := p[first]
+	if ps == nil {
+		ps = &postingSum{}
+		p[first] = ps
+	}
+	ps.count++
+	ps.sum += mixPosting(key, first)
+}
+
+// mixPosting spreads a posting over 64 bits (splitmix64), so that sums of
+// different sets differ.
+func mixPosting(key, first int64) uint64 {
+	z := uint64(key) ^ (uint64(first) * 0x9e3779b97f4a7c15)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// checkPostings compares history_postings with what the posted segments'
+// records give. The postings are an index, outside the chain, but an index
+// with a row removed hides its segment from filtered queries, so a
+// difference is reported at the segment's first record.
+func checkPostings(ctx context.Context, tx *sql.Tx, want postingSums) (*VerifyResult, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT key, first_seq FROM `+tablePostings)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	got := postingSums{}
+	for rows.Next() {
+		var key, first int64
+		if err := rows.Scan(&key, &first); err != nil {
+			return nil, err
+		}
+		got.add(first, key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var bad []int64
+	for first, w := range want {
+		if g := got[first]; g == nil || g.count != w.count || g.sum != w.sum {
+			bad = append(bad, first)
+		}
+	}
+	for first := range got {
+		if want[first] == nil {
+			bad = append(bad, first)
+		}
+	}
+	if len(bad) == 0 {
+		return nil, nil
+	}
+	first := slices.Min(bad)
+	if w := want[first]; w != nil {
+		return brokenAt(first, 0, "segment %d..%d: the postings index does not match its records (a filtered query could miss them)", first, w.last), nil
+	}
+	return brokenAt(first, 0, "the postings index names segment %d, which is not a posted segment", first), nil
 }
 
 // readAnchor finds the newest checkpoint and checks its own hash before
@@ -61,26 +147,37 @@ func (s *sqlStore) readAnchor(ctx context.Context, tx *sql.Tx) (anchor, *VerifyR
 
 // walk streams the segments in first_seq order and checks each record of
 // each (see walker).
-func walk(ctx context.Context, tx *sql.Tx, a anchor) (VerifyResult, error) {
+// It also returns the postings that the segments up to posted must have.
+func walk(ctx context.Context, tx *sql.Tx, a anchor, posted int64) (VerifyResult, postingSums, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+segmentColumns+` FROM `+tableSegments+` ORDER BY first_seq`)
 	if err != nil {
-		return VerifyResult{}, err
+		return VerifyResult{}, nil, err
 	}
 	defer rows.Close()
 	w := walker{a: a, expect: a.seq + 1, prev: a.hash}
+	postings := postingSums{}
 	for rows.Next() {
 		g, err := readSegment(rows)
 		if err != nil {
-			return VerifyResult{}, fmt.Errorf("read segment after record %d: %w", w.expect-1, err)
+			return VerifyResult{}, nil, fmt.Errorf("read segment after record %d: %w", w.expect-1, err)
 		}
 		if res := w.segment(g); res != nil {
-			return *res, nil
+			return *res, nil, nil
+		}
+		if g.first <= posted {
+			keys, _ := parseKeys(g.keys) // checked against the records by w.segment
+			for _, k := range keys {
+				postings.add(g.first, k)
+			}
+			if ps := postings[g.first]; ps != nil {
+				ps.last = g.last
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return VerifyResult{}, fmt.Errorf("read segments: %w", err)
+		return VerifyResult{}, nil, fmt.Errorf("read segments: %w", err)
 	}
-	return VerifyResult{OK: true, Records: w.n, HeadSeq: w.expect - 1, HeadHash: w.prev}, nil
+	return VerifyResult{OK: true, Records: w.n, HeadSeq: w.expect - 1, HeadHash: w.prev}, postings, nil
 }
 
 // walker checks the chain segment by segment: each record continues it
