@@ -205,6 +205,7 @@ func TestInvalidInputIsRefusedBeforeSending(t *testing.T) {
 // scopedToken creates a token of the administrator with only scopes.
 func scopedToken(t *testing.T, env *giteaenv.Env, name string, scopes ...string) string {
 	t.Helper()
+	name = fmt.Sprintf("%s-%d", name, fixtureRuns.Add(1)) // unique on the shared server, also with -count
 	b, _ := json.Marshal(map[string]any{"name": name, "scopes": scopes})
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, env.URL+"api/v1/users/"+env.AdminUser+"/tokens", bytes.NewReader(b))
 	if err != nil {

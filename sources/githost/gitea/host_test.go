@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,10 +36,14 @@ type fixture struct {
 	local *gitrepo.Repo
 }
 
+// fixtureRuns makes repository names unique on the shared server, also
+// when tests run more than once (-count).
+var fixtureRuns atomic.Int64
+
 func newFixture(t *testing.T, name string) *fixture {
 	t.Helper()
 	env := giteaenv.Shared(t)
-	repo := env.CreateRepo(t, name)
+	repo := env.CreateRepo(t, fmt.Sprintf("%s-%d", name, fixtureRuns.Add(1)))
 	local := gitrepo.Init(t, t.TempDir())
 	base := local.Commit(t, map[string]gitrepo.Entry{"app.yaml": gitrepo.File("replicas: 1\n")}, gitrepo.CommitOptions{Message: "base"})
 	shas := map[string]plumbing.Hash{"main": base}
@@ -405,8 +410,11 @@ func wantComments(t *testing.T, f *fixture, number int, want []giteaenv.Comment)
 }
 
 // createUser creates a user through the admin API and returns its login.
+// The login gets a suffix that is unique on the shared server, also when
+// tests run more than once (-count).
 func createUser(t *testing.T, env *giteaenv.Env, login string) string {
 	t.Helper()
+	login = fmt.Sprintf("%s-%d", login, fixtureRuns.Add(1))
 	apiCall(t, env, http.MethodPost, "admin/users", "", map[string]any{
 		"username": login, "email": login + "@example.test", "password": "Passw0rd-" + login, "must_change_password": false,
 	})
