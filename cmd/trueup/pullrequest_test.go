@@ -11,14 +11,20 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/trueup-dev/trueup/fixtures/giteaenv"
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
+	"github.com/trueup-dev/trueup/fixtures/motoenv"
 	"github.com/trueup-dev/trueup/reconciler/history"
 )
 
@@ -472,5 +478,104 @@ func TestPullRequestHostOutage(t *testing.T) {
 	})
 	if strings.Contains(g.logs.String(), g.gitea.Token) {
 		t.Error("the log carries the Gitea token")
+	}
+}
+
+// TestPreviewAccountTarget previews a pull request against an AWS account
+// (moto) with `trueup preview`: the head suspends versioning of one bucket
+// and removes the other from Git, so the preview shows the field change
+// and the bucket the apply would prune, posts one comment and a success
+// status, and changes nothing in the account.
+func TestPreviewAccountTarget(t *testing.T) {
+	moto := motoenv.Start(t)
+	gitea := giteaenv.Start(t)
+	local := gitrepo.Init(t, filepath.Join(t.TempDir(), "infra.git"))
+	local.Commit(t, map[string]gitrepo.Entry{"aws/logs.yaml": gitrepo.File(testBucket), "aws/archive.yaml": gitrepo.File(testArchive)},
+		gitrepo.CommitOptions{Message: "Add buckets"})
+	repo := gitea.CreateRepo(t, "infra")
+	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/main")
+	cfg := accountConfig(t, moto, local)
+	text := strings.Replace(readFile(t, cfg), "url: "+local.URL(), "url: "+repo.CloneURL+`
+    auth:
+      username: `+gitea.AdminUser+`
+      passwordFrom: {env: TRUEUP_TEST_GITEA_TOKEN}
+    provider: {type: gitea, url: '`+gitea.URL+`', tokenFrom: {env: TRUEUP_TEST_GITEA_TOKEN}}`, 1)
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TRUEUP_TEST_GITEA_TOKEN", gitea.Token)
+	if out, stderr, code := trueup(t, "apply", "buckets", "-c", cfg); code != 0 {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	head := local.Commit(t, map[string]gitrepo.Entry{"aws/logs.yaml": gitrepo.File(strings.Replace(testBucket, "status: Enabled", "status: Suspended", 1))},
+		gitrepo.CommitOptions{Message: "suspend versioning, drop the archive"}).String()
+	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/suspend")
+	number := gitea.CreatePullRequest(t, repo, "suspend", "main", "Suspend versioning", "")
+
+	out, stderr, code := trueup(t, "preview", "infra", fmt.Sprint(number), "-o", "json", "-c", cfg)
+	var pv struct {
+		Failed  bool
+		Targets []struct {
+			Target      string
+			Destination string
+			Changes     []struct {
+				Ref    struct{ Name string }
+				Fields []struct {
+					Path          string
+					Live, Desired any
+				}
+			}
+			Apply struct {
+				Entries []struct {
+					Ref    struct{ Name string }
+					Action string
+				}
+			}
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &pv) != nil || pv.Failed || len(pv.Targets) != 1 {
+		t.Fatalf("preview: exit %d\n%s\n%s", code, out, stderr)
+	}
+	tp := pv.Targets[0]
+	if tp.Destination != "account sandbox" || len(tp.Changes) != 1 || tp.Changes[0].Ref.Name != "trueup-e2e-logs" ||
+		len(tp.Changes[0].Fields) != 1 || tp.Changes[0].Fields[0].Path != "/spec/versioning/status" ||
+		tp.Changes[0].Fields[0].Live != "Enabled" || tp.Changes[0].Fields[0].Desired != "Suspended" {
+		t.Errorf("preview changes = %+v", tp.Changes)
+	}
+	pruned := false
+	for _, e := range tp.Apply.Entries {
+		pruned = pruned || (e.Ref.Name == "trueup-e2e-archive" && e.Action == "deleted")
+	}
+	if !pruned {
+		t.Errorf("the archive bucket is not in the prune list: %+v", tp.Apply.Entries)
+	}
+	var comments []giteaenv.Comment
+	for _, c := range gitea.ListComments(t, repo, number) {
+		if strings.Contains(c.Body, "<!-- trueup:preview -->") {
+			comments = append(comments, c)
+		}
+	}
+	if len(comments) != 1 || !strings.Contains(comments[0].Body, "/spec/versioning/status") || !strings.Contains(comments[0].Body, "S3Bucket") ||
+		!strings.Contains(comments[0].Body, "trueup-e2e-archive") {
+		t.Errorf("preview comments = %+v", comments)
+	}
+	ok := false
+	for _, s := range gitea.CommitStatuses(t, repo, head) {
+		ok = ok || (s.Context == "trueup/preview" && s.State == "success")
+	}
+	if !ok {
+		t.Errorf("statuses of %s: %+v", head, gitea.CommitStatuses(t, repo, head))
+	}
+	// A dry run: both buckets are as they were.
+	cli := s3.NewFromConfig(moto.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
+	for _, b := range []string{"trueup-e2e-logs", "trueup-e2e-archive"} {
+		if _, err := cli.HeadBucket(t.Context(), &s3.HeadBucketInput{Bucket: &b}); err != nil {
+			t.Errorf("bucket %s after the preview: %v", b, err)
+		}
+	}
+	v, err := cli.GetBucketVersioning(t.Context(), &s3.GetBucketVersioningInput{Bucket: aws.String("trueup-e2e-logs")})
+	if err != nil || v.Status != s3types.BucketVersioningStatusEnabled {
+		t.Errorf("versioning after the preview: %v %v", v, err)
 	}
 }
