@@ -33,6 +33,7 @@ func DefaultRunOptions() RunOptions {
 // errors) and, with watches, whenever a managed object changes, until ctx
 // ends. One target's failure never stops another.
 func (r *Reconciler) Run(ctx context.Context, opts RunOptions) error {
+	r.prev.setBase(ctx)
 	var wg sync.WaitGroup
 	if opts.Watch {
 		for name, d := range r.destinations {

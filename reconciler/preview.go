@@ -71,6 +71,9 @@ type previews struct {
 	done map[string]string // source/number -> head sha
 	// running serialises previews of one pull request.
 	running map[string]*sync.Mutex
+	// slots bound the previews webhooks start; base is their parent.
+	slots chan struct{}
+	base  context.Context
 }
 
 func (p *previews) lock(key string) func() {
@@ -293,12 +296,7 @@ func (r *Reconciler) ownBranch(branch string) bool {
 // TriggerPullRequest previews a pull request in the background (a webhook
 // told of it) and returns at once; the preview's errors are logged.
 func (r *Reconciler) TriggerPullRequest(repoURLs []string, number int, head string) []string {
-	want := map[string]bool{}
-	for _, u := range repoURLs {
-		if k := repoKey(u); k != "" {
-			want[k] = true
-		}
-	}
+	want := repoKeys(repoURLs)
 	var started []string
 	for _, s := range r.cfg.Sources {
 		gh, ok := r.hosts[s.Name]
@@ -306,15 +304,46 @@ func (r *Reconciler) TriggerPullRequest(repoURLs []string, number int, head stri
 			continue
 		}
 		started = append(started, s.Name)
-		go func(source string) {
-			ctx, cancel := context.WithTimeout(context.Background(), previewTimeout)
-			defer cancel()
-			if _, err := r.PreviewPullRequest(ctx, source, number, false); err != nil {
-				r.log.Error("pull request preview failed", "source", source, "number", number, "error", err.Error())
+		go r.prev.run(func(ctx context.Context) {
+			if _, err := r.PreviewPullRequest(ctx, s.Name, number, false); err != nil && ctx.Err() == nil {
+				r.log.Error("pull request preview failed", "source", s.Name, "number", number, "error", err.Error())
 			}
-		}(s.Name)
+		})
 	}
 	return started
+}
+
+// maxPreviews bounds the previews webhooks run at once.
+const maxPreviews = 2
+
+// run runs a preview a webhook asked for: at most maxPreviews at once,
+// within previewTimeout, and cancelled when the daemon stops.
+func (p *previews) run(fn func(ctx context.Context)) {
+	p.mu.Lock()
+	if p.slots == nil {
+		p.slots = make(chan struct{}, maxPreviews)
+	}
+	slots, base := p.slots, p.base
+	p.mu.Unlock()
+	if base == nil {
+		base = context.Background()
+	}
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	case <-base.Done():
+		return
+	}
+	ctx, cancel := context.WithTimeout(base, previewTimeout)
+	defer cancel()
+	fn(ctx)
+}
+
+// setBase makes ctx the parent of the previews webhooks start (Run's).
+func (p *previews) setBase(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.base = ctx
 }
 
 // previewComment is the Markdown of the preview comment.

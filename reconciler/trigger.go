@@ -12,12 +12,7 @@ import (
 // config. Targets of tags, semver ranges or commits are woken by any push
 // to the repository, since a push may carry the tag they follow.
 func (r *Reconciler) TriggerPush(repoURLs []string, ref string) []string {
-	want := map[string]bool{}
-	for _, u := range repoURLs {
-		if k := repoKey(u); k != "" {
-			want[k] = true
-		}
-	}
+	want := repoKeys(repoURLs)
 	branch, isBranch := strings.CutPrefix(ref, "refs/heads/")
 	var woke []string
 	for _, t := range r.cfg.Targets {
@@ -38,6 +33,17 @@ func (r *Reconciler) TriggerPush(repoURLs []string, ref string) []string {
 		}
 	}
 	return woke
+}
+
+// repoKeys are the keys of a repository's addresses.
+func repoKeys(urls []string) map[string]bool {
+	want := map[string]bool{}
+	for _, u := range urls {
+		if k := repoKey(u); k != "" {
+			want[k] = true
+		}
+	}
+	return want
 }
 
 // repoKey reduces a repository address to host/path, without scheme,
