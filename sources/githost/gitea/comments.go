@@ -26,22 +26,23 @@ func (h *Host) UpsertComment(ctx context.Context, repo githost.Repo, number int,
 	if err != nil {
 		return 0, false, err
 	}
-	existing, err := h.findComment(ctx, c, repo, number, me, marker)
-	if err != nil {
-		return 0, false, err
-	}
-	switch {
-	case existing == nil:
-		id, err := h.createComment(ctx, c, repo, number, body)
-		return id, err == nil, err
-	case existing.Body == body:
-		return existing.ID, false, nil
-	}
-	_, resp, err := c.EditIssueComment(repo.Owner, repo.Name, existing.ID, sdk.EditIssueCommentOption{Body: body})
-	if err != nil {
-		return 0, false, fail(ctx, h.call("edit comment %d on %s#%d", existing.ID, repo, number), resp, err)
-	}
-	return existing.ID, false, nil
+	return hostapi.UpsertComment(body, hostapi.CommentOps{
+		Find: func() (*hostapi.Comment, error) {
+			cm, err := h.findComment(ctx, c, repo, number, me, marker)
+			if cm == nil || err != nil {
+				return nil, err
+			}
+			return &hostapi.Comment{ID: cm.ID, Body: cm.Body}, nil
+		},
+		Create: func() (int64, error) { return h.createComment(ctx, c, repo, number, body) },
+		Edit: func(id int64) error {
+			_, resp, err := c.EditIssueComment(repo.Owner, repo.Name, id, sdk.EditIssueCommentOption{Body: body})
+			if err != nil {
+				return fail(ctx, h.call("edit comment %d on %s#%d", id, repo, number), resp, err)
+			}
+			return nil
+		},
+	})
 }
 
 // fetchMe returns the id of the token's user.

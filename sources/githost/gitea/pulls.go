@@ -22,27 +22,20 @@ func (h *Host) EnsurePullRequest(ctx context.Context, repo githost.Repo, want gi
 	if err != nil {
 		return githost.PullRequest{}, false, call.Invalid(err.Error())
 	}
-	// 1. The open pull request of these branches, if any.
-	existing, err := h.findOpen(ctx, c, repo, want.Head, want.Base)
-	if err != nil {
-		return githost.PullRequest{}, false, err
-	}
-	// 2. None: open one. A conflict means another call opened it since.
-	if existing == nil {
-		pr, conflict, err := h.create(ctx, c, repo, want)
-		if !conflict {
-			return pr, err == nil, err
-		}
-		if existing, _ = h.findOpen(ctx, c, repo, want.Head, want.Base); existing == nil {
-			return githost.PullRequest{}, false, err
-		}
-	}
-	// 3. Bring its title and body up to date.
-	if existing.Title == want.Title && existing.Body == want.Body {
-		return convert(existing), false, nil
-	}
-	pr, err := h.edit(ctx, c, repo, existing.Index, sdk.EditPullRequestOption{Title: want.Title, Body: &want.Body})
-	return pr, false, err
+	return hostapi.EnsurePullRequest(want, hostapi.PullRequestOps{
+		FindOpen: func() (*githost.PullRequest, error) {
+			pr, err := h.findOpen(ctx, c, repo, want.Head, want.Base)
+			if pr == nil || err != nil {
+				return nil, err
+			}
+			got := convert(pr)
+			return &got, nil
+		},
+		Create: func() (githost.PullRequest, bool, error) { return h.create(ctx, c, repo, want) },
+		Edit: func(number int) (githost.PullRequest, error) {
+			return h.edit(ctx, c, repo, int64(number), sdk.EditPullRequestOption{Title: want.Title, Body: &want.Body})
+		},
+	})
 }
 
 // create opens want. conflict says that Gitea answered 409: an open pull

@@ -22,21 +22,22 @@ func (h *Host) UpsertComment(ctx context.Context, repo githost.Repo, number int,
 	if err != nil {
 		return 0, false, err
 	}
-	existing, err := h.findComment(ctx, repo, number, me, marker)
-	if err != nil {
-		return 0, false, err
-	}
-	switch {
-	case existing == nil:
-		id, err := h.createComment(ctx, repo, number, body)
-		return id, err == nil, err
-	case existing.GetBody() == body:
-		return existing.GetID(), false, nil
-	}
-	if _, _, err := h.client.Issues.EditComment(ctx, repo.Owner, repo.Name, existing.GetID(), &gh.IssueComment{Body: &body}); err != nil {
-		return 0, false, fail(ctx, h.call("edit comment %d on %s#%d", existing.GetID(), repo, number), err)
-	}
-	return existing.GetID(), false, nil
+	return hostapi.UpsertComment(body, hostapi.CommentOps{
+		Find: func() (*hostapi.Comment, error) {
+			c, err := h.findComment(ctx, repo, number, me, marker)
+			if c == nil || err != nil {
+				return nil, err
+			}
+			return &hostapi.Comment{ID: c.GetID(), Body: c.GetBody()}, nil
+		},
+		Create: func() (int64, error) { return h.createComment(ctx, repo, number, body) },
+		Edit: func(id int64) error {
+			if _, _, err := h.client.Issues.EditComment(ctx, repo.Owner, repo.Name, id, &gh.IssueComment{Body: &body}); err != nil {
+				return fail(ctx, h.call("edit comment %d on %s#%d", id, repo, number), err)
+			}
+			return nil
+		},
+	})
 }
 
 // login is the login whose comments UpsertComment keeps.

@@ -19,27 +19,20 @@ func (h *Host) EnsurePullRequest(ctx context.Context, repo githost.Repo, want gi
 	if reason := hostapi.First(hostapi.CheckRepo(repo), hostapi.CheckNewPullRequest(want)); reason != "" {
 		return githost.PullRequest{}, false, call.Invalid(reason)
 	}
-	// 1. The open pull request of these branches, if any.
-	existing, err := h.findOpen(ctx, repo, want.Head, want.Base)
-	if err != nil {
-		return githost.PullRequest{}, false, err
-	}
-	// 2. None: open one. A 422 may mean another call opened it since.
-	if existing == nil {
-		pr, invalid, err := h.create(ctx, repo, want)
-		if !invalid {
-			return pr, err == nil, err
-		}
-		if existing, _ = h.findOpen(ctx, repo, want.Head, want.Base); existing == nil {
-			return githost.PullRequest{}, false, err
-		}
-	}
-	// 3. Bring its title and body up to date.
-	if existing.GetTitle() == want.Title && existing.GetBody() == want.Body {
-		return convert(existing), false, nil
-	}
-	pr, err := h.edit(ctx, repo, existing.GetNumber(), &gh.PullRequest{Title: &want.Title, Body: &want.Body})
-	return pr, false, err
+	return hostapi.EnsurePullRequest(want, hostapi.PullRequestOps{
+		FindOpen: func() (*githost.PullRequest, error) {
+			pr, err := h.findOpen(ctx, repo, want.Head, want.Base)
+			if pr == nil || err != nil {
+				return nil, err
+			}
+			got := convert(pr)
+			return &got, nil
+		},
+		Create: func() (githost.PullRequest, bool, error) { return h.create(ctx, repo, want) },
+		Edit: func(number int) (githost.PullRequest, error) {
+			return h.edit(ctx, repo, number, &gh.PullRequest{Title: &want.Title, Body: &want.Body})
+		},
+	})
 }
 
 // create opens want. invalid says that GitHub answered 422, which it does
