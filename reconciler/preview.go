@@ -170,11 +170,7 @@ func (r *Reconciler) previewTargets(source, branch string) []*config.Target {
 	if !ok {
 		return nil
 	}
-	srcBranch := src.Ref.Branch
-	if srcBranch == "" && src.Ref.Tag == "" && src.Ref.SemVer == "" && src.Ref.Commit == "" {
-		srcBranch = "main"
-	}
-	if srcBranch != branch {
+	if sourceBranch(src) != branch {
 		return nil
 	}
 	var out []*config.Target
@@ -260,9 +256,9 @@ func (r *Reconciler) PollPullRequests(ctx context.Context, source string) ([]*Pr
 		return nil, nil
 	}
 	src, _ := r.cfg.Source(source)
-	branch := src.Ref.Branch
+	branch := sourceBranch(src)
 	if branch == "" {
-		branch = "main"
+		return nil, nil // a tag, semver range or commit: no branch for pull requests to go into
 	}
 	prs, err := gh.Host.ListOpenPullRequests(ctx, gh.Repo, branch)
 	if err != nil {

@@ -92,7 +92,8 @@ func (r *Reconciler) pullRequests(ctx context.Context, out *Outcome, changes []e
 		return nil, nil
 	}
 	src := r.loader.sources[t.Source]
-	p := &prRun{r: r, t: t, src: src, gh: gh, out: out}
+	cs, _ := r.cfg.Source(t.Source) // validated: the target's source exists and follows a branch
+	p := &prRun{r: r, t: t, src: src, base: sourceBranch(cs), gh: gh, out: out}
 	changed := map[string]bool{}
 	for i, c := range changes {
 		switch c.Transition.Kind {
@@ -132,8 +133,10 @@ type prRun struct {
 	r   *Reconciler
 	t   *config.Target
 	src git.Source
-	gh  GitHost
-	out *Outcome
+	// base is the branch the source follows: the pull requests go into it.
+	base string
+	gh   GitHost
+	out  *Outcome
 }
 
 // record is a pull-request record of the reconcile.
@@ -152,7 +155,7 @@ func (p *prRun) ensure(ctx context.Context, ep *state.Episode) (history.Record, 
 		return history.Record{}, false // a missing object is not a value to write back
 	}
 	branch := branchName(p.r.cfg.PullRequests.BranchPrefix, p.t.Name, ep.Object)
-	d := pullRequestData{Branch: branch, Base: p.src.Ref.Branch, Fields: ep.Fields}
+	d := pullRequestData{Branch: branch, Base: p.base, Fields: ep.Fields}
 	fail := func(err error) (history.Record, bool) {
 		st := p.r.targetState(p.t.Name)
 		key := ep.ID + "\x00" + fieldsKey(ep.Fields) + "\x00" + err.Error()
@@ -195,7 +198,7 @@ func (p *prRun) ensure(ctx context.Context, ep *state.Episode) (history.Record, 
 	}
 	d.Commit = pushed.Commit
 	got, created, err := p.gh.Host.EnsurePullRequest(ctx, p.gh.Repo, githost.NewPullRequest{
-		Head: branch, Base: p.src.Ref.Branch, Title: prTitle(p.t, ep), Body: prBody(p.r.cfg, p.t, ep, res.Changes),
+		Head: branch, Base: p.base, Title: prTitle(p.t, ep), Body: prBody(p.r.cfg, p.t, ep, res.Changes),
 	})
 	if err != nil {
 		return fail(err)
@@ -223,7 +226,7 @@ func (p *prRun) ensure(ctx context.Context, ep *state.Episode) (history.Record, 
 // a comment saying why, and its branch deleted.
 func (p *prRun) settle(ctx context.Context, ep state.Episode, how state.EpisodeStatus) history.Record {
 	branch := branchName(p.r.cfg.PullRequests.BranchPrefix, p.t.Name, ep.Object)
-	d := pullRequestData{URL: ep.PullRequest, Branch: branch, Base: p.src.Ref.Branch, Status: how}
+	d := pullRequestData{URL: ep.PullRequest, Branch: branch, Base: p.base, Status: how}
 	number, err := prNumber(ep.PullRequest)
 	if err == nil {
 		d.Number = number

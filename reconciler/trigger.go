@@ -3,6 +3,8 @@ package reconciler
 import (
 	"net/url"
 	"strings"
+
+	"github.com/trueup-dev/trueup/reconciler/config"
 )
 
 // TriggerPush wakes every target whose source is the pushed repository and
@@ -20,10 +22,7 @@ func (r *Reconciler) TriggerPush(repoURLs []string, ref string) []string {
 		if !ok || !want[repoKey(src.URL)] {
 			continue
 		}
-		srcBranch := src.Ref.Branch
-		if srcBranch == "" && src.Ref.Tag == "" && src.Ref.SemVer == "" && src.Ref.Commit == "" {
-			srcBranch = "main"
-		}
+		srcBranch := sourceBranch(src)
 		if srcBranch != "" && (!isBranch || branch != srcBranch) {
 			continue
 		}
@@ -33,6 +32,15 @@ func (r *Reconciler) TriggerPush(repoURLs []string, ref string) []string {
 		}
 	}
 	return woke
+}
+
+// sourceBranch is the branch a source follows ("main" when its ref sets
+// nothing), or "" for a tag, semver range or commit.
+func sourceBranch(src *config.Source) string {
+	if src.Ref.Branch == "" && src.Ref.Tag == "" && src.Ref.SemVer == "" && src.Ref.Commit == "" {
+		return config.DefaultBranch
+	}
+	return src.Ref.Branch
 }
 
 // repoKeys are the keys of a repository's addresses.
