@@ -66,11 +66,14 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 	// (health re-checked, then pruned) until it comes out healthy.
 	commit := plan.Desired.Revision.Commit
 	newRevision := !plan.Inventory.Applied(commit)
+	// A manual apply also retries a prune left pending (blocked by a limit
+	// raised since, say).
+	retryPrune := out.Trigger == TriggerManual && plan.Report.Counts()[drift.PendingPrune] > 0
 	drifted := driftedObjects(plan.Report)
 	switch {
 	case newRevision && t.Remediation.Apply == "manual" && out.Trigger != TriggerManual && plan.Inventory.Attempted != commit:
 		out.Action = ActionPending
-	case newRevision:
+	case newRevision || retryPrune:
 		r.apply(ctx, t, st, dest, plan.Objects, plan, out, opts, true)
 		out.Action = ActionApplied
 	case len(drifted) == 0:

@@ -14,6 +14,7 @@ import (
 // cliTarget is one target on the shared control plane (its own namespace),
 // fed by a Git repository the test commits to, with its config file.
 type cliTarget struct {
+	env  *kubeenv.Env
 	name string
 	cfg  string
 	repo *gitrepo.Repo
@@ -49,7 +50,7 @@ targets:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &cliTarget{name: ns, cfg: path, repo: repo}
+	return &cliTarget{env: env, name: ns, cfg: path, repo: repo}
 }
 
 // commit replaces app/ with files.
@@ -85,7 +86,7 @@ func TestApplyPruneBlockedExitsNonZero(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("apply with a blocked prune: exit %d, want 1\n%s%s", code, stdout, stderr)
 	}
-	const want = "prune blocked: would delete 2 objects, limit 1 (prune.max): raise prune.max, or delete them by hand\n"
+	const want = "prune blocked: would delete 2 objects, limit 1 (prune.max): raise prune.max and run trueup apply, or delete them by hand\n"
 	all := stdout + stderr
 	if !strings.Contains(stdout, want) || strings.Count(all, "would delete 2 objects") != 1 || strings.Count(all, "prune blocked") != 2 {
 		// "prune blocked" twice: the summary line notes it, this line says why.
@@ -97,6 +98,21 @@ func TestApplyPruneBlockedExitsNonZero(t *testing.T) {
 
 	if stdout, stderr, code := c.run(t, "apply", "-o", "json"); code != exitFailed || !strings.Contains(stdout, `"pruneBlocked": "would delete 2 objects`) {
 		t.Fatalf("apply -o json with a blocked prune: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+
+	// Doing what the message says works: raise prune.max, run trueup apply.
+	raised, err := os.ReadFile(c.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.cfg, []byte(strings.Replace(string(raised), "max: 1}", "max: 5}", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, stderr, code := c.run(t, "apply"); code != exitOK || !strings.Contains(stdout, "2 deleted") {
+		t.Fatalf("apply after raising prune.max: exit %d, want 0 and 2 deleted\n%s%s", code, stdout, stderr)
+	}
+	if got := kubectl(t, c.env, "-n", c.name, "get", "configmaps", "-l", "trueup.dev/target="+c.name, "-o", "name"); got != "configmap/a\n" {
+		t.Fatalf("configmaps left %q, want only a", got)
 	}
 }
 

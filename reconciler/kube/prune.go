@@ -65,7 +65,7 @@ func PlanPrune(inventory, desired []drift.ObjectRef, opts PruneOptions) PrunePla
 		limit, source := pruneLimit(opts, len(inventory))
 		if limit > 0 && len(candidates) > limit {
 			plan.Blocked = candidates
-			plan.BlockedReason = fmt.Sprintf("would delete %d objects, limit %d (%s): raise prune.max, or delete them by hand", len(candidates), limit, source)
+			plan.BlockedReason = fmt.Sprintf("would delete %d objects, limit %d (%s): raise prune.max and run trueup apply, or delete them by hand", len(candidates), limit, source)
 		} else {
 			plan.Delete = candidates
 		}

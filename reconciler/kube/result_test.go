@@ -17,7 +17,7 @@ func TestSummary(t *testing.T) {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	r.DryRun = true
-	r.PruneBlocked = "would delete 6 objects, limit 5 (prune.max): raise prune.max, or delete them by hand"
+	r.PruneBlocked = "would delete 6 objects, limit 5 (prune.max): raise prune.max and run trueup apply, or delete them by hand"
 	if got, want := r.Summary(), "dry-run: 2 created, 1 configured, 10 unchanged, 1 deleted; prune blocked"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
