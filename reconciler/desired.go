@@ -85,7 +85,7 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 	}
 	res, err := render.Render(files, t.Path, l.render)
 	if err != nil {
-		return nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: render %s at %s: %w", t.Name, t.Path, rev.Short(), err)}
+		return nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), err)}
 	}
 	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects}
 	l.store(key, d)
