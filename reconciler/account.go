@@ -89,16 +89,16 @@ func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targ
 		return nil, err
 	}
 	if _, err := driftaws.DecodeAll(objs); err != nil {
-		return nil, &StageError{Stage: StagePrepare, Err: err}
+		return nil, &StageError{Stage: StagePrepare, Revision: d.Revision, Err: err}
 	}
 	if err := a.Account.CheckIdentity(ctx); err != nil {
-		return nil, &StageError{Stage: StageCluster, Err: err}
+		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: err}
 	}
 	// Compare also returns an error when some objects are unknown; their
 	// reports say so, and the rest of the report stands.
 	rep, err := a.Account.Compare(ctx, objs, r.ignoreRules(t))
 	if err != nil && (len(rep.Objects) != len(objs) || !errors.Is(err, driftaws.ErrUnknown)) {
-		return nil, &StageError{Stage: StageCluster, Err: err}
+		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: err}
 	}
 	origins := map[drift.ObjectRef]string{}
 	for _, o := range d.Objects {

@@ -56,7 +56,9 @@ func NewDesiredLoader(client SourceClient, srcs map[string]git.Source) *DesiredL
 }
 
 // Load fetches the target's source and renders its path. Errors name the
-// target; a failed fetch or render never yields an empty Desired.
+// target; a failed fetch or render never yields an empty Desired. A failure
+// after the fetch is a *StageError naming the revision (stage source for
+// reading the files, render for rendering them).
 func (l *DesiredLoader) Load(ctx context.Context, t *config.Target) (*Desired, error) {
 	src, ok := l.sources[t.Source]
 	if !ok {
@@ -79,11 +81,11 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 	opt.Path = t.Path
 	files, err := l.client.ReadFiles(ctx, src, rev.Commit, opt)
 	if err != nil {
-		return nil, fmt.Errorf("target %q: read %s at %s: %w", t.Name, t.Path, rev.Short(), err)
+		return nil, &StageError{Stage: StageSource, Revision: rev, Err: fmt.Errorf("target %q: read %s at %s: %w", t.Name, t.Path, rev.Short(), err)}
 	}
 	res, err := render.Render(files, t.Path, l.render)
 	if err != nil {
-		return nil, fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), err)
+		return nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), err)}
 	}
 	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects}
 	l.store(key, d)

@@ -49,7 +49,7 @@ func outcomeEvents(ec eventContext, out, prev *Outcome, changes []episodeChange)
 	switch {
 	case out.Err != nil && (prev == nil || prev.Error() != out.Error()):
 		base.Kind, base.Severity, base.Message = notifications.KindApplyFailed, notifications.SeverityCritical, out.Error()
-		if out.FailedStage() == StageSource {
+		if s := out.FailedStage(); s == StageSource || s == StageRender {
 			base.Kind, base.Severity = notifications.KindSourceFailed, notifications.SeverityWarning
 		}
 		evs = append(evs, base)

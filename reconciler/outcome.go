@@ -16,7 +16,8 @@ import (
 type Stage string
 
 const (
-	StageSource  Stage = "source"  // fetch, verify, read or render
+	StageSource  Stage = "source"  // fetch, verify, read the files
+	StageRender  Stage = "render"  // render the files to objects
 	StagePrepare Stage = "prepare" // preparing objects for the cluster
 	StageCluster Stage = "cluster" // reading from the cluster
 	StageApply   Stage = "apply"   // applying, waiting, pruning
@@ -25,7 +26,9 @@ const (
 // StageError is a pipeline failure with the step it happened in.
 type StageError struct {
 	Stage Stage
-	Err   error
+	// Revision is the revision the step worked on, when one was fetched.
+	Revision sources.Revision
+	Err      error
 }
 
 func (e *StageError) Error() string { return e.Err.Error() }
@@ -88,6 +91,15 @@ func (o *Outcome) Error() string {
 		return ""
 	}
 	return o.Err.Error()
+}
+
+// failedRevision is the revision a planning failure worked on, when known.
+func failedRevision(err error) sources.Revision {
+	var se *StageError
+	if errors.As(err, &se) {
+		return se.Revision
+	}
+	return sources.Revision{}
 }
 
 // FailedStage returns the stage of a failure, or "".

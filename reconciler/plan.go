@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -69,12 +70,12 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 	}
 	// 2. Prepare the copies for the cluster.
 	if err := dest.Cluster.Prepare(objs, t.Name, t.Namespace); err != nil {
-		return nil, &StageError{Stage: StagePrepare, Err: fmt.Errorf("target %q: %w", t.Name, err)}
+		return nil, &StageError{Stage: StagePrepare, Revision: d.Revision, Err: err} // err names the target
 	}
 	// 3. The inventory: what this target applied before.
 	inv, err := dest.Cluster.ReadInventory(ctx, t.Name, dest.InventoryNamespace)
 	if err != nil {
-		return nil, &StageError{Stage: StageCluster, Err: err}
+		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: err}
 	}
 	// 4. Compare every object with live state.
 	reports := r.compare(ctx, t, st, dest, objs, po)
@@ -100,6 +101,10 @@ func (r *Reconciler) desired(ctx context.Context, t *config.Target, st *targetSt
 	} else if !po.reuseDesired || d == nil {
 		var err error
 		if d, err = r.loader.Load(ctx, t); err != nil {
+			var se *StageError
+			if errors.As(err, &se) {
+				return nil, nil, err
+			}
 			return nil, nil, &StageError{Stage: StageSource, Err: err}
 		}
 		st.setDesired(d)

@@ -29,9 +29,10 @@ type ReconcileOptions struct {
 
 // Reconcile runs the pipeline once for a target and acts per its policy:
 //
-//   - a revision not yet applied (the inventory records the last one) is
-//     applied with pruning when apply is auto, or reported as pending when
-//     it is manual (a manual trigger applies it);
+//   - a revision not yet applied and healthy (the inventory records the
+//     last one, and a rollout that failed its health wait) is applied with
+//     pruning when apply is auto, or reported as pending when it is manual
+//     (a manual trigger applies it; an attempted one is re-checked);
 //   - otherwise drifted or missing objects are re-applied (heal), or
 //     reported (alert), or adopted into Git by a pull request (pull-request,
 //     see pullRequests);
@@ -46,7 +47,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 	po := planOptions{reuseDesired: trigger == TriggerWatch, fresh: trigger == TriggerManual || opts.Fresh}
 	plan, err := r.planTarget(ctx, t, st, dest, po)
 	if err != nil {
-		out.Action, out.Err = ActionFailed, err
+		out.Action, out.Err, out.Revision = ActionFailed, err, failedRevision(err)
 		return r.finish(ctx, st, out, opts.Actor)
 	}
 	out.Revision, out.Report, out.plan = plan.Desired.Revision, plan.Report, plan
@@ -61,12 +62,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 
 // act decides and applies.
 func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState, dest *Destination, plan *Plan, out *Outcome, opts ReconcileOptions) {
-	newRevision := !plan.Inventory.Found || plan.Inventory.Revision != plan.Desired.Revision.Commit
+	// A revision whose rollout failed is not applied: it is applied again
+	// (health re-checked, then pruned) until it comes out healthy.
+	commit := plan.Desired.Revision.Commit
+	newRevision := !plan.Inventory.Applied(commit)
+	// A manual apply also retries a prune left pending (blocked by a limit
+	// raised since, say).
+	retryPrune := out.Trigger == TriggerManual && plan.Report.Counts()[drift.PendingPrune] > 0
 	drifted := driftedObjects(plan.Report)
 	switch {
-	case newRevision && t.Remediation.Apply == "manual" && out.Trigger != TriggerManual:
+	case newRevision && t.Remediation.Apply == "manual" && out.Trigger != TriggerManual && plan.Inventory.Attempted != commit:
 		out.Action = ActionPending
-	case newRevision:
+	case newRevision || retryPrune:
 		r.apply(ctx, t, st, dest, plan.Objects, plan, out, opts, true)
 		out.Action = ActionApplied
 	case len(drifted) == 0:
@@ -137,7 +144,8 @@ func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *D
 	ao.Timeout = t.Timeout.Duration
 	ao.Wait = t.Wait == nil || *t.Wait
 	// An unhealthy apply still records what it applied, so a later prune
-	// knows every object; the health failure is the reconcile's error.
+	// knows every object, but as an attempt, not as the applied revision:
+	// the next reconcile applies it again and re-checks its health.
 	ao.RecordUnhealthy = true
 	ao.Concurrency = t.Concurrency
 	ao.Force = t.Force
@@ -220,7 +228,11 @@ func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, 
 	for _, f := range r.observers {
 		f(out)
 	}
-	log := r.log.With("target", out.Target, "trigger", string(out.Trigger), "revision", out.Revision.Short(), "duration", out.Duration.Round(1e6).String())
+	log := r.log.With("target", out.Target, "trigger", string(out.Trigger))
+	if out.Revision.Commit != "" { // unknown when the fetch failed: omitted, never ""
+		log = log.With("revision", out.Revision.Short())
+	}
+	log = log.With("duration", out.Duration.Round(1e6).String())
 	switch {
 	case out.Err != nil:
 		log.Error("reconcile failed", "stage", string(out.FailedStage()), "retryable", IsRetryable(out.Err), "error", out.Err.Error())

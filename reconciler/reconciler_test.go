@@ -77,6 +77,12 @@ func newScenarioFull(t *testing.T, targetExtra, top string, wrap func(http.Round
 	s := &scenario{t: t, env: env, ns: env.Namespace(t), logs: &syncBuffer{}}
 	dir := t.TempDir()
 	s.repo = gitrepo.Init(t, filepath.Join(dir, "repo.git"))
+	// timeout and wait default to 30s and false unless targetExtra sets them.
+	for _, d := range []string{"timeout: 30s", "wait: false"} {
+		if key := d[:strings.Index(d, ":")+1]; !strings.HasPrefix(targetExtra, key) && !strings.Contains(targetExtra, "\n"+key) {
+			targetExtra = d + "\n" + targetExtra
+		}
+	}
 	target := strings.ReplaceAll(strings.TrimSpace(targetExtra), "\n", "\n    ")
 	yaml := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
 kind: Config
@@ -93,8 +99,6 @@ targets:
     path: app
     cluster: test
     namespace: %s
-    timeout: 30s
-    wait: false
     %s
 %s
 `, filepath.Join(dir, "data"), s.repo.URL(), env.Kubeconfig, s.ns, s.ns, target, top)
@@ -405,12 +409,12 @@ func TestManualApplyWaitsForTheCLI(t *testing.T) {
 	}
 }
 
-func TestBrokenCommitIsASourceFailure(t *testing.T) {
+func TestBrokenCommitIsARenderFailure(t *testing.T) {
 	good := newScenario(t, "")
 	good.commit(map[string]string{"cm.yaml": configMap("settings", "a")}, "first")
 	broken := newScenario(t, "")
 	broken.commit(map[string]string{"cm.yaml": "kind: ConfigMap\nmetadata: {name: [not, a, string]}\n"}, "broken yaml")
-	if out := broken.reconcile(reconciler.TriggerInterval); out.Err == nil || out.FailedStage() != reconciler.StageSource {
+	if out := broken.reconcile(reconciler.TriggerInterval); out.Err == nil || out.FailedStage() != reconciler.StageRender {
 		t.Fatalf("want a render failure, got %s %v", out.Action, out.Err)
 	}
 	mustAction(t, good.reconcile(reconciler.TriggerInterval), reconciler.ActionApplied)

@@ -22,7 +22,8 @@ func newApplyCommand(opts *globalOptions) *cobra.Command {
 otherwise re-apply drifted or missing objects. --dry-run shows what would
 happen and writes nothing.
 
-Exit code: 0 success, 2 error.`,
+Exit code: 0 success, 1 prune blocked (objects that left Git were kept; the
+output says why and what to do), 2 error.`,
 		Example: "  trueup apply web -c trueup.yaml\n  trueup apply web --dry-run",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,8 +58,11 @@ Exit code: 0 success, 2 error.`,
 			} else {
 				printOutcome(w, opts, out, dryRun)
 			}
-			if out.Err != nil {
+			switch {
+			case out.Err != nil:
 				return &exitCodeError{code: exitError, err: out.Err}
+			case out.PruneBlocked != "":
+				return &exitCodeError{code: exitFailed} // the output says why
 			}
 			return nil
 		},

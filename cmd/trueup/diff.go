@@ -20,7 +20,12 @@ type diffResult struct {
 	Source   string        `json:"source,omitempty"`
 	Revision string        `json:"revision,omitempty"`
 	Report   *drift.Report `json:"report,omitempty"`
-	Error    string        `json:"error,omitempty"`
+	// FailedRevision is a revision applied whose objects did not become
+	// healthy: the target is not in sync until a reconcile finds it healthy.
+	FailedRevision string `json:"failedRevision,omitempty"`
+	// AppliedRevision is the last revision applied and found healthy.
+	AppliedRevision string `json:"appliedRevision,omitempty"`
+	Error           string `json:"error,omitempty"`
 }
 
 func newDiffCommand(opts *globalOptions) *cobra.Command {
@@ -33,7 +38,8 @@ dry-run apply) or cloud account, and show drifted fields (live -> Git) with
 who changed them, objects missing live, objects pending prune, and
 unmanaged cloud resources. Secret values are masked.
 
-Exit code: 0 in sync, 1 drift found, 2 error (or live state unknown).`,
+Exit code: 0 in sync, 1 drift found (or a rollout that did not become
+healthy), 2 error (or live state unknown).`,
 		Example: "  trueup diff -c trueup.yaml\n  trueup diff web -o json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := outputFormat(output, "text", "json"); err != nil {
@@ -51,6 +57,7 @@ Exit code: 0 in sync, 1 drift found, 2 error (or live state unknown).`,
 					res.Error = err.Error()
 				} else {
 					res.Report, res.Revision = &plan.Report, plan.Desired.Revision.Commit
+					res.FailedRevision, res.AppliedRevision = plan.Inventory.Attempted, plan.Inventory.Revision
 				}
 				results = append(results, res)
 			}
@@ -81,7 +88,7 @@ func diffExitCode(results []diffResult) int {
 		switch {
 		case r.Error != "" || r.Report.Counts()[drift.Unknown] > 0:
 			return exitError
-		case !r.Report.InSync():
+		case !r.Report.InSync() || r.FailedRevision != "":
 			code = exitFailed
 		}
 	}
@@ -110,6 +117,14 @@ func printDiff(w io.Writer, opts *globalOptions, res diffResult) {
 	if res.Error != "" {
 		fmt.Fprintf(w, "  %s %s\n", opts.paint(w, red, "error:"), res.Error)
 		return
+	}
+	if res.FailedRevision != "" {
+		last := "none"
+		if res.AppliedRevision != "" {
+			last = short(res.AppliedRevision)
+		}
+		fmt.Fprintf(w, "  %s revision %s was applied but did not become healthy (last healthy: %s); the next reconcile re-checks its health and prunes once it is healthy\n",
+			opts.paint(w, red, "rollout failed:"), short(res.FailedRevision), last)
 	}
 	counts := res.Report.Counts()
 	for _, o := range res.Report.Objects {

@@ -42,7 +42,7 @@ func (a *applier) prune(ctx context.Context, desired []drift.ObjectRef, unknown 
 	})
 	res.PruneBlocked = plan.BlockedReason
 	for _, ref := range plan.Blocked {
-		res.Entries = append(res.Entries, kube.Entry{Ref: ref, Action: kube.ActionSkipped, Message: "not deleted: " + plan.BlockedReason})
+		res.Entries = append(res.Entries, kube.Entry{Ref: ref, Action: kube.ActionSkipped, Message: kube.BlockedNote})
 	}
 	var errs []error
 	slices.SortStableFunc(plan.Delete, func(x, y drift.ObjectRef) int { return deleteRank[x.Kind] - deleteRank[y.Kind] })

@@ -48,7 +48,7 @@ func TestPrune(t *testing.T) {
 			name:    "over max: nothing is deleted",
 			desired: func(t *testing.T) []*unstructured.Unstructured { return without(stack(t), "S3Bucket", "SecurityGroup") },
 			opts:    ApplyOptions{Prune: PruneOptions{Enabled: true, Max: 1}},
-			blocked: "prune blocked: would delete 2 objects, limit 1 (prune.max)",
+			blocked: "would delete 2 objects, limit 1 (prune.max): raise prune.max and run trueup apply, or delete them by hand",
 			entries: map[string]kube.Action{"S3Bucket/trueup-logs": kube.ActionSkipped, "SecurityGroup/trueup-web": kube.ActionSkipped},
 		},
 		{

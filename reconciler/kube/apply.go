@@ -28,7 +28,8 @@ import (
 //     be deleted.
 //
 // A failure in steps 1-4 returns before the inventory is written, so the
-// previous inventory stays (see RecordUnhealthy for step 4). A failed
+// previous inventory stays; with RecordUnhealthy a failed step 4 records the
+// objects with the revision as Attempted, not as applied. A failed
 // deletion is kept in the inventory, reported, and returned as an error
 // after the inventory is written.
 //
@@ -88,8 +89,7 @@ func (c *Cluster) Apply(ctx context.Context, target string, objs []*unstructured
 		if err := a.wait(ctx, objs); err != nil {
 			err = targetErr(target, "health", err)
 			if opts.RecordUnhealthy {
-				inv := nextInventory(prev, append(append([]drift.ObjectRef{}, prev.Objects...), desired...), opts)
-				err = errors.Join(err, a.record(ctx, inv, res))
+				err = errors.Join(err, a.record(ctx, unhealthyInventory(prev, desired, opts), res))
 			}
 			return res, err
 		}
@@ -129,6 +129,8 @@ func checkBatch(target string, objs []*unstructured.Unstructured) ([]drift.Objec
 	return refs, errors.Join(errs...)
 }
 
+// nextInventory is the inventory of an apply that came out healthy: it
+// records opts.Revision as applied and clears a failed attempt.
 func nextInventory(prev Inventory, objects []drift.ObjectRef, opts ApplyOptions) Inventory {
 	return Inventory{
 		Target:    prev.Target,
@@ -137,6 +139,15 @@ func nextInventory(prev Inventory, objects []drift.ObjectRef, opts ApplyOptions)
 		Revision:  opts.Revision,
 		Objects:   sortRefs(objects),
 	}
+}
+
+// unhealthyInventory is the inventory of an apply whose health wait failed:
+// every object applied so far (so a later prune knows them all), the last
+// healthy revision kept as applied, and opts.Revision as the attempt.
+func unhealthyInventory(prev Inventory, desired []drift.ObjectRef, opts ApplyOptions) Inventory {
+	inv := nextInventory(prev, slices.Concat(desired, prev.Objects), opts)
+	inv.Revision, inv.Attempted = prev.Revision, opts.Revision
+	return inv
 }
 
 // record writes the inventory and notes it in the result.

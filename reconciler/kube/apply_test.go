@@ -144,7 +144,7 @@ func TestPruneSafety(t *testing.T) {
 		opts := testOptions()
 		opts.Prune.Max = 2
 		res := f.mustApply(f.ns, configMaps("1", "a"), opts)
-		if want := "prune blocked: would delete 4 objects, limit 2 (prune.max)"; res.PruneBlocked != want {
+		if want := "would delete 4 objects, limit 2 (prune.max): raise prune.max and run trueup apply, or delete them by hand"; res.PruneBlocked != want {
 			t.Errorf("PruneBlocked %q, want %q", res.PruneBlocked, want)
 		}
 		for _, n := range []string{"b", "c", "d", "e"} {

@@ -48,8 +48,12 @@
 // refs it applied and has not deleted, so a restarted or a second daemon
 // knows exactly what the target owns. It is written only after every stage
 // applied and the objects became healthy; a failure before that leaves the
-// previous inventory as it was. Reading it distinguishes "missing" (Found
-// false, empty) from "could not read" (an error, never an empty inventory).
+// previous inventory as it was. With RecordUnhealthy a failed health wait
+// records every applied object too, but keeps the revision annotation
+// (trueup.dev/revision) at the last healthy revision and notes the failed
+// one as trueup.dev/attempted-revision until an apply comes out healthy
+// (Inventory.Applied). Reading it distinguishes "missing" (Found false,
+// empty) from "could not read" (an error, never an empty inventory).
 //
 // Prune is the inventory minus the render, computed by the pure PlanPrune:
 // it refuses an empty render unless AllowEmpty, blocks the whole prune when

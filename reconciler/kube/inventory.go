@@ -29,10 +29,22 @@ type Inventory struct {
 	// Found: the ConfigMap exists. A missing inventory reads as Found false
 	// with no objects; a failed read is an error, never an empty inventory.
 	Found bool `json:"found"`
-	// Revision is the revision recorded by the last apply, if it named one.
+	// Revision is the last revision applied and found healthy (or applied
+	// without a health wait), if the apply named one.
 	Revision string `json:"revision,omitempty"`
+	// Attempted is a revision applied after Revision whose objects did not
+	// become healthy (see ApplyOptions.RecordUnhealthy); its objects are in
+	// Objects. Empty once an apply comes out healthy. Inventories written
+	// before it existed read as empty.
+	Attempted string `json:"attempted,omitempty"`
 	// Objects are sorted by group, kind, namespace, name.
 	Objects []drift.ObjectRef `json:"objects"`
+}
+
+// Applied reports whether revision was applied and found healthy, with no
+// failed rollout since: false while an unhealthy attempt is pending.
+func (inv Inventory) Applied(revision string) bool {
+	return inv.Found && inv.Revision == revision && inv.Attempted == ""
 }
 
 // InventoryName is the name of a target's inventory ConfigMap.
@@ -56,7 +68,8 @@ func (c *Cluster) ReadInventory(ctx context.Context, target, namespace string) (
 	if err != nil {
 		return inv, targetErr(target, fmt.Sprintf("read inventory %s/%s", namespace, InventoryName(target)), err)
 	}
-	inv.Found, inv.Objects, inv.Revision = true, refs, cm.Annotations[AnnotationRevision]
+	inv.Found, inv.Objects = true, refs
+	inv.Revision, inv.Attempted = cm.Annotations[AnnotationRevision], cm.Annotations[AnnotationAttempted]
 	return inv, nil
 }
 
@@ -106,8 +119,14 @@ func inventoryObject(inv Inventory) (*unstructured.Unstructured, error) {
 	cm.SetNamespace(inv.Namespace)
 	cm.SetName(InventoryName(inv.Target))
 	cm.SetLabels(map[string]string{LabelTarget: inv.Target, LabelInventory: "true"})
-	if inv.Revision != "" {
-		cm.SetAnnotations(map[string]string{AnnotationRevision: inv.Revision})
+	ann := map[string]string{}
+	for k, v := range map[string]string{AnnotationRevision: inv.Revision, AnnotationAttempted: inv.Attempted} {
+		if v != "" {
+			ann[k] = v
+		}
+	}
+	if len(ann) > 0 {
+		cm.SetAnnotations(ann)
 	}
 	if err := unstructured.SetNestedStringMap(cm.Object, map[string]string{
 		inventoryFormatKey:  inventoryFormat,

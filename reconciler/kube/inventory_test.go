@@ -76,3 +76,24 @@ func TestDecodeEmptyInventory(t *testing.T) {
 		t.Fatalf("got %v, %v; want empty, nil", got, err)
 	}
 }
+
+func TestInventoryApplied(t *testing.T) {
+	tests := []struct {
+		name string
+		inv  Inventory
+		want bool
+	}{
+		{name: "missing", inv: Inventory{}, want: false},
+		{name: "healthy revision", inv: Inventory{Found: true, Revision: "b"}, want: true},
+		{name: "other revision", inv: Inventory{Found: true, Revision: "a"}, want: false},
+		{name: "attempt of it failed", inv: Inventory{Found: true, Revision: "a", Attempted: "b"}, want: false},
+		{name: "later attempt failed", inv: Inventory{Found: true, Revision: "b", Attempted: "c"}, want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.inv.Applied("b"); got != tt.want {
+				t.Errorf("Applied(b) = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -29,8 +29,10 @@ type ApplyOptions struct {
 	// before pruning and recording the inventory. Default true.
 	Wait bool
 	// RecordUnhealthy records the inventory even when the health wait fails,
-	// as the previous inventory plus everything applied (nothing is pruned).
-	// Without it an unhealthy apply leaves the previous inventory untouched.
+	// as the previous inventory plus everything applied (nothing is pruned),
+	// with Revision kept at the last healthy one and this run's Revision as
+	// Inventory.Attempted. Without it an unhealthy apply leaves the previous
+	// inventory untouched.
 	RecordUnhealthy bool
 	// Concurrency bounds parallel object operations. Default 4.
 	Concurrency int

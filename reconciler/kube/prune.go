@@ -6,6 +6,10 @@ import (
 	"github.com/trueup-dev/trueup/drift"
 )
 
+// BlockedNote is the result message of each object a blocked prune kept;
+// the reason is given once, in PrunePlan.BlockedReason.
+const BlockedNote = "not deleted: the prune was blocked; kept in the inventory"
+
 // PrunePlan says what to do with the objects that the inventory lists and
 // the render lacks. Objects are matched by group, kind, namespace and name;
 // the API version does not count.
@@ -15,7 +19,8 @@ type PrunePlan struct {
 	// Blocked left the render but are not deleted because a safety limit
 	// stopped the prune; they stay in the inventory.
 	Blocked []drift.ObjectRef
-	// BlockedReason says why Blocked is not empty.
+	// BlockedReason says why Blocked is not empty and what to do about it,
+	// without a "prune blocked" prefix (whoever shows it adds one).
 	BlockedReason string
 	// Kept left the render but pruning is off; they stay in the inventory.
 	Kept []drift.ObjectRef
@@ -60,7 +65,7 @@ func PlanPrune(inventory, desired []drift.ObjectRef, opts PruneOptions) PrunePla
 		limit, source := pruneLimit(opts, len(inventory))
 		if limit > 0 && len(candidates) > limit {
 			plan.Blocked = candidates
-			plan.BlockedReason = fmt.Sprintf("prune blocked: would delete %d objects, limit %d (%s)", len(candidates), limit, source)
+			plan.BlockedReason = fmt.Sprintf("would delete %d objects, limit %d (%s): raise prune.max and run trueup apply, or delete them by hand", len(candidates), limit, source)
 		} else {
 			plan.Delete = candidates
 		}

@@ -81,7 +81,7 @@ func (a *applier) prune(ctx context.Context, prev Inventory, desired []drift.Obj
 		res.add(ref, ActionSkipped, "not deleted: pruning is off for this target; kept in the inventory")
 	}
 	for _, ref := range plan.Blocked {
-		res.add(ref, ActionSkipped, "not deleted: "+plan.BlockedReason)
+		res.add(ref, ActionSkipped, BlockedNote)
 	}
 
 	failed, err := a.deleteAll(ctx, plan.Delete, res)

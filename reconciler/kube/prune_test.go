@@ -94,7 +94,7 @@ func TestPlanPrune(t *testing.T) {
 			desired:   cms(10)[:4],
 			opts:      PruneOptions{Enabled: true, Max: 5},
 			blocked:   cms(10)[4:],
-			reason:    "prune blocked: would delete 6 objects, limit 5 (prune.max)",
+			reason:    "would delete 6 objects, limit 5 (prune.max): raise prune.max and run trueup apply, or delete them by hand",
 			next:      cms(10),
 		},
 		{
@@ -111,7 +111,7 @@ func TestPlanPrune(t *testing.T) {
 			desired:   cms(10)[:7],
 			opts:      PruneOptions{Enabled: true, MaxPercent: 20},
 			blocked:   cms(10)[7:],
-			reason:    "prune blocked: would delete 3 objects, limit 2 (prune.max: 20% of 10)",
+			reason:    "would delete 3 objects, limit 2 (prune.max: 20% of 10): raise prune.max and run trueup apply, or delete them by hand",
 			next:      cms(10),
 		},
 		{
@@ -128,7 +128,7 @@ func TestPlanPrune(t *testing.T) {
 			desired:   cms(10)[:6],
 			opts:      PruneOptions{Enabled: true, Max: 3, MaxPercent: 50},
 			blocked:   cms(10)[6:],
-			reason:    "prune blocked: would delete 4 objects, limit 3 (prune.max)",
+			reason:    "would delete 4 objects, limit 3 (prune.max): raise prune.max and run trueup apply, or delete them by hand",
 			next:      cms(10),
 		},
 		{

@@ -27,8 +27,13 @@ const (
 	// it leaves Git: it is dropped from the inventory instead of deleted.
 	AnnotationPrune = "trueup.dev/prune"
 	PruneDisabled   = "disabled"
-	// AnnotationRevision on the inventory records the revision last applied.
+	// AnnotationRevision on the inventory records the revision last applied
+	// and found healthy.
 	AnnotationRevision = "trueup.dev/revision"
+	// AnnotationAttempted on the inventory records a revision that was
+	// applied but did not become healthy; it is removed by the first apply
+	// that comes out healthy.
+	AnnotationAttempted = "trueup.dev/attempted-revision"
 )
 
 // FieldManager is the server-side apply field manager of every write.

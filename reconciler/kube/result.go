@@ -39,7 +39,8 @@ type Result struct {
 	DryRun  bool    `json:"dryRun,omitempty"`
 	Entries []Entry `json:"entries"`
 	// PruneBlocked is why objects that left the render were not deleted
-	// (empty render, deletion limit); empty when pruning was not blocked.
+	// (empty render, deletion limit) and what to do; empty when pruning was
+	// not blocked. It has no "prune blocked" prefix.
 	PruneBlocked string `json:"pruneBlocked,omitempty"`
 	// Inventory is the inventory recorded by this run (in a dry-run: the one
 	// that would be). Valid when InventoryWritten, or DryRun without error.
@@ -69,8 +70,8 @@ func (r *Result) Changed() bool {
 }
 
 // Summary renders the counts: "2 created, 1 configured, 10 unchanged, 1
-// deleted", prefixed "dry-run: " for a dry-run and followed by the prune
-// block reason, if any.
+// deleted", prefixed "dry-run: " for a dry-run and followed by "; prune
+// blocked" when it was (PruneBlocked says why).
 func (r *Result) Summary() string {
 	counts := r.Counts()
 	var parts []string
@@ -87,7 +88,7 @@ func (r *Result) Summary() string {
 		s = "dry-run: " + s
 	}
 	if r.PruneBlocked != "" {
-		s += "; " + r.PruneBlocked
+		s += "; prune blocked"
 	}
 	return s
 }

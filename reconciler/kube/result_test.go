@@ -17,8 +17,8 @@ func TestSummary(t *testing.T) {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	r.DryRun = true
-	r.PruneBlocked = "prune blocked: would delete 6 objects, limit 5 (prune.max)"
-	if got, want := r.Summary(), "dry-run: 2 created, 1 configured, 10 unchanged, 1 deleted; prune blocked: would delete 6 objects, limit 5 (prune.max)"; got != want {
+	r.PruneBlocked = "would delete 6 objects, limit 5 (prune.max): raise prune.max and run trueup apply, or delete them by hand"
+	if got, want := r.Summary(), "dry-run: 2 created, 1 configured, 10 unchanged, 1 deleted; prune blocked"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	if got, want := (&Result{}).Summary(), "no objects"; got != want {

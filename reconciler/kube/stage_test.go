@@ -290,10 +290,15 @@ spec:
 	}
 
 	opts.RecordUnhealthy = true
+	opts.Revision = "rev-2"
 	res, err = f.apply(f.ns, deploy, opts)
 	wantErrorIs(t, err, ErrUnhealthy)
 	if !res.InventoryWritten || !slices.Equal(f.inventoryNames(f.ns), []string{"web"}) {
 		t.Errorf("RecordUnhealthy: inventory %v", f.inventoryNames(f.ns))
+	}
+	// The attempt is recorded apart from the last healthy revision (none).
+	if inv := f.inventory(f.ns); inv.Revision != "" || inv.Attempted != "rev-2" || inv.Applied("rev-2") {
+		t.Errorf("RecordUnhealthy: inventory revision %q attempted %q, want \"\" and rev-2", inv.Revision, inv.Attempted)
 	}
 }
 
