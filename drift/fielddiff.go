@@ -58,6 +58,8 @@ type diffEntry struct {
 	path          []string
 	live, desired any
 	masked        bool
+	// liveDigest is FieldDiff.LiveDigest.
+	liveDigest string
 }
 
 // differ walks two normalized documents side by side.
@@ -180,7 +182,7 @@ func (d *differ) result() []FieldDiff {
 	}
 	out := make([]FieldDiff, len(d.out))
 	for i, e := range d.out {
-		out[i] = FieldDiff{Path: JoinPointer(e.path...), Live: e.live, Desired: e.desired, Masked: e.masked}
+		out[i] = FieldDiff{Path: JoinPointer(e.path...), Live: e.live, Desired: e.desired, Masked: e.masked, LiveDigest: e.liveDigest}
 	}
 	return out
 }

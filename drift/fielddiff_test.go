@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -189,4 +190,48 @@ func asJSON(t *testing.T, v any) string {
 		t.Fatalf("marshal: %v", err)
 	}
 	return string(raw)
+}
+
+// TestFieldDiffJSONIsGitThenLive: the JSON of a field (diff -o json, the
+// API, the history) names Git's value "git" and puts it before live, and a
+// field encoded before ("desired") still reads back.
+func TestFieldDiffJSONIsGitThenLive(t *testing.T) {
+	b, err := json.Marshal(FieldDiff{Path: "/spec/replicas", Desired: 1, Live: 3, LiveDigest: "kept in memory only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"path":"/spec/replicas","git":1,"live":3}`; string(b) != want {
+		t.Fatalf("json = %s, want %s", b, want)
+	}
+	for _, in := range []string{string(b), `{"path":"/spec/replicas","live":3,"desired":1}`} {
+		var f FieldDiff
+		if err := json.Unmarshal([]byte(in), &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.Path != "/spec/replicas" || f.Desired != 1.0 || f.Live != 3.0 {
+			t.Errorf("%s read back as %+v", in, f)
+		}
+	}
+}
+
+// TestMaskedLiveDigestTellsValuesApart: two live values of a Secret key
+// give the same markers but different digests; the same value gives the
+// same digest; the digest never reaches JSON.
+func TestMaskedLiveDigestTellsValuesApart(t *testing.T) {
+	secret := func(v string) map[string]any {
+		return map[string]any{"apiVersion": "v1", "kind": "Secret", "data": map[string]any{"password": v}}
+	}
+	one := MaskSecret(secret("aHVudGVyMw=="), secret("Z2l0"), nil)
+	two := MaskSecret(secret("aHVudGVyNA=="), secret("Z2l0"), nil)
+	again := MaskSecret(secret("aHVudGVyMw=="), secret("Z2l0"), nil)
+	if len(one) != 1 || len(two) != 1 || len(again) != 1 {
+		t.Fatalf("diffs %+v %+v %+v", one, two, again)
+	}
+	if one[0].Live != two[0].Live || one[0].LiveDigest == "" || one[0].LiveDigest == two[0].LiveDigest || one[0].LiveDigest != again[0].LiveDigest {
+		t.Fatalf("digests %q %q %q: want equal markers, distinct digests for distinct values", one[0].LiveDigest, two[0].LiveDigest, again[0].LiveDigest)
+	}
+	b, _ := json.Marshal(one)
+	if bytes.Contains(b, []byte(one[0].LiveDigest)) || bytes.Contains(b, []byte("aHVudGVy")) {
+		t.Fatalf("json carries the digest or the value: %s", b)
+	}
 }

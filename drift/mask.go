@@ -1,7 +1,10 @@
 package drift
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 )
 
@@ -116,8 +119,15 @@ func digest(v any) secretDigest {
 	return sha256.Sum256(raw)
 }
 
-// maskEntry turns the digests of one difference into markers.
+// maskEntry turns the digests of one difference into markers, keeping a
+// keyed fingerprint of the live side.
 func maskEntry(e *diffEntry) {
+	fp := liveFingerprint(e.live) // before scrub rewrites the digests in place
+	defer func() {
+		if e.masked {
+			e.liveDigest = fp
+		}
+	}()
 	for _, s := range secretPaths {
 		if hasPrefix(e.path, s) {
 			e.live, e.desired = markers(e.live, e.desired)
@@ -129,6 +139,29 @@ func maskEntry(e *diffEntry) {
 	e.live = scrub(e.live, &found)
 	e.desired = scrub(e.desired, &found)
 	e.masked = found
+}
+
+// fingerprintKey keys liveFingerprint: random per process, so a
+// fingerprint cannot be matched against guessed values elsewhere.
+var fingerprintKey = func() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k) // never fails (crypto/rand)
+	return k
+}()
+
+// liveFingerprint is the keyed digest of a live value that holds secret
+// digests (FieldDiff.LiveDigest); "" for an absent value.
+func liveFingerprint(live any) string {
+	if live == nil {
+		return ""
+	}
+	raw, err := json.Marshal(live)
+	if err != nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, fingerprintKey)
+	m.Write(raw)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // markers returns the two sides of a changed masked value.

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -78,18 +79,52 @@ type Actor struct {
 	Principal string `json:"principal,omitempty"`
 }
 
+// Name is who the actor is: the field manager, or the cloud principal.
+func (a Actor) Name() string {
+	if a.Manager != "" {
+		return a.Manager
+	}
+	return a.Principal
+}
+
 // FieldDiff is one drifted field.
 type FieldDiff struct {
 	// Path is a JSON pointer, e.g. /spec/replicas or /data/password.
 	Path string `json:"path"`
+	// Desired is the value Git wants (nil when Git removes the field). Its
+	// JSON name is "git", and it comes before live, as in every renderer;
+	// records written before read back from "desired" (UnmarshalJSON).
+	Desired any `json:"git"`
 	// Live is the value in the cluster or account (nil when the field is absent live).
 	Live any `json:"live"`
-	// Desired is the value Git wants (nil when Git removes the field).
-	Desired any `json:"desired"`
 	// Masked is true when both values are replaced by masked markers.
 	Masked bool `json:"masked,omitempty"`
 	// Actor is who owns the live value, when it can be told.
 	Actor *Actor `json:"actor,omitempty"`
+	// LiveDigest tells one masked live value from another without carrying
+	// it: an HMAC-SHA-256 of the value's digest under a key that exists
+	// only in this process, set on masked fields only. It is never
+	// encoded (no JSON, so never in the history, a page or a message); ""
+	// means unknown (a diff read back from the history).
+	LiveDigest string `json:"-"`
+}
+
+// UnmarshalJSON reads a FieldDiff, and the Git value of one encoded
+// before it was named "git" ("desired").
+func (f *FieldDiff) UnmarshalJSON(b []byte) error {
+	type plain FieldDiff
+	var v struct {
+		plain
+		Legacy any `json:"desired"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.Desired == nil {
+		v.Desired = v.Legacy
+	}
+	*f = FieldDiff(v.plain)
+	return nil
 }
 
 // ObjectReport is the comparison result for one object.

@@ -122,13 +122,17 @@ type Event struct {
 // Field is one changed field of a drifted object.
 type Field struct {
 	Path string `json:"path"`
-	// Live and Desired are JSON-like values (nil when absent), already masked
-	// by the producer when Masked is set.
+	// Desired (Git's, JSON "git") and Live are JSON-like values (nil when
+	// absent), already masked by the producer when Masked is set; Git's
+	// comes first, as in every renderer (GitLive).
+	Desired any  `json:"git,omitempty"`
 	Live    any  `json:"live,omitempty"`
-	Desired any  `json:"desired,omitempty"`
 	Masked  bool `json:"masked,omitempty"`
 	// Actor is who last wrote this field, when it differs per field.
 	Actor string `json:"actor,omitempty"`
+	// LiveDigest tells one masked live value from another without carrying
+	// it (drift.FieldDiff.LiveDigest); it is never encoded or shown.
+	LiveDigest string `json:"-"`
 }
 
 // MaskedValue is what every notifier shows for both sides of a masked field.
@@ -146,6 +150,11 @@ func (f Field) Display() (desired, live string) {
 	}
 	return FormatValue(f.Desired), FormatValue(f.Live)
 }
+
+// GitLive is how every renderer shows a field's two values: Git's first,
+// then live, each labelled ("git: 2  live: 5"), so that no reader has to
+// guess which way an arrow points.
+func GitLive(git, live string) string { return "git: " + git + "  live: " + live }
 
 // FormatValue renders a JSON-like value as compact one-line JSON.
 func FormatValue(v any) string {

@@ -10,7 +10,7 @@ import (
 )
 
 // Fingerprint identifies what an event says about its episode: the changed
-// paths with their (masked) values and actors, the event's actor, message,
+// paths with their (masked) values, masked values' digests and actors, the event's actor, message,
 // policy and pull request (a pull request opened for the episode is news). Two events of an open episode with the same fingerprint say
 // the same thing, so the second is not sent again. Field order does not
 // matter; kind, severity, time and revision do not count.
@@ -33,6 +33,9 @@ func Fingerprint(ev Event) string {
 		writeString(h, FormatValue(f.Desired))
 		writeString(h, masked)
 		writeString(h, f.Actor)
+		if f.LiveDigest != "" { // a new masked value is news; "" keeps older fingerprints
+			writeString(h, "digest:"+f.LiveDigest)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

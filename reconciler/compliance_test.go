@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/policies"
 	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler"
@@ -196,5 +198,44 @@ func TestBlockTargetAppliesNothing(t *testing.T) {
 	}
 	if s.exists("deployment", "web") || s.exists("deployment", "priv") {
 		t.Fatal("a blocked target applied objects")
+	}
+}
+
+// TestPolicySourceReadsOnlyItsPath: a policy source in Git is its path, not
+// the repository: a ValidatingAdmissionPolicy elsewhere (another folder, a
+// folder whose name only starts like the path) is not a policy.
+func TestPolicySourceReadsOnlyItsPath(t *testing.T) {
+	s := newScenarioFull(t, "", "policies:\n  - source: repo\n    path: guard", nil)
+	decoy := `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: %s
+  annotations: {policy.trueup.dev/severity: critical, policy.trueup.dev/action: enforce}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"], operations: ["CREATE", "UPDATE"]}
+  validations:
+    - expression: "false"
+      message: a decoy outside the policy path
+`
+	s.repo.Commit(t, map[string]gitrepo.Entry{
+		"guard/no-privileged-containers.yaml": gitrepo.File(string(policies.Files()["no-privileged-containers.yaml"])),
+		"elsewhere/decoy.yaml":                gitrepo.File(fmt.Sprintf(decoy, "decoy-elsewhere")),
+		"guard-old/decoy.yaml":                gitrepo.File(fmt.Sprintf(decoy, "decoy-guard-old")),
+		"app/priv.yaml":                       gitrepo.File(privilegedDeployment),
+		"app/cm.yaml":                         gitrepo.File(configMap("settings", "a")),
+	}, gitrepo.CommitOptions{Message: "policies, decoys and an app"})
+
+	out := s.reconcile(reconciler.TriggerInterval)
+	mustAction(t, out, reconciler.ActionApplied)
+	if len(out.Blocked) != 1 || out.Blocked[0].Policy != "no-privileged-containers" {
+		t.Fatalf("blocked = %+v, want priv by the configured no-privileged-containers only", out.Blocked)
+	}
+	if !s.exists("configmap", "settings") || s.exists("deployment", "priv") {
+		t.Fatalf("want the ConfigMap applied (no decoy loaded) and priv kept out; apply: %+v", out.Apply.Entries)
+	}
+	if logs := s.logs.String(); strings.Contains(logs, "decoy") {
+		t.Fatalf("a decoy outside the policy path was read:\n%s", logs)
 	}
 }

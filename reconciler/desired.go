@@ -108,7 +108,8 @@ func (l *DesiredLoader) store(k desiredKey, d *Desired) {
 }
 
 // ReadTree fetches a source and reads the files under path at its newest
-// revision: the policy folders use it.
+// revision, keyed relative to path (files elsewhere in the repository are
+// left out): the policy folders use it.
 func (l *DesiredLoader) ReadTree(ctx context.Context, source, path string) (sources.Files, sources.Revision, error) {
 	src, ok := l.sources[source]
 	if !ok {
@@ -124,5 +125,5 @@ func (l *DesiredLoader) ReadTree(ctx context.Context, source, path string) (sour
 	if err != nil {
 		return nil, rev, fmt.Errorf("read %s at %s: %w", path, rev.Short(), err)
 	}
-	return files, rev, nil
+	return files.Under(path), rev, nil
 }

@@ -117,7 +117,7 @@ func episodeEvent(ec eventContext, out *Outcome, c episodeChange) notifications.
 func eventFields(fields []drift.FieldDiff) []notifications.Field {
 	out := make([]notifications.Field, 0, len(fields))
 	for _, f := range fields {
-		nf := notifications.Field{Path: f.Path, Live: f.Live, Desired: f.Desired, Masked: f.Masked}
+		nf := notifications.Field{Path: f.Path, Live: f.Live, Desired: f.Desired, Masked: f.Masked, LiveDigest: f.LiveDigest}
 		if f.Actor != nil {
 			nf.Actor = actorName(*f.Actor)
 		}
@@ -127,12 +127,7 @@ func eventFields(fields []drift.FieldDiff) []notifications.Field {
 }
 
 // actorName is the field manager, or the cloud principal.
-func actorName(a drift.Actor) string {
-	if a.Manager != "" {
-		return a.Manager
-	}
-	return a.Principal
-}
+func actorName(a drift.Actor) string { return a.Name() }
 
 // commitURLPrefix returns the web address prefix of a commit of an http(s)
 // Git source (GitHub, Gitea and GitLab all answer /commit/<sha>), or "".

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/history"
 	"github.com/trueup-dev/trueup/reconciler/kube"
@@ -395,7 +396,7 @@ func writeChanges(b *strings.Builder, tp TargetPreview) {
 		default:
 			fmt.Fprintf(b, "~ %s\n", fenceSafe(o.Ref.String()))
 			for _, f := range o.Fields {
-				fmt.Fprintf(b, "-   %s: %s\n+   %s: %s\n", fenceSafe(f.Path), fenceSafe(fieldValue(f, f.Live)), fenceSafe(f.Path), fenceSafe(fieldValue(f, f.Desired)))
+				fmt.Fprintf(b, "    %s: %s\n", fenceSafe(f.Path), fenceSafe(notifications.GitLive(fieldValue(f, f.Desired), fieldValue(f, f.Live))))
 			}
 		}
 	}

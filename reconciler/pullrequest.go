@@ -318,7 +318,7 @@ func commitMessage(t *config.Target, ep *state.Episode) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Adopt live %s into Git\n\nTarget %s: the live object differs from Git in %d field(s); this commit\nwrites the live values back:\n\n", ep.Object, t.Name, len(ep.Fields))
 	for _, f := range ep.Fields {
-		fmt.Fprintf(&b, "  %s: %s -> %s\n", f.Path, fieldValue(f, f.Desired), fieldValue(f, f.Live))
+		fmt.Fprintf(&b, "  %s: %s\n", f.Path, notifications.GitLive(fieldValue(f, f.Desired), fieldValue(f, f.Live)))
 	}
 	fmt.Fprintf(&b, "\nTrueup-Episode: %s\n", ep.ID)
 	return b.String()

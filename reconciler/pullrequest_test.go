@@ -73,7 +73,7 @@ func TestPRBodyMasksAndEscapes(t *testing.T) {
 			t.Errorf("body lacks %q:\n%s", want, body)
 		}
 	}
-	if msg := commitMessage(tgt, ep); strings.Contains(msg, "hunter2") || strings.Contains(msg, "s3cret") || !strings.Contains(msg, "/spec/replicas: 2 -> 5") {
+	if msg := commitMessage(tgt, ep); strings.Contains(msg, "hunter2") || strings.Contains(msg, "s3cret") || !strings.Contains(msg, "/spec/replicas: git: 2  live: 5") {
 		t.Errorf("commit message:\n%s", msg)
 	}
 }
@@ -92,7 +92,7 @@ func TestPreviewComment(t *testing.T) {
 	}}}
 	body := previewComment(pv)
 	for _, want := range []string{previewMarker, "`0123456789ab`", "| web | cluster prod | 0 | 1 | 1 | 0 enforced, 1 warn | ok |",
-		"-   /spec/replicas: 6\n+   /spec/replicas: 7", "<masked>", "- `ConfigMap/web/old`", "require-owner"} {
+		"    /spec/replicas: git: 7  live: 6\n", "<masked>", "- `ConfigMap/web/old`", "require-owner"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("comment lacks %q:\n%s", want, body)
 		}

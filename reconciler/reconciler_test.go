@@ -37,6 +37,9 @@ type scenario struct {
 	repo *gitrepo.Repo
 	rec  *reconciler.Reconciler
 	logs *syncBuffer
+	// another builds one more reconciler of the same config, as a second
+	// process (the CLI beside the daemon) would.
+	another func(opts ...reconciler.Option) *reconciler.Reconciler
 }
 
 type syncBuffer struct {
@@ -116,10 +119,15 @@ targets:
 	}
 	dests := map[string]*reconciler.Destination{"test": reconciler.NewDestination(cluster, "trueup-system")}
 	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s.rec, err = reconciler.New(cfg, loader, dests, append([]reconciler.Option{reconciler.WithLogger(log)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
+	s.another = func(opts ...reconciler.Option) *reconciler.Reconciler {
+		t.Helper()
+		r, err := reconciler.New(cfg, loader, dests, append([]reconciler.Option{reconciler.WithLogger(log)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
+	s.rec = s.another(opts...)
 	return s
 }
 

@@ -113,7 +113,7 @@ func TestAccountTargetDiffApplyHealPrune(t *testing.T) {
 	}
 	out, _, code = trueup(t, "diff", "buckets", "-c", cfg)
 	if code != 1 || !strings.Contains(out, "~ S3Bucket.aws.trueup.dev//trueup-e2e-logs drifted") ||
-		!strings.Contains(out, `/spec/versioning/status: "Suspended" -> "Enabled"`) || !strings.Contains(out, "(account sandbox,") {
+		!strings.Contains(out, `/spec/versioning/status: git: "Enabled"  live: "Suspended"`) || !strings.Contains(out, "(account sandbox,") {
 		t.Fatalf("diff after the change: exit %d, want 1 naming the field\n%s", code, out)
 	}
 	if out, errOut, code := trueup(t, "apply", "buckets", "-c", cfg); code != 0 || !strings.Contains(out, "1 configured") {

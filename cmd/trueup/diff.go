@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/notifications"
 )
 
 // diffResult is one target's diff for -o json.
@@ -34,7 +35,7 @@ func newDiffCommand(opts *globalOptions) *cobra.Command {
 		Use:   "diff [TARGET...]",
 		Short: "Show how live state differs from Git, field by field",
 		Long: `Compare each target's desired state with its cluster (a server-side
-dry-run apply) or cloud account, and show drifted fields (live -> Git) with
+dry-run apply) or cloud account, and show drifted fields (git: G  live: L) with
 who changed them, objects missing live, objects pending prune, and
 unmanaged cloud resources. Secret values are masked.
 
@@ -138,7 +139,7 @@ func printDiff(w io.Writer, opts *globalOptions, res diffResult) {
 		}
 		fmt.Fprintf(w, "  %s %s %s%s\n", opts.paint(w, m.color, m.mark), o.Ref, o.Status, origin)
 		for _, f := range o.Fields {
-			fmt.Fprintf(w, "      %s: %s %s %s%s\n", f.Path, opts.paint(w, red, value(f.Live)), "->", opts.paint(w, green, value(f.Desired)), actor(f.Actor))
+			fmt.Fprintf(w, "      %s: %s%s\n", f.Path, notifications.GitLive(opts.paint(w, green, value(f.Desired)), opts.paint(w, red, value(f.Live))), actor(f.Actor))
 		}
 		if o.Error != "" {
 			fmt.Fprintf(w, "      %s\n", o.Error)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/state"
 )
@@ -12,7 +14,8 @@ import (
 // targetPage is the daemon's page for one target, the page notifications
 // link to: its last reconcile and its open drift episodes with their fields.
 var targetPage = template.Must(template.New("target").Funcs(template.FuncMap{
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"gitLive": func(f drift.FieldDiff) string { return notifications.GitLive(value(f.Desired), value(f.Live)) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>trueup · {{.Name}}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}code{font-size:13px}.failed{color:#b00}</style></head>
@@ -20,9 +23,9 @@ var targetPage = template.Must(template.New("target").Funcs(template.FuncMap{
 {{with .Outcome}}<p>Last reconcile {{when .Start}} ({{.Trigger}}): <b class="{{.Action}}">{{.Action}}</b>{{with .Revision.Commit}} at <code>{{.}}</code>{{end}}.</p>
 {{with .Error}}<p class="failed">{{.}}</p>{{end}}{{else}}<p>Not reconciled yet.</p>{{end}}
 <h2>Open drift episodes</h2>
-{{if .Episodes}}<table><tr><th>object</th><th>since</th><th>changed by</th><th>fields (Git → live)</th></tr>
+{{if .Episodes}}<table><tr><th>object</th><th>since</th><th>changed by</th><th>fields</th></tr>
 {{range .Episodes}}<tr id="{{.ID}}"><td><code>{{.Object}}</code></td><td>{{when .Opened}}</td><td>{{with .Actor}}{{.Manager}}{{.Principal}}{{end}}</td>
-<td>{{range .Fields}}<code>{{.Path}}: {{printf "%v" .Desired}} → {{printf "%v" .Live}}</code><br>{{end}}</td></tr>{{end}}</table>
+<td>{{range .Fields}}<code>{{.Path}}: {{gitLive .}}</code><br>{{end}}</td></tr>{{end}}</table>
 {{else}}<p>None: live matches Git.</p>{{end}}
 <p><a href="/api/v1/targets">all targets (JSON)</a></p></body></html>
 `))

@@ -110,7 +110,7 @@ func printPreview(w io.Writer, opts *globalOptions, pv *reconciler.Preview, outp
 				if f.Masked {
 					live, desired = "<masked>", "<masked>"
 				}
-				fmt.Fprintf(w, "  %s: %s -> %s\n", f.Path, live, desired)
+				fmt.Fprintf(w, "  %s: %s\n", f.Path, notifications.GitLive(desired, live))
 			}
 		}
 	}

@@ -338,7 +338,7 @@ func TestDriftPullRequestsOnGitea(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &pv) != nil || pv.Failed || len(pv.Targets) != 2 {
 		t.Fatalf("trueup preview: exit %d, %s\n%s", code, out, stderr)
 	}
-	if table, _, code := trueup(t, "preview", "demo", fmt.Sprint(number), "-c", cfg); code != 0 || !strings.Contains(table, "/spec/replicas: 6 -> 8") {
+	if table, _, code := trueup(t, "preview", "demo", fmt.Sprint(number), "-c", cfg); code != 0 || !strings.Contains(table, "/spec/replicas: git: 8  live: 6") {
 		t.Errorf("trueup preview table (exit %d):\n%s", code, table)
 	}
 	preview("+   /spec/replicas: 8")

@@ -6,6 +6,6 @@
 // event's fields as key/values: kind, severity, target, the destination
 // ("cluster" or "account" as the key), object, episode, revision, actor,
 // mode, resolution, policy, message, links, since, and the diff as
-// "path: git → live" lines (masked fields as <masked>, at most 20 lines).
+// "path: git: G  live: L" lines (masked fields as <masked>, at most 20 lines).
 // Parent updates are not logged: the resolving event has its own record.
 package log

@@ -100,7 +100,7 @@ func attrs(name string, m notifications.Message, ev notifications.Event) []slog.
 	return out
 }
 
-// diff is one "path: desired → live" line per field (masked fields show
+// diff is one "path: git: G  live: L" line per field (notifications.GitLive) (masked fields show
 // <masked>), at most maxFields, then a count of the rest.
 func diff(fields []notifications.Field) []string {
 	var out []string
@@ -110,7 +110,7 @@ func diff(fields []notifications.Field) []string {
 			break
 		}
 		desired, live := f.Display()
-		out = append(out, f.Path+": "+desired+" → "+live)
+		out = append(out, f.Path+": "+notifications.GitLive(desired, live))
 	}
 	return out
 }

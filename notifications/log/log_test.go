@@ -54,7 +54,7 @@ func TestSendLogsBySeverity(t *testing.T) {
 				}
 			}
 			fields, _ := rec["fields"].([]any)
-			if len(fields) != 2 || fields[0] != "/data/password: <masked> → <masked>" || fields[1] != `/metadata/labels/tier: "database" → "db"` {
+			if len(fields) != 2 || fields[0] != "/data/password: git: <masked>  live: <masked>" || fields[1] != `/metadata/labels/tier: git: "database"  live: "db"` {
 				t.Errorf("fields = %v", rec["fields"])
 			}
 			if strings.Contains(buf.String(), "leaked") {

@@ -18,10 +18,10 @@ const (
 	maxLineSize = 1400
 )
 
-const diffHeading = "*Changed fields* (Git → live)\n"
+const diffHeading = "*Changed fields*\n"
 
-// diffText is the field-level diff as a code block, one `path: git → live`
-// line per field, as many as fit in a section, then "… and N more fields".
+// diffText is the field-level diff as a code block, one
+// `path: git: G  live: L` line per field (notifications.GitLive), as many as fit in a section, then "… and N more fields".
 // Masked fields always show <masked>. "" when the event has no fields.
 func diffText(ev notifications.Event) string {
 	if len(ev.Fields) == 0 {
@@ -51,8 +51,8 @@ func diffText(ev notifications.Event) string {
 // event's.
 func diffLine(f notifications.Field, eventActor string) string {
 	desired, live := f.Display()
-	line := fmt.Sprintf("%s: %s → %s", escape(cutRunes(f.Path, maxPathRunes)),
-		escape(cutRunes(desired, maxValueRunes)), escape(cutRunes(live, maxValueRunes)))
+	line := escape(cutRunes(f.Path, maxPathRunes)) + ": " +
+		notifications.GitLive(escape(cutRunes(desired, maxValueRunes)), escape(cutRunes(live, maxValueRunes)))
 	if f.Actor != "" && f.Actor != eventActor {
 		line += "  (by " + escape(cutRunes(f.Actor, maxActorRunes)) + ")"
 	}

@@ -15,7 +15,7 @@
 // (heal, open a pull request, alert only); fields for cluster or account,
 // object, revision (linked to the commit), drifted since, who changed it,
 // mode and policy; the field-level diff as a code block of
-// "path: git → live" lines, masked fields always shown as <masked>; the
+// "path: git: G  live: L" lines, masked fields always shown as <masked>; the
 // error or policy message; links to the pull request and trueup's own page.
 //
 // All text from Git, a cluster or a cloud is escaped (&, <, > as entities,

@@ -78,7 +78,7 @@ func TestBotThreadsAnEpisode(t *testing.T) {
 		if h := header(t, updates[0]); h != ":white_check_mark: Resolved · Drift changed · web-prod" {
 			t.Errorf("updated parent header = %q", h)
 		}
-		if !strings.Contains(string(updates[0].Blocks), "/spec/replicas: 3 → 5") {
+		if !strings.Contains(string(updates[0].Blocks), "/spec/replicas: git: 3  live: 5") {
 			t.Errorf("updated parent lost the last diff: %s", updates[0].Blocks)
 		}
 

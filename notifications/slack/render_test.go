@@ -143,8 +143,8 @@ func TestRenderContent(t *testing.T) {
 			"`Deployment.apps/prod/web` on cluster *prod-eu* differs from Git in 3 fields. trueup will *not change it* (alert only).",
 			"*Cluster*\nprod-eu", "*Changed by*\nkubectl-edit", "*Drifted since*\n2026-03-01 01:09 UTC (for 1h5m)",
 			"*Revision*\n<https://git.example.com/platform/web/commit/4be1c3d9a0e2|main@sha1:4be1c3d9a0e2>",
-			"/spec/replicas: 3 → 5  (by kubectl-scale)",
-			"/spec/template/spec/containers/0/env/0/value: &lt;masked&gt; → &lt;masked&gt;",
+			"/spec/replicas: git: 3  live: 5  (by kubectl-scale)",
+			"/spec/template/spec/containers/0/env/0/value: git: &lt;masked&gt;  live: &lt;masked&gt;",
 			"<https://trueup.example.com/episodes/ep-7f3a|Open in trueup>",
 		}, []string{"s3cr3t"}},
 		{"pull request mode links the PR", Render(evs["drift.updated"], opts), []string{
@@ -157,7 +157,7 @@ func TestRenderContent(t *testing.T) {
 		{"resolved parent", RenderMessage(goldenMessages()["drift.resolved.parent"], opts), []string{
 			":white_check_mark: Resolved · Drift detected · web-prod",
 			"is *resolved*: *healed*, reverted to Git at 2026-03-01 02:17 UTC.",
-			"/spec/replicas: 3 → 5",
+			"/spec/replicas: git: 3  live: 5",
 		}, []string{"s3cr3t", "trueup will"}},
 	}
 	for _, tt := range tests {

@@ -117,7 +117,10 @@ type VerifyResult struct {
 type Store interface {
 	// Append stores recs as one batch in one transaction and returns them
 	// with Seq, Time, PrevHash and Hash assigned. Either all are stored or
-	// none.
+	// none, but for the drift-updated and drift-resolved records of an
+	// episode the chain already resolved, which are dropped (an episode
+	// closes once, whichever process closes it first) and left out of
+	// the result.
 	Append(ctx context.Context, recs ...Record) ([]Record, error)
 	// Get returns the record with sequence number seq, or an error wrapping
 	// ErrNotFound.

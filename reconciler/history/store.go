@@ -187,6 +187,10 @@ func (s *sqlStore) Append(ctx context.Context, recs ...Record) ([]Record, error)
 		out[i] = n
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, h head) error {
+		var err error
+		if out, err = s.dropResolvedEpisodes(ctx, tx, out); err != nil || len(out) == 0 {
+			return err
+		}
 		return s.appendSegment(ctx, tx, h, linkSegment(out, h.seq, h.hash))
 	})
 	if err != nil {

@@ -29,6 +29,7 @@ func TestStore(t *testing.T) {
 	cases = append(cases, retainCases()...)
 	cases = append(cases, concurrencyCases()...)
 	cases = append(cases, schemaCases()...)
+	cases = append(cases, episodeCases()...)
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			for _, tc := range cases {

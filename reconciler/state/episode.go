@@ -134,7 +134,9 @@ func (t Transition) String() string {
 //
 // Fields are compared by path, masked flag and JSON value (so 3 and 3.0
 // match, as they do after a round trip through the history); actors are not
-// compared.
+// compared, but for masked (Secret) fields, whose markers are equal
+// whatever the value: a new live value (LiveDigest) or a new actor of one
+// is an update.
 func NextEpisode(open *Episode, target string, report drift.ObjectReport, how EpisodeStatus, now time.Time) (*Episode, Transition) {
 	object := report.Ref.String()
 	if open != nil && (!open.Status.IsOpen() || open.Target != target || open.Object != object) {
@@ -181,6 +183,7 @@ func observeDrift(open *Episode, report drift.ObjectReport, now time.Time) (*Epi
 	next := open.clone()
 	next.LastSeen = now
 	if open.Drift == report.Status && sameFields(open.Fields, report.Fields) {
+		learnDigests(next.Fields, report.Fields)
 		return &next, Transition{}
 	}
 	next.Drift = report.Status
@@ -222,11 +225,41 @@ func sameFields(a, b []drift.FieldDiff) bool {
 	}
 	for _, f := range b {
 		g, ok := byPath[f.Path]
-		if !ok || g.Masked != f.Masked || !sameValue(g.Live, f.Live) || !sameValue(g.Desired, f.Desired) {
+		if !ok || g.Masked != f.Masked || !sameValue(g.Live, f.Live) || !sameValue(g.Desired, f.Desired) || !sameMasked(g, f) {
 			return false
 		}
 	}
 	return true
+}
+
+// learnDigests fills in the live digests fields lack (read back from the
+// history, which never holds them) from the same paths of seen, so the
+// next change of a masked value is told.
+func learnDigests(fields, seen []drift.FieldDiff) {
+	for i := range fields {
+		if fields[i].LiveDigest != "" {
+			continue
+		}
+		for _, f := range seen {
+			if f.Path == fields[i].Path {
+				fields[i].LiveDigest = f.LiveDigest
+			}
+		}
+	}
+}
+
+// sameMasked tells two masked fields apart, whose markers compare equal
+// whatever the values: by the live value's fingerprint and by who wrote
+// it, each when both sides know it (a field read back from the history has
+// no fingerprint). Unmasked fields compare by value only.
+func sameMasked(a, b drift.FieldDiff) bool {
+	if !a.Masked {
+		return true
+	}
+	if a.LiveDigest != "" && b.LiveDigest != "" && a.LiveDigest != b.LiveDigest {
+		return false
+	}
+	return a.Actor == nil || b.Actor == nil || a.Actor.Name() == b.Actor.Name()
 }
 
 // sameValue compares two JSON values by their encoding, so numbers of

@@ -28,6 +28,21 @@ func password() drift.FieldDiff {
 	return drift.FieldDiff{Path: "/data/password", Live: drift.MaskedChanged, Desired: drift.MaskedValue, Masked: true}
 }
 
+// secretField is a masked password field whose live value has digest and
+// was written by actor.
+func secretField(digest string, actor *drift.Actor) drift.FieldDiff {
+	f := password()
+	f.LiveDigest, f.Actor = digest, actor
+	return f
+}
+
+// secretOpen is an open episode of a masked password field.
+func secretOpen(digest string, actor *drift.Actor) *Episode {
+	e := openWeb()
+	e.Fields, e.Actor = []drift.FieldDiff{secretField(digest, actor)}, actor
+	return &e
+}
+
 func report(status drift.Status, fields ...drift.FieldDiff) drift.ObjectReport {
 	return drift.ObjectReport{Ref: webRef, Status: status, Fields: fields}
 }
@@ -107,6 +122,26 @@ func TestNextEpisode(t *testing.T) {
 			open:   &open,
 			report: report(drift.Drifted, replicas(int64(5), int64(3), editor), image("busybox", scaler)),
 			want:   with(open, func(e *Episode) { e.LastSeen = now }),
+		},
+		{
+			name:   "a masked value changed again (another digest)",
+			open:   secretOpen("one", editor),
+			report: report(drift.Drifted, secretField("two", editor)),
+			want:   with(*secretOpen("two", editor), func(e *Episode) { e.LastSeen = now }),
+			wantTr: Transition{Kind: TransitionUpdated},
+		},
+		{
+			name:   "a masked value changed again by another actor",
+			open:   secretOpen("one", editor),
+			report: report(drift.Drifted, secretField("one", scaler)),
+			want:   with(*secretOpen("one", scaler), func(e *Episode) { e.LastSeen = now }),
+			wantTr: Transition{Kind: TransitionUpdated},
+		},
+		{
+			name:   "a masked value read back from the history (no digest): learnt, no update",
+			open:   secretOpen("", editor),
+			report: report(drift.Drifted, secretField("one", editor)),
+			want:   with(*secretOpen("one", editor), func(e *Episode) { e.LastSeen = now }),
 		},
 		{
 			name:   "a value changed",
