@@ -126,13 +126,9 @@ func eventFields(fields []drift.FieldDiff) []notifications.Field {
 	return out
 }
 
-// actorName is the field manager, or the cloud principal.
-func actorName(a drift.Actor) string {
-	if a.Manager != "" {
-		return a.Manager
-	}
-	return a.Principal
-}
+// actorName is the field manager, the cloud principal, or why the actor is
+// unknown.
+func actorName(a drift.Actor) string { return a.Name() }
 
 // commitURLPrefix returns the web address prefix of a commit of an http(s)
 // Git source (GitHub, Gitea and GitLab all answer /commit/<sha>), or "".
