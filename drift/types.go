@@ -77,14 +77,21 @@ type Actor struct {
 	Time time.Time `json:"time,omitempty"`
 	// Principal is a cloud identity (an IAM ARN), when known.
 	Principal string `json:"principal,omitempty"`
+	// Unknown, when neither Manager nor Principal can be told, says so and
+	// why, for people to read: "actor unknown (no CloudTrail)".
+	Unknown string `json:"unknown,omitempty"`
 }
 
-// Name is who the actor is: the field manager, or the cloud principal.
+// Name is who to show: the field manager, else the cloud principal, else
+// why the actor is unknown.
 func (a Actor) Name() string {
-	if a.Manager != "" {
+	switch {
+	case a.Manager != "":
 		return a.Manager
+	case a.Principal != "":
+		return a.Principal
 	}
-	return a.Principal
+	return a.Unknown
 }
 
 // FieldDiff is one drifted field.

@@ -3,8 +3,8 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
-	"sort"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,6 +23,9 @@ type AccountDestination struct {
 	// Unmanaged selects what unmanaged resources of the account are
 	// reported (by tag and name prefix); nil reports none.
 	Unmanaged *driftaws.Filter
+	// UnmanagedKinds are the kinds scanned for unmanaged resources, whether
+	// or not Git declares any of them; empty scans every supported kind.
+	UnmanagedKinds []string
 }
 
 // WithAccounts sets the cloud accounts, keyed by account name; they must
@@ -82,12 +85,17 @@ func (r *Reconciler) appliedRevision(ctx context.Context, target string) string 
 
 // planAccount loads a target's desired cloud resources and compares them
 // with the account. Reads that fail come back as unknown reports, never as
-// drift; a failed listing of what the target tagged gives no pending prune.
+// drift; a failed listing of what the target tagged or of unmanaged
+// resources is an unknown report too ("Kind/*"), never "nothing to prune"
+// or "nothing unmanaged". Every read runs within the target's timeout:
+// what a hung call did not read by then is unknown.
 func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targetState, a *AccountDestination, po planOptions) (*Plan, error) {
 	d, objs, err := r.desired(ctx, t, st, po)
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := withTargetTimeout(ctx, t)
+	defer cancel()
 	if _, err := driftaws.DecodeAll(objs); err != nil {
 		return nil, &StageError{Stage: StagePrepare, Revision: d.Revision, Err: err}
 	}
@@ -109,29 +117,34 @@ func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targ
 	}
 	inv := kube.Inventory{Target: t.Name, Revision: r.appliedRevision(ctx, t.Name)}
 	inv.Found = inv.Revision != ""
-	if managed, err := a.Account.Managed(ctx, t.Name); err == nil {
-		for _, m := range managed {
-			inv.Objects = append(inv.Objects, m.Ref)
-		}
-		rep.Objects = append(rep.Objects, pendingPrune(inv, objs)...)
+	managed, err := a.Account.Managed(ctx, t.Name)
+	for _, m := range managed {
+		inv.Objects = append(inv.Objects, m.Ref)
 	}
-	rep.Objects = append(rep.Objects, r.unmanaged(ctx, t, a, objs)...)
+	pending := pendingPrune(inv, objs)
+	rep.Objects = append(rep.Objects, pending...)
+	rep.Objects = append(rep.Objects, driftaws.UnknownListings(err, "resources pending prune")...)
+	rep.Objects = append(rep.Objects, r.unmanaged(ctx, t, a, objs, pending)...)
 	rep.Target, rep.Revision, rep.Time = t.Name, d.Revision.Commit, r.now()
 	return &Plan{Target: t.Name, Desired: d, Objects: objs, Report: rep, Inventory: inv}, nil
 }
 
-// unmanaged reports resources of the kinds the target declares that no
-// target of the account declares, when the account asks for them. A target
-// whose desired state is not loaded here counts with what carries its tag.
-func (r *Reconciler) unmanaged(ctx context.Context, t *config.Target, a *AccountDestination, objs []*unstructured.Unstructured) []drift.ObjectReport {
+// unmanaged reports resources of the account's unmanaged kinds (every
+// supported kind by default) that no target of the account declares, when
+// the account asks for them. What the target tagged and Git dropped
+// (pending) is the target's, not unmanaged. A target whose desired state is
+// not loaded here counts with what carries its tag. A listing that fails
+// is an unknown report.
+func (r *Reconciler) unmanaged(ctx context.Context, t *config.Target, a *AccountDestination, objs []*unstructured.Unstructured, pending []drift.ObjectReport) []drift.ObjectReport {
 	if a.Unmanaged == nil {
 		return nil
 	}
-	kinds := map[string]bool{}
 	var declared []drift.ObjectRef
 	for _, o := range objs {
-		kinds[o.GetKind()] = true
 		declared = append(declared, drift.RefOf(o))
+	}
+	for _, p := range pending {
+		declared = append(declared, p.Ref)
 	}
 	for _, other := range r.cfg.Targets {
 		if other.Account != t.Account || other.Name == t.Name {
@@ -147,24 +160,26 @@ func (r *Reconciler) unmanaged(ctx context.Context, t *config.Target, a *Account
 		// carries its tag is its own.
 		managed, err := a.Account.Managed(ctx, other.Name)
 		if err != nil {
-			r.log.Warn("unmanaged resources not listed", "target", t.Name, "account", t.Account, "error", err.Error())
-			return nil
+			return driftaws.UnknownListings(err, fmt.Sprintf("unmanaged resources (what target %q tagged)", other.Name))
 		}
 		for _, m := range managed {
 			declared = append(declared, m.Ref)
 		}
 	}
-	var list []string
-	for k := range kinds {
-		list = append(list, k)
+	reps, err := a.Account.Unmanaged(ctx, a.UnmanagedKinds, *a.Unmanaged, declared)
+	if err != nil && len(reps) == 0 {
+		return driftaws.UnknownListings(err, "unmanaged resources")
 	}
-	sort.Strings(list)
-	reps, err := a.Account.Unmanaged(ctx, list, *a.Unmanaged, declared)
-	if err != nil {
-		r.log.Warn("unmanaged resources not listed", "target", t.Name, "account", t.Account, "error", err.Error())
-		return nil
+	return reps // a kind not listed is an unknown report in reps
+}
+
+// withTargetTimeout bounds the live reads and writes of one reconcile of t
+// by its timeout.
+func withTargetTimeout(ctx context.Context, t *config.Target) (context.Context, context.CancelFunc) {
+	if t.Timeout.Duration <= 0 {
+		return context.WithCancel(ctx)
 	}
-	return reps
+	return context.WithTimeout(ctx, t.Timeout.Duration)
 }
 
 // applyAccount applies to a cloud account what applyCluster applies to a
@@ -181,6 +196,8 @@ func (r *Reconciler) applyAccount(ctx context.Context, t *config.Target, a *Acco
 		p := prunePolicy(t)
 		ao.Prune = aws.PruneOptions{Enabled: p.Enabled, AllowEmpty: p.AllowEmpty, Max: p.Max, MaxPercent: p.MaxPercent}
 	}
+	ctx, cancel := withTargetTimeout(ctx, t)
+	defer cancel()
 	res, err := aws.Apply(ctx, a.Account, t.Name, objs, ao)
 	if err == nil && withPrune && !opts.DryRun {
 		r.applied.set(t.Name, plan.Desired.Revision.Commit)

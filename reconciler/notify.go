@@ -126,7 +126,8 @@ func eventFields(fields []drift.FieldDiff) []notifications.Field {
 	return out
 }
 
-// actorName is the field manager, or the cloud principal.
+// actorName is the field manager, the cloud principal, or why the actor is
+// unknown.
 func actorName(a drift.Actor) string { return a.Name() }
 
 // commitURLPrefix returns the web address prefix of a commit of an http(s)

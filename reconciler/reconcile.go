@@ -255,7 +255,7 @@ func driftAttrs(rep drift.Report) slog.Attr {
 		for _, f := range o.Fields {
 			by := ""
 			if f.Actor != nil {
-				by = " by " + f.Actor.Manager
+				by = " by " + f.Actor.Name()
 			}
 			items = append(items, fmt.Sprintf("%s%s%s", o.Ref, f.Path, by))
 		}

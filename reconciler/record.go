@@ -272,7 +272,7 @@ func (rc *recorder) step(out *Outcome, rep drift.ObjectReport, how state.Episode
 	}
 	actor := ""
 	if next.Actor != nil {
-		actor = next.Actor.Manager
+		actor = next.Actor.Name()
 	}
 	return &history.Record{Type: typ, Target: out.Target, Object: next.Object, Revision: out.Revision.Commit, Actor: actor,
 			Outcome: string(next.Status), Message: fmt.Sprintf("drift %s: %d fields", tr, len(next.Fields)), Data: mustJSON(next)},

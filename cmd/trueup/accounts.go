@@ -19,7 +19,8 @@ func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Targ
 			continue
 		}
 		path := fmt.Sprintf("accounts[%d]", i)
-		ac := driftaws.Config{AccountID: a.AccountID, Region: a.Region, Endpoint: a.Endpoint, Profile: a.Profile}
+		ac := driftaws.Config{AccountID: a.AccountID, Region: a.Region, Endpoint: a.Endpoint, Profile: a.Profile,
+			CallTimeout: driftaws.CallTimeoutFor(shortestTimeout(targets, a.Name), 0)}
 		if ar := a.AssumeRole; ar != nil {
 			ac.AssumeRole = &driftaws.AssumeRole{RoleARN: ar.RoleARN, SessionName: ar.SessionName, Duration: time.Hour}
 			if ar.ExternalIDFrom != nil {
@@ -37,6 +38,7 @@ func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Targ
 		d := &reconciler.AccountDestination{Account: acct}
 		if u := a.Unmanaged; u != nil {
 			d.Unmanaged = &driftaws.Filter{NamePrefixes: u.NamePrefixes, Tags: u.Tags}
+			d.UnmanagedKinds = u.Kinds
 		}
 		out[a.Name] = d
 	}
@@ -51,4 +53,16 @@ func named(targets []*config.Target, field func(*config.Target) string, want str
 		}
 	}
 	return false
+}
+
+// shortestTimeout is the shortest timeout of the targets in account: each
+// bounds a whole read of the account, so its calls must fit in it.
+func shortestTimeout(targets []*config.Target, account string) time.Duration {
+	shortest := config.DefaultTargetTimeout
+	for _, t := range targets {
+		if t.Account == account && t.Timeout.Duration > 0 {
+			shortest = min(shortest, t.Timeout.Duration)
+		}
+	}
+	return shortest
 }

@@ -153,6 +153,9 @@ func printDiff(w io.Writer, opts *globalOptions, res diffResult) {
 		fmt.Fprintf(w, ", %d unknown", n)
 	}
 	fmt.Fprintln(w)
+	if n := counts[drift.Unknown]; n > 0 {
+		fmt.Fprintf(w, "  %s live state of %d objects or listings (marked ?) could not be read: the result is unknown, not in sync; run diff again, or see the reasons above\n", opts.paint(w, red, "unknown:"), n)
+	}
 }
 
 // value prints a field value compactly: scalars as JSON, objects on one line.
@@ -174,10 +177,13 @@ func value(v any) string {
 }
 
 func actor(a *drift.Actor) string {
-	if a == nil || a.Manager == "" {
+	switch {
+	case a == nil || a.Name() == "":
 		return ""
+	case a.Manager == "" && a.Principal == "":
+		return "  (" + a.Unknown + ")"
 	}
-	s := "  (by " + a.Manager
+	s := "  (by " + a.Name()
 	if a.Operation != "" {
 		s += ", " + a.Operation
 	}

@@ -24,7 +24,7 @@ var targetPage = template.Must(template.New("target").Funcs(template.FuncMap{
 {{with .Error}}<p class="failed">{{.}}</p>{{end}}{{else}}<p>Not reconciled yet.</p>{{end}}
 <h2>Open drift episodes</h2>
 {{if .Episodes}}<table><tr><th>object</th><th>since</th><th>changed by</th><th>fields</th></tr>
-{{range .Episodes}}<tr id="{{.ID}}"><td><code>{{.Object}}</code></td><td>{{when .Opened}}</td><td>{{with .Actor}}{{.Manager}}{{.Principal}}{{end}}</td>
+{{range .Episodes}}<tr id="{{.ID}}"><td><code>{{.Object}}</code></td><td>{{when .Opened}}</td><td>{{with .Actor}}{{.Name}}{{end}}</td>
 <td>{{range .Fields}}<code>{{.Path}}: {{gitLive .}}</code><br>{{end}}</td></tr>{{end}}</table>
 {{else}}<p>None: live matches Git.</p>{{end}}
 <p><a href="/api/v1/targets">all targets (JSON)</a></p></body></html>
@@ -70,7 +70,7 @@ var episodePage = template.Must(template.New("episode").Funcs(template.FuncMap{
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}code{font-size:13px}</style></head>
 <body><h1>Drift of <code>{{.Object}}</code></h1>
 <p>Target <a href="/targets/{{.Target}}">{{.Target}}</a>. Status <b>{{.Status}}</b>. Opened {{when .Opened}}, last seen {{when .LastSeen}}{{if not .Closed.IsZero}}, closed {{when .Closed}}{{end}}.
-{{with .Actor}}Last changed by {{.Manager}}{{.Principal}}.{{end}}</p>
+{{with .Actor}}Last changed by {{.Name}}.{{end}}</p>
 {{with .PullRequest}}<p>Pull request: <a href="{{.}}">{{.}}</a></p>{{end}}
 <table><tr><th>field</th><th>Git</th><th>live</th></tr>
 {{range .Fields}}<tr><td><code>{{.Path}}</code></td><td><code>{{printf "%v" .Desired}}</code></td><td><code>{{printf "%v" .Live}}</code></td></tr>{{end}}</table>

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"sync"
@@ -28,6 +29,7 @@ const (
 	DefaultRequestsPerSecond = 20
 	DefaultConcurrency       = 8
 	DefaultBulkThreshold     = 20
+	DefaultCallTimeout       = 30 * time.Second
 )
 
 // Config says which account to reach and how. It holds no secret unless
@@ -61,6 +63,13 @@ type Config struct {
 	Burst             int     `json:"burst,omitempty"`
 	// Concurrency bounds the HTTP requests in flight at once. Default 8.
 	Concurrency int `json:"concurrency,omitempty"`
+	// CallTimeout bounds each HTTP attempt of every call, from sending the
+	// request until its response is read: a gateway that accepts a request
+	// and never answers costs at most MaxAttempts*CallTimeout plus backoff,
+	// then the read is unknown (ErrTimeout). The caller's context bounds the
+	// whole read on top (a target's timeout). Default 30s; see
+	// CallTimeoutFor to derive it from a read's deadline.
+	CallTimeout time.Duration `json:"callTimeout,omitempty"`
 	// BulkThreshold is the number of desired resources of one IAM kind from
 	// which reads list the whole account in a few paginated calls instead
 	// of describing each resource. Default 20.
@@ -147,7 +156,21 @@ func (c Config) withDefaults() Config {
 	if c.BulkThreshold <= 0 {
 		c.BulkThreshold = DefaultBulkThreshold
 	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
 	return c
+}
+
+// CallTimeoutFor returns a CallTimeout that lets a call hang through every
+// one of maxAttempts attempts (default DefaultMaxAttempts) and still leave
+// half of a read's deadline to the other calls: read/(2*maxAttempts),
+// between one second and DefaultCallTimeout.
+func CallTimeoutFor(read time.Duration, maxAttempts int) time.Duration {
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	return min(max(read/time.Duration(2*maxAttempts), time.Second), DefaultCallTimeout)
 }
 
 // Option configures an Account.
@@ -241,7 +264,7 @@ func loadConfig(ctx context.Context, cfg Config, hc awssdk.HTTPClient) (awssdk.C
 	if hc == nil {
 		hc = awsCfg.HTTPClient
 	}
-	lc := &limitedClient{next: hc, inFlight: make(chan struct{}, cfg.Concurrency)}
+	lc := &limitedClient{next: hc, inFlight: make(chan struct{}, cfg.Concurrency), timeout: cfg.CallTimeout}
 	if cfg.RequestsPerSecond > 0 {
 		lc.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), cfg.Burst)
 	}
@@ -263,12 +286,14 @@ func loadConfig(ctx context.Context, cfg Config, hc awssdk.HTTPClient) (awssdk.C
 	return awsCfg, nil
 }
 
-// limitedClient bounds the requests in flight and waits for the rate
-// limiter (nil: no limit) before each request.
+// limitedClient bounds the requests in flight, waits for the rate limiter
+// (nil: no limit) before each request, and bounds each request by timeout
+// (0: none) until its response body is closed.
 type limitedClient struct {
 	next     awssdk.HTTPClient
 	inFlight chan struct{}
 	limiter  *rate.Limiter
+	timeout  time.Duration
 }
 
 func (c *limitedClient) Do(req *http.Request) (*http.Response, error) {
@@ -284,7 +309,29 @@ func (c *limitedClient) Do(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("rate limit: %w", err)
 		}
 	}
-	return c.next.Do(req)
+	if c.timeout <= 0 {
+		return c.next.Do(req)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	resp, err := c.next.Do(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a request's deadline when its body is closed: the
+// SDK reads the body after Do returns, under the same deadline.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	defer b.cancel()
+	return b.ReadCloser.Close()
 }
 
 // Config returns the account's configuration, defaults filled in.

@@ -62,6 +62,53 @@ func TestCompareAttributesDrift(t *testing.T) {
 	}
 }
 
+// TestCloudDriftWithoutCloudTrailSaysActorUnknown: with no CloudTrail
+// lookup (the default resolver) or one that finds nothing, every drifted
+// field says its actor is unknown and why, instead of naming nobody.
+func TestCloudDriftWithoutCloudTrailSaysActorUnknown(t *testing.T) {
+	ctx := context.Background()
+	env := motoenv.Shared(t)
+	c := env.Clients()
+	seedStack(t, c)
+	motoenv.Must(c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: awssdk.String("trueup-logs"),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}}))(t)
+	tests := []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{name: "no CloudTrail", want: "actor unknown (no CloudTrail)"},
+		{name: "CloudTrail finds nothing", opts: []Option{WithActorResolver(nothingFound{})}, want: "actor unknown (not found in CloudTrail)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := newAccount(t, testConfig(env, env.Endpoint), tt.opts...).Compare(ctx, stack(t), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields := 0
+			for _, o := range rep.Objects {
+				for _, f := range o.Fields {
+					fields++
+					if f.Actor == nil || f.Actor.Name() != tt.want || f.Actor.Principal != "" {
+						t.Errorf("%s %s: actor %+v, want %q", ID(o.Ref), f.Path, f.Actor, tt.want)
+					}
+				}
+			}
+			if fields == 0 {
+				t.Fatalf("no drifted field in %s", dumpJSON(rep))
+			}
+		})
+	}
+}
+
+// nothingFound is a CloudTrail lookup that finds no event.
+type nothingFound struct{}
+
+func (nothingFound) ResolveActor(context.Context, drift.ObjectRef, string) (*drift.Actor, error) {
+	return nil, nil
+}
+
 // blockingClient counts requests in flight and never answers until
 // released.
 type blockingClient struct {

@@ -72,11 +72,12 @@ func (a *Account) Compare(ctx context.Context, desired []*unstructured.Unstructu
 	return report, errors.Join(errs...)
 }
 
-// attribute puts the resolver's actor on every drifted field.
+// attribute puts the resolver's actor on every drifted field, or says that
+// it is unknown: attribution is best effort (see ActorResolver).
 func (a *Account) attribute(ctx context.Context, o Observed, rep *drift.ObjectReport) {
 	actor, err := a.actors.ResolveActor(ctx, o.Desired.Ref, o.ARN)
-	if err != nil || actor == nil {
-		return // attribution is best effort: see ActorResolver
+	if err != nil || actor == nil || actor.Name() == "" {
+		actor = &drift.Actor{Unknown: ActorUnknown}
 	}
 	for i := range rep.Fields {
 		cp := *actor

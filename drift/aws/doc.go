@@ -34,8 +34,10 @@
 // An Account holds the SDK clients of one account and region, built once
 // from a Config (region, endpoint, default chain, profile, assumed role
 // with an external id, or static test credentials) and reused: the SDK's
-// standard retryer with capped attempts, a bound on requests in flight and
-// a client-side rate limit apply to every call. CheckIdentity asks STS who
+// standard retryer with capped attempts, a deadline on each attempt
+// (Config.CallTimeout, until the response is read), a bound on requests in
+// flight and a client-side rate limit apply to every call. The caller's
+// context bounds a whole read (the reconciler passes the target's timeout). CheckIdentity asks STS who
 // the credentials are and refuses (ErrWrongAccount) any account but the
 // configured one; Compare, Observe, Managed and Unmanaged check it first.
 // Reads use paginated listings where AWS has them: one ListBuckets, one
@@ -43,18 +45,21 @@
 // resources of a kind on, ListRoles and GetAccountAuthorizationDetails
 // instead of a describe call per role or policy.
 //
-// A read that fails (throttling, a 5xx, access denied, a network error, a
-// listing whose pagination breaks off) makes the resources it concerns
-// Unknown, with a *ReadError (ErrUnknown, plus ErrThrottled, ErrServer,
-// ErrAccessDenied or ErrPartialList) in the report: never drifted, never
-// missing.
+// A read that fails (throttling, a 5xx, access denied, a timeout, a network
+// error, a listing whose pagination breaks off) makes the resources it
+// concerns Unknown, with a *ReadError (ErrUnknown, plus ErrThrottled,
+// ErrServer, ErrAccessDenied, ErrTimeout or ErrPartialList) in the report:
+// never drifted, never missing.
 //
 // # Inventory
 //
 // Managed lists what carries a target's tags (what a prune may delete);
 // Unmanaged lists resources of the supported kinds that no target declares,
-// as driftctl does. An ActorResolver (a CloudTrail lookup) may attribute
-// drifted resources to a principal; the default attributes nothing.
+// as driftctl does. A failed listing is a *ListError per kind, which
+// UnknownListings turns into Unknown reports ("Kind/*") saying what is
+// unknown and why. An ActorResolver (a CloudTrail lookup) may attribute
+// drifted resources to a principal; without one (the default) every
+// drifted field says "actor unknown (no CloudTrail)".
 //
 // The package only reads: it never writes to the account, logs, notifies
 // or decides what to do about drift. reconciler/aws writes, through the

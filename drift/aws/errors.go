@@ -18,12 +18,15 @@ var (
 	// is unknown: never drift, never missing, never a reason to create or
 	// delete. Usually retryable.
 	ErrUnknown = errors.New("status unknown")
-	// ErrThrottled, ErrServer, ErrAccessDenied and ErrPartialList tell why
-	// a read is ErrUnknown; they always come with it.
+	// ErrThrottled, ErrServer, ErrAccessDenied, ErrTimeout and
+	// ErrPartialList tell why a read is ErrUnknown; they always come with it.
 	ErrThrottled    = errors.New("throttled")
 	ErrServer       = errors.New("server error")
 	ErrAccessDenied = errors.New("access denied")
 	ErrPartialList  = errors.New("partial listing")
+	// ErrTimeout: no answer within the call's deadline (Config.CallTimeout
+	// per attempt) or the caller's (a target's timeout for the whole read).
+	ErrTimeout = errors.New("timed out")
 	// ErrWrongAccount: the credentials belong to another account. Terminal.
 	ErrWrongAccount = errors.New("wrong account")
 	// ErrInvalidObject: a desired object cannot be decoded. Terminal.
@@ -90,6 +93,9 @@ var deniedCodes = []string{
 
 // cause classifies an SDK error.
 func cause(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrTimeout
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch code := apiErr.ErrorCode(); {
@@ -142,7 +148,7 @@ func IsRetryable(err error) bool {
 		errors.Is(err, ErrAccessDenied), errors.Is(err, context.Canceled):
 		return false
 	case errors.Is(err, ErrThrottled), errors.Is(err, ErrServer), errors.Is(err, ErrPartialList),
-		errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return true
 	}
 	c := cause(err)

@@ -75,7 +75,7 @@ func (a *Account) Unmanaged(ctx context.Context, kinds []string, filter Filter, 
 		listed, err := a.list(ctx, []string{kind}, len(filter.Tags) > 0, nil)
 		if err != nil {
 			errs = append(errs, err)
-			out = append(out, drift.ObjectReport{Ref: Ref(kind, "*"), Status: drift.Unknown, Error: err.Error()})
+			out = append(out, UnknownListings(err, "unmanaged resources")...)
 			continue
 		}
 		for _, r := range listed {
@@ -91,7 +91,8 @@ func (a *Account) Unmanaged(ctx context.Context, kinds []string, filter Filter, 
 // list lists the resources of kinds, with their tags when withTags (a
 // security group's tags always come with it). sgFilters narrow the
 // security groups on the server. Kinds are listed concurrently; any failed
-// listing fails the whole call. The result is sorted by kind and name.
+// listing fails the whole call, with a *ListError per failed kind. The
+// result is sorted by kind and name.
 func (a *Account) list(ctx context.Context, kinds []string, withTags bool, sgFilters []ec2types.Filter) ([]Resource, error) {
 	results := make([][]Resource, len(kinds))
 	errs := make([]error, len(kinds))
@@ -107,6 +108,9 @@ func (a *Account) list(ctx context.Context, kinds []string, withTags bool, sgFil
 				results[i], errs[i] = a.listPolicyResources(ctx, withTags)
 			case KindSecurityGroup:
 				results[i], errs[i] = a.listGroupResources(ctx, sgFilters)
+			}
+			if errs[i] != nil {
+				errs[i] = &ListError{Kind: kind, Err: errs[i]}
 			}
 		})
 	}
@@ -231,7 +235,10 @@ func (a *Account) readTags(ctx context.Context, rs []Resource, op, goneCode stri
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return dropGone(rs, gone), ctx.Err()
+	if err := ctx.Err(); err != nil && len(rs) > 0 {
+		return nil, readErr(rs[0].Ref.Kind+"/*", op, err)
+	}
+	return dropGone(rs, gone), nil
 }
 
 func dropGone(rs []Resource, gone []bool) []Resource {
@@ -242,4 +249,57 @@ func dropGone(rs []Resource, gone []bool) []Resource {
 		}
 	}
 	return out
+}
+
+// ListError is the failed listing of every resource of one kind (by
+// Managed or Unmanaged): it matches ErrUnknown and its cause through Err,
+// whose message starts with what failed.
+type ListError struct {
+	Kind string
+	Err  error
+}
+
+func (e *ListError) Error() string { return e.Err.Error() }
+func (e *ListError) Unwrap() error { return e.Err }
+
+// UnknownListings turns the error of a failed Managed or Unmanaged listing
+// into reports a user can read: one Unknown report named "Kind/*" per kind
+// whose listing failed (kind "*" for a failure of none in particular, such
+// as the identity check), its Error saying that what is unknown (e.g.
+// "resources pending prune") could not be listed and why. nil for a nil err.
+func UnknownListings(err error, what string) []drift.ObjectReport {
+	if err == nil {
+		return nil
+	}
+	var out []drift.ObjectReport
+	for _, le := range listErrors(err) {
+		out = append(out, unknownListing(le.Kind, what, le.Err))
+	}
+	if len(out) == 0 {
+		out = append(out, unknownListing("*", what, err))
+	}
+	return out
+}
+
+func unknownListing(kind, what string, err error) drift.ObjectReport {
+	return drift.ObjectReport{Ref: Ref(kind, "*"), Status: drift.Unknown,
+		Error: fmt.Sprintf("%s unknown: listing failed: %v", what, err)}
+}
+
+// listErrors collects the *ListErrors in err's tree (joined and wrapped).
+func listErrors(err error) []*ListError {
+	if le, ok := err.(*ListError); ok {
+		return []*ListError{le}
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []*ListError
+		for _, e := range j.Unwrap() {
+			out = append(out, listErrors(e)...)
+		}
+		return out
+	}
+	if u := errors.Unwrap(err); u != nil {
+		return listErrors(u)
+	}
+	return nil
 }

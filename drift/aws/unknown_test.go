@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/fixtures/motoenv"
@@ -142,4 +143,38 @@ func TestCheckIdentity(t *testing.T) {
 			t.Errorf("CheckIdentity = %v, want a retryable ErrUnknown", err)
 		}
 	})
+}
+
+// TestCompareHungVersioningIsUnknownNotDrift: a gateway that accepts
+// GET ?versioning and never answers makes the bucket unknown (timed out)
+// once its calls' deadlines pass; Compare returns, the other resources are
+// still compared, and nothing reads as drifted or missing.
+func TestCompareHungVersioningIsUnknownNotDrift(t *testing.T) {
+	env := motoenv.Shared(t)
+	seedStack(t, env.Clients())
+	proxy := motoenv.NewProxy(t, env)
+	proxy.Fail("s3", "GetBucketVersioning", motoenv.Hang)
+	cfg := testConfig(env, proxy.URL)
+	cfg.CallTimeout = time.Second
+	a := newAccount(t, cfg)
+
+	var rep drift.Report
+	var err error
+	motoenv.Returns(t, "Compare behind a hung GetBucketVersioning", func() {
+		rep, err = a.Compare(t.Context(), stack(t), nil) // no deadline but the calls' own
+	})
+	if !errors.Is(err, ErrUnknown) || !errors.Is(err, ErrTimeout) || !IsRetryable(err) {
+		t.Fatalf("Compare error = %v, want a retryable ErrUnknown and ErrTimeout", err)
+	}
+	for _, o := range rep.Objects {
+		switch {
+		case o.Ref.Kind == KindS3Bucket && (o.Status != drift.Unknown || !strings.Contains(o.Error, "S3Bucket/trueup-logs: read versioning: status unknown (timed out)")):
+			t.Errorf("bucket: %s %q, want unknown (timed out) naming the read", o.Status, o.Error)
+		case o.Ref.Kind != KindS3Bucket && o.Status != drift.InSync:
+			t.Errorf("%s: %s %s, want in-sync", o.Ref.Kind, o.Status, o.Error)
+		}
+	}
+	if got := proxy.Faulted("s3", "GetBucketVersioning"); got != cfg.MaxAttempts {
+		t.Errorf("hung GetBucketVersioning attempts = %d, want %d (each attempt under its deadline, then retried)", got, cfg.MaxAttempts)
+	}
 }

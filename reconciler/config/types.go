@@ -121,15 +121,17 @@ type Account struct {
 	Profile    string      `json:"profile,omitempty"`
 	Endpoint   string      `json:"endpoint,omitempty"`
 	AssumeRole *AssumeRole `json:"assumeRole,omitempty"`
-	// Unmanaged, when set, reports resources of the kinds the account's
-	// targets manage that no target declares (like driftctl).
+	// Unmanaged, when set, reports resources that no target declares (like
+	// driftctl).
 	Unmanaged *Unmanaged `json:"unmanaged,omitempty"`
 }
 
-// Unmanaged narrows the unmanaged-resource report: names starting with one
-// of NamePrefixes (any when empty), carrying every tag in Tags with one of
-// its values (any value when the list is empty).
+// Unmanaged narrows the unmanaged-resource report: resources of Kinds
+// (every supported kind when empty, whether or not Git declares any),
+// names starting with one of NamePrefixes (any when empty), carrying every
+// tag in Tags with one of its values (any value when the list is empty).
 type Unmanaged struct {
+	Kinds        []string            `json:"kinds,omitempty"`
 	NamePrefixes []string            `json:"namePrefixes,omitempty"`
 	Tags         map[string][]string `json:"tags,omitempty"`
 }

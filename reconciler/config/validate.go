@@ -11,6 +11,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	driftaws "github.com/trueup-dev/trueup/drift/aws"
 	"github.com/trueup-dev/trueup/notifications"
 )
 
@@ -287,6 +288,11 @@ func validateAccount(e *errs, p string, a *Account) {
 	}
 	if a.Endpoint != "" {
 		validateHTTPURL(e, field(p, "endpoint"), a.Endpoint)
+	}
+	if a.Unmanaged != nil {
+		for i, k := range a.Unmanaged.Kinds {
+			oneOf(e, index(field(field(p, "unmanaged"), "kinds"), i), k, driftaws.Kinds()...)
+		}
 	}
 	if a.AssumeRole != nil {
 		if !strings.HasPrefix(a.AssumeRole.RoleARN, "arn:") {
