@@ -39,7 +39,7 @@ func (c *Client) newSession(src Source, sshCache **sshMaterial) (*session, error
 		return nil, sourceErr(src.Name, err)
 	}
 	s := &session{src: src, ep: ep}
-	if s.auth, err = newRemoteAuth(ep, src.Auth, c.timeout, sshCache); err != nil {
+	if s.auth, err = newRemoteAuth(ep, src.Auth, c.timeoutFor(src), sshCache); err != nil {
 		return nil, s.errorf("auth for", err)
 	}
 	if s.repo, err = openCache(c.repoDir(src.Name), ep.display); err != nil {

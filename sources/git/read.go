@@ -87,7 +87,7 @@ func (c *Client) ReadFiles(ctx context.Context, src Source, commit string, opt R
 	if !isFullSHA(commit) {
 		return nil, fail(fmt.Errorf("%w: %q is not a full commit sha", ErrCommitNotFound, commit))
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeoutFor(src))
 	defer cancel()
 	unlock, err := c.lock(ctx, src.Name)
 	if err != nil {

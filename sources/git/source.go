@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -22,6 +23,9 @@ type Source struct {
 	Ref    RefSpec
 	Auth   Auth
 	Verify Verify
+	// Timeout bounds each call for this source (ls-remote, fetch, push,
+	// read), lock wait included; zero means the Client's timeout.
+	Timeout time.Duration
 }
 
 // String describes the source without credentials.
