@@ -41,6 +41,9 @@ func gitSource(path string, s config.Source) (git.Source, error) {
 		// Every Git network call of the source runs under its timeout.
 		Timeout: s.Timeout.Duration,
 	}
+	if l := s.Limits; l != nil {
+		src.Limits = git.Limits{MaxFileBytes: l.MaxFileSize.Bytes, MaxTotalBytes: l.MaxTotalSize.Bytes, MaxFiles: l.MaxFiles}
+	}
 	if s.Auth != nil {
 		auth, err := gitAuth(path+".auth", s.Auth)
 		if err != nil {

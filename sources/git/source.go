@@ -26,6 +26,17 @@ type Source struct {
 	// Timeout bounds each call for this source (ls-remote, fetch, push,
 	// read), lock wait included; zero means the Client's timeout.
 	Timeout time.Duration
+	// Limits bound the files one read of the source loads, unless the
+	// read's ReadOptions set their own; MaxTotalBytes also bounds the size
+	// of any object a fetch accepts.
+	Limits Limits
+}
+
+// Limits bound a read; a zero field means its default (DefaultReadOptions).
+type Limits struct {
+	MaxFileBytes  int64
+	MaxTotalBytes int64
+	MaxFiles      int
 }
 
 // String describes the source without credentials.
