@@ -62,17 +62,17 @@ func (t *tree) ReadFile(p string) ([]byte, error) {
 		return fail(err)
 	}
 	if len(t.read) >= t.opt.MaxFiles {
-		return fail(fmt.Errorf("%w: more than %d files (at %q)", ErrLimitExceeded, t.opt.MaxFiles, p))
+		return fail(fmt.Errorf("%w: more than %d files (at %q); raise the source's limits.maxFiles", ErrLimitExceeded, t.opt.MaxFiles, p))
 	}
 	b, err := readBlob(t.repo, h, t.opt.MaxFileBytes)
 	if errors.Is(err, ErrLimitExceeded) {
-		return fail(fmt.Errorf("%w: file %q is larger than %d bytes", ErrLimitExceeded, p, t.opt.MaxFileBytes))
+		return fail(fmt.Errorf("%w: file %q is larger than %d bytes; raise the source's limits.maxFileSize", ErrLimitExceeded, p, t.opt.MaxFileBytes))
 	}
 	if err != nil {
 		return fail(fmt.Errorf("read %q: %w", p, err))
 	}
 	if t.total += int64(len(b)); t.total > t.opt.MaxTotalBytes {
-		return fail(fmt.Errorf("%w: files total more than %d bytes (at %q)", ErrLimitExceeded, t.opt.MaxTotalBytes, p))
+		return fail(fmt.Errorf("%w: files total more than %d bytes (at %q); raise the source's limits.maxTotalSize", ErrLimitExceeded, t.opt.MaxTotalBytes, p))
 	}
 	t.read[p] = b
 	return b, nil
