@@ -108,12 +108,14 @@ func TestDuplicateKeysInPlainYAMLAreRejected(t *testing.T) {
 		"list/cm.yaml":            yamlFile("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n  data: {k: 1, k: 2}\n"),
 		"kust/kustomization.yaml": yamlFile("resources: [cm.yaml]\n"),
 		"kust/cm.yaml":            yamlFile("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n"),
+		"json/cm.json":            yamlFile(`{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "first", "name": "second"}}`),
 	}, git.Limits{})
 	for _, tc := range []struct{ path, want string }{
 		{"top", `top/cm.yaml[1]: duplicate key "metadata" (lines 8 and 9)`},
 		{"nested", `nested/cm.yaml[0]: duplicate key "metadata.labels[\"app.kubernetes.io/name\"]" (lines 6 and 7)`},
 		{"list", `list/cm.yaml[0]: duplicate key "items[0].data.k"`},
 		{"kust", `kust/cm.yaml[0]: duplicate key "metadata.name"`},
+		{"json", `json/cm.json[0]: duplicate key "metadata.name"`},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			_, err := r.load(t, tc.path)

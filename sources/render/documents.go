@@ -114,6 +114,9 @@ func decodeFile(name string, data []byte, b *budget) ([]decodedDoc, error) {
 		if err != nil || v == nil {
 			return nil, err
 		}
+		if err := checkJSONDuplicateKeys(id, data); err != nil {
+			return nil, err
+		}
 		return []decodedDoc{{index: 0, value: v, size: int64(len(data))}}, nil
 	}
 	var out []decodedDoc

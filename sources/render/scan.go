@@ -104,6 +104,17 @@ func checkDuplicateKeys(id string, n *yaml.Node, at string, line int) error {
 	return nil
 }
 
+// checkJSONDuplicateKeys refuses a JSON object that holds a key twice. It
+// runs on valid JSON only (depth already bounded by scanJSON), which YAML
+// parses to the same tree.
+func checkJSONDuplicateKeys(id string, data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // valid JSON that yaml.v3 refuses: nothing more to check
+	}
+	return checkDuplicateKeys(id, &doc, "", 0)
+}
+
 // keyPath appends a mapping key to a path: metadata.name, or
 // metadata.labels["app.kubernetes.io/name"] for a key that holds a dot.
 func keyPath(at, key string) string {
