@@ -15,6 +15,7 @@ import (
 type SourceClient interface {
 	Fetch(ctx context.Context, src git.Source) (sources.Revision, error)
 	ReadFiles(ctx context.Context, src git.Source, commit string, opt git.ReadOptions) (sources.Files, error)
+	ReadTree(ctx context.Context, src git.Source, commit string, opt git.ReadOptions, fn func(sources.Tree) error) error
 }
 
 var _ SourceClient = (*git.Client)(nil)
@@ -49,7 +50,7 @@ func NewDesiredLoader(client SourceClient, srcs map[string]git.Source) *DesiredL
 	return &DesiredLoader{
 		client:  client,
 		sources: srcs,
-		read:    git.DefaultReadOptions(),
+		read:    git.ReadOptions{}, // the source's limits, else the defaults
 		render:  render.DefaultOptions(),
 		cache:   map[desiredKey]*Desired{},
 	}
@@ -79,13 +80,23 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 	}
 	opt := l.read
 	opt.Path = t.Path
-	files, err := l.client.ReadFiles(ctx, src, rev.Commit, opt)
+	ropt := l.render
+	if src.Limits.MaxTotalBytes > 0 {
+		ropt.MaxBytes = src.Limits.MaxTotalBytes
+	}
+	// The render reads only the files it uses, so the source's read limits
+	// count those, not the whole repository.
+	var res *render.Result
+	var renderErr error
+	err := l.client.ReadTree(ctx, src, rev.Commit, opt, func(files sources.Tree) error {
+		res, renderErr = render.Render(files, t.Path, ropt)
+		return nil
+	})
 	if err != nil {
 		return nil, &StageError{Stage: StageSource, Revision: rev, Err: fmt.Errorf("target %q: read %s at %s: %w", t.Name, t.Path, rev.Short(), err)}
 	}
-	res, err := render.Render(files, t.Path, l.render)
-	if err != nil {
-		return nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), err)}
+	if renderErr != nil {
+		return nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), renderErr)}
 	}
 	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects}
 	l.store(key, d)

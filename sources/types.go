@@ -1,7 +1,13 @@
 package sources
 
 import (
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strconv"
 	"time"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -61,8 +67,46 @@ func (r Revision) Short() string {
 }
 
 // Files is the content of a tree at one commit: slash-separated paths
-// relative to the repository root, mapped to file content.
+// relative to the repository root, mapped to file content. It is a Tree
+// whose files are all read already.
 type Files map[string][]byte
+
+// Tree is the files of a commit, listed up front and read on demand, so a
+// render reads only the files it uses: the limits of a read (file size,
+// file count, total size) count those files, not the whole repository.
+type Tree interface {
+	// Paths returns every file path, slash-separated from the repository
+	// root, sorted.
+	Paths() []string
+	// Has reports whether p is a file of the tree.
+	Has(p string) bool
+	// ReadFile returns the content of file p. An error wraps
+	// fs.ErrNotExist when there is no such file, or says which read limit
+	// the file would pass.
+	ReadFile(p string) ([]byte, error)
+}
+
+var _ Tree = Files(nil)
+
+// Paths returns the paths of the files, sorted.
+func (f Files) Paths() []string {
+	return slices.Sorted(maps.Keys(f))
+}
+
+// Has reports whether p is one of the files.
+func (f Files) Has(p string) bool {
+	_, ok := f[p]
+	return ok
+}
+
+// ReadFile returns the content of p.
+func (f Files) ReadFile(p string) ([]byte, error) {
+	b, ok := f[p]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", QuotePath(p), fs.ErrNotExist)
+	}
+	return b, nil
+}
 
 // Origin says where in the source an object came from.
 type Origin struct {
@@ -76,4 +120,17 @@ type Origin struct {
 type Object struct {
 	Object *unstructured.Unstructured `json:"object"`
 	Origin Origin                     `json:"origin"`
+}
+
+// QuotePath returns a repository path as it may be shown in an error or on
+// a terminal: unchanged when it is plain printable text, else quoted as Go
+// does (strconv.Quote), so a file name holding terminal escape codes or
+// control characters cannot reach a terminal raw.
+func QuotePath(p string) string {
+	for _, r := range p {
+		if r == '"' || r == '\\' || !unicode.IsPrint(r) {
+			return strconv.Quote(p)
+		}
+	}
+	return p
 }

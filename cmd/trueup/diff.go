@@ -11,6 +11,7 @@ import (
 
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/notifications"
+	"github.com/trueup-dev/trueup/sources"
 )
 
 // diffResult is one target's diff for -o json.
@@ -135,7 +136,7 @@ func printDiff(w io.Writer, opts *globalOptions, res diffResult) {
 		m := statusMark[o.Status]
 		origin := ""
 		if o.Origin != "" {
-			origin = " (" + o.Origin + ")"
+			origin = " (" + sources.QuotePath(o.Origin) + ")"
 		}
 		fmt.Fprintf(w, "  %s %s %s%s\n", opts.paint(w, m.color, m.mark), o.Ref, o.Status, origin)
 		for _, f := range o.Fields {

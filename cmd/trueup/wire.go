@@ -38,6 +38,11 @@ func gitSource(path string, s config.Source) (git.Source, error) {
 		Name: s.Name,
 		URL:  s.URL,
 		Ref:  git.RefSpec{Branch: s.Ref.Branch, Tag: s.Ref.Tag, SemVer: s.Ref.SemVer, Commit: s.Ref.Commit},
+		// Every Git network call of the source runs under its timeout.
+		Timeout: s.Timeout.Duration,
+	}
+	if l := s.Limits; l != nil {
+		src.Limits = git.Limits{MaxFileBytes: l.MaxFileSize.Bytes, MaxTotalBytes: l.MaxTotalSize.Bytes, MaxFiles: l.MaxFiles}
 	}
 	if s.Auth != nil {
 		auth, err := gitAuth(path+".auth", s.Auth)

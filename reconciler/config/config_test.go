@@ -74,6 +74,16 @@ func TestParseErrors(t *testing.T) {
 				`sources[0].provider.repository: set it as owner/name`},
 		},
 		{
+			name: "source limits",
+			yaml: header + "sources:\n  - name: s\n    url: https://h/r.git\n    limits: {maxFileSize: 100Mi, maxFiles: -1, maxTotalSize: 1Gi}\n" +
+				"  - name: t\n    url: https://h/t.git\n    limits: {maxFileSize: 8Mi, maxTotalSize: 4Mi}\n  - name: u\n    url: https://h/u.git\n    limits: {maxFileSize: lots}\n",
+			want: []string{`sources[0].limits.maxFileSize: 104857600 bytes is outside the allowed range 1 to 67108864 bytes`,
+				`sources[0].limits.maxFiles: -1 is outside the allowed range 1 to 100000`,
+				`sources[0].limits.maxTotalSize: 1073741824 bytes is outside the allowed range 1 to 134217728 bytes`,
+				`sources[1].limits.maxFileSize: 8388608 bytes is more than maxTotalSize (4194304 bytes)`,
+				`sources[2].limits.maxFileSize: invalid size "lots"`},
+		},
+		{
 			name: "pull request author and branch prefix",
 			yaml: base + "pullRequests: {authorEmail: nobody, branchPrefix: 'bad..prefix/'}\n",
 			want: []string{`pullRequests.authorEmail: "nobody" is not an email address`, `pullRequests.branchPrefix: "bad..prefix/" is not a valid branch name prefix`},
@@ -224,4 +234,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("empty error")
 		}
 	})
+}
+
+func TestSourceLimitsParse(t *testing.T) {
+	cfg, err := Parse([]byte(header + "sources:\n  - name: s\n    url: https://h/r.git\n    limits: {maxFileSize: 8Mi, maxFiles: 500, maxTotalSize: 100000000}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.Sources[0].Limits
+	if l == nil || l.MaxFileSize.Bytes != 8<<20 || l.MaxFiles != 500 || l.MaxTotalSize.Bytes != 100000000 {
+		t.Fatalf("limits = %+v", l)
+	}
 }

@@ -45,9 +45,24 @@ type Source struct {
 	Timeout  Duration `json:"timeout,omitempty"`
 	Auth     *GitAuth `json:"auth,omitempty"`
 	Verify   *Verify  `json:"verify,omitempty"`
+	// Limits bound what a target of the source reads (unset: the defaults).
+	Limits *SourceLimits `json:"limits,omitempty"`
 	// Provider is the Git host's API, for pull requests (drift mode
 	// pull-request) and pull-request previews.
 	Provider *Provider `json:"provider,omitempty"`
+}
+
+// SourceLimits bound the files one target of a source reads: the files its
+// render uses (and what kustomize pulls in), not the whole repository.
+// Unset fields keep the defaults (4Mi, 10000 files, 64Mi). Fetching refuses
+// any object larger than MaxTotalSize, by its header, before inflating it.
+type SourceLimits struct {
+	// MaxFileSize is the largest file a target may read.
+	MaxFileSize ByteSize `json:"maxFileSize,omitempty"`
+	// MaxFiles is the most files a target may read.
+	MaxFiles int `json:"maxFiles,omitempty"`
+	// MaxTotalSize is the most bytes a target may read in all.
+	MaxTotalSize ByteSize `json:"maxTotalSize,omitempty"`
 }
 
 // Provider is a Git host's pull-request API.

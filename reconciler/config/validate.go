@@ -27,6 +27,14 @@ const (
 	MinRetention = 24 * time.Hour
 )
 
+// Bounds for sources[].limits. The largest total also bounds the largest
+// object a fetch accepts, which keeps a fetch's memory under 300 MB.
+const (
+	MaxLimitFileSize  = 64 << 20
+	MaxLimitTotalSize = 128 << 20
+	MaxLimitFiles     = 100000
+)
+
 var (
 	nameRE      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -125,6 +133,23 @@ func validateSource(e *errs, p string, s *Source) {
 	}
 	if s.Provider != nil {
 		validateProvider(e, field(p, "provider"), s.Provider, s.URL)
+	}
+	if s.Limits != nil {
+		validateLimits(e, field(p, "limits"), s.Limits)
+	}
+}
+
+func validateLimits(e *errs, p string, l *SourceLimits) {
+	inRange := func(f string, v, hi int64, unit string) {
+		if v < 0 || v > hi {
+			e.add(field(p, f), "%d%s is outside the allowed range 1 to %d%s (leave it unset for the default)", v, unit, hi, unit)
+		}
+	}
+	inRange("maxFileSize", l.MaxFileSize.Bytes, MaxLimitFileSize, " bytes")
+	inRange("maxTotalSize", l.MaxTotalSize.Bytes, MaxLimitTotalSize, " bytes")
+	inRange("maxFiles", int64(l.MaxFiles), MaxLimitFiles, "")
+	if l.MaxFileSize.Bytes > 0 && l.MaxTotalSize.Bytes > 0 && l.MaxFileSize.Bytes > l.MaxTotalSize.Bytes {
+		e.add(field(p, "maxFileSize"), "%d bytes is more than maxTotalSize (%d bytes)", l.MaxFileSize.Bytes, l.MaxTotalSize.Bytes)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Duration is a time.Duration written as a Go duration string ("5m", "1h30m").
@@ -28,6 +30,34 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(FormatDuration(d.Duration)) }
+
+// ByteSize is a size in bytes, written as a number of bytes (1048576) or a
+// quantity with a binary or decimal suffix ("4Mi", "500k").
+type ByteSize struct{ Bytes int64 }
+
+// UnmarshalJSON accepts a byte count or a quantity string.
+func (v *ByteSize) UnmarshalJSON(b []byte) error {
+	var n int64
+	if err := json.Unmarshal(b, &n); err == nil {
+		v.Bytes = n
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a size like \"4Mi\" or a number of bytes")
+	}
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return fmt.Errorf("invalid size %q: want a size like \"4Mi\", \"64Mi\" or a number of bytes", s)
+	}
+	v.Bytes = q.Value()
+	return nil
+}
+
+// MarshalJSON writes the size as a quantity string.
+func (v ByteSize) MarshalJSON() ([]byte, error) {
+	return json.Marshal(resource.NewQuantity(v.Bytes, resource.BinarySI).String())
+}
 
 // IntOrPercent is a count ("10" or 10) or a percentage ("25%").
 type IntOrPercent struct {

@@ -44,7 +44,7 @@ type sourceState struct {
 type Option func(*Client)
 
 // WithTimeout bounds each call of the Client (DefaultTimeout when d is not
-// positive). A caller's context deadline, if sooner, wins.
+// positive) for sources without a Timeout of their own. A caller's context deadline, if sooner, wins.
 func WithTimeout(d time.Duration) Option {
 	return func(c *Client) {
 		if d > 0 {
@@ -164,11 +164,20 @@ func (c *Client) Fetch(ctx context.Context, src Source) (sources.Revision, error
 	return rev, nil
 }
 
-// inSession runs fn in a session of src within the client's timeout,
+// timeoutFor is the bound of one call for src: its own Timeout, else the
+// Client's.
+func (c *Client) timeoutFor(src Source) time.Duration {
+	if src.Timeout > 0 {
+		return src.Timeout
+	}
+	return c.timeout
+}
+
+// inSession runs fn in a session of src within its timeout,
 // holding the source's locks. before, when not nil, runs under the locks
 // before the session opens (the cache) and may refuse.
 func (c *Client) inSession(ctx context.Context, src Source, before func() error, fn func(ctx context.Context, s *session) error) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeoutFor(src))
 	defer cancel()
 	unlock, err := c.lock(ctx, src.Name)
 	if err != nil {

@@ -24,13 +24,22 @@
 // (sshsig) signature from a trusted key, or Fetch fails with ErrUnverified
 // and returns no revision.
 //
-// ReadFiles returns every regular file of a cached commit's tree, keyed by
-// repository-relative slash paths, read from the object store and never from
-// a worktree. Symlinks inside the target path are followed only when they
+// ReadTree lists every regular file of a cached commit's tree, keyed by
+// repository-relative slash paths, and lets its caller read the files it
+// needs, from the object store and never from a worktree; ReadFiles reads
+// them all. The per-file, total-size and file-count limits (ReadOptions,
+// else the source's Limits, else the defaults) count the files read, and a
+// file's size is checked against its object header before it is inflated. Symlinks inside the target path are followed only when they
 // resolve inside it; one that points elsewhere is an ErrSymlinkEscape.
-// Symlinks outside the target path are left out, submodules are skipped, and
-// per-file, total-size and file-count limits bound what a repository can
-// make the reader load.
+// Symlinks outside the target path are left out and submodules are skipped.
+//
+// A fetch receives its pack through a guard that reads each object's header
+// before go-git sees the object: an object larger than the source's total
+// size limit fails the fetch with ErrLimitExceeded without being inflated,
+// so a huge blob anywhere in the history cannot make go-git, which indexes
+// a pack by inflating each object into memory, exhaust the daemon's memory.
+// Every call for a source (ls-remote, fetch, push, read) runs under the
+// source's Timeout, else the Client's.
 //
 // # Writing back and pull request heads
 //

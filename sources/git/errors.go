@@ -52,7 +52,8 @@ var (
 	// ErrBadSymlink: a symlink dangles, loops or nests too deep.
 	ErrBadSymlink = errors.New("bad symlink")
 	// ErrLimitExceeded: a file, the total size or the file count is over
-	// the ReadOptions limits.
+	// the ReadOptions limits, or a fetched object is larger than the
+	// source's total size limit.
 	ErrLimitExceeded = errors.New("read limit exceeded")
 )
 
@@ -71,7 +72,7 @@ func classify(opCtx context.Context, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrHostKey), errors.Is(err, ErrAuth), errors.Is(err, ErrInvalidSource):
+	case errors.Is(err, ErrHostKey), errors.Is(err, ErrAuth), errors.Is(err, ErrInvalidSource), errors.Is(err, ErrLimitExceeded):
 		return err
 	case errors.Is(opCtx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("%w: timed out: %w", ErrUnreachable, opCtx.Err())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -39,13 +40,17 @@ func (c *Client) newSession(src Source, sshCache **sshMaterial) (*session, error
 		return nil, sourceErr(src.Name, err)
 	}
 	s := &session{src: src, ep: ep}
-	if s.auth, err = newRemoteAuth(ep, src.Auth, c.timeout, sshCache); err != nil {
+	if s.auth, err = newRemoteAuth(ep, src.Auth, c.timeoutFor(src), sshCache); err != nil {
 		return nil, s.errorf("auth for", err)
 	}
 	if s.repo, err = openCache(c.repoDir(src.Name), ep.display); err != nil {
 		return nil, s.errorf("cache of", err)
 	}
-	s.remote = gogit.NewRemote(s.repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{ep.url}})
+	// Packs are received through the guard: an object over the source's
+	// total size limit is refused by its header, before go-git inflates it.
+	guarded := &guardedStorer{Storer: s.repo.Storer, maxObject: maxObjectBytes(src),
+		packDir: filepath.Join(c.repoDir(src.Name), "objects", "pack"), drain: ep.protocol == "file"}
+	s.remote = gogit.NewRemote(guarded, &config.RemoteConfig{Name: "origin", URLs: []string{ep.url}})
 	return s, nil
 }
 

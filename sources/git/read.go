@@ -1,6 +1,7 @@
 package git
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,19 +26,25 @@ const (
 	maxLinkTarget     = 4096
 	// ctxCheckEvery is how many entries are walked between context checks.
 	ctxCheckEvery = 256
+	// maxListedFiles bounds the files a tree lists (their paths, not their
+	// content), so the listing of a huge repository stays small in memory.
+	maxListedFiles = 200000
 )
 
-// ReadOptions are the per-call knobs of ReadFiles. Zero limits mean the
-// defaults of DefaultReadOptions.
+// ReadOptions are the per-call knobs of ReadFiles and ReadTree. Zero
+// limits mean the defaults of DefaultReadOptions. The limits count the
+// files read: every file for ReadFiles, the files the caller reads for
+// ReadTree.
 type ReadOptions struct {
 	// Path is the target path inside the repository ("" or "." is the
 	// root). Symlinks inside it are followed if they stay inside it.
 	Path string
-	// MaxFileBytes limits each file.
+	// MaxFileBytes limits each file, checked against the object's size
+	// before it is inflated.
 	MaxFileBytes int64
-	// MaxTotalBytes limits the sum of all files returned.
+	// MaxTotalBytes limits the sum of all files read.
 	MaxTotalBytes int64
-	// MaxFiles limits the number of files returned.
+	// MaxFiles limits the number of files read.
 	MaxFiles int
 }
 
@@ -47,33 +54,56 @@ func DefaultReadOptions() ReadOptions {
 	return ReadOptions{MaxFileBytes: 4 << 20, MaxTotalBytes: 64 << 20, MaxFiles: 10000}
 }
 
-func (o ReadOptions) withDefaults() ReadOptions {
+// withDefaults fills the limits o leaves unset from the source's, then
+// from DefaultReadOptions.
+func (o ReadOptions) withDefaults(l Limits) ReadOptions {
 	d := DefaultReadOptions()
-	if o.MaxFileBytes <= 0 {
-		o.MaxFileBytes = d.MaxFileBytes
-	}
-	if o.MaxTotalBytes <= 0 {
-		o.MaxTotalBytes = d.MaxTotalBytes
-	}
-	if o.MaxFiles <= 0 {
-		o.MaxFiles = d.MaxFiles
-	}
+	o.MaxFileBytes = cmp.Or(max(o.MaxFileBytes, 0), max(l.MaxFileBytes, 0), d.MaxFileBytes)
+	o.MaxTotalBytes = cmp.Or(max(o.MaxTotalBytes, 0), max(l.MaxTotalBytes, 0), d.MaxTotalBytes)
+	o.MaxFiles = cmp.Or(max(o.MaxFiles, 0), max(l.MaxFiles, 0), d.MaxFiles)
 	return o
 }
 
 // ReadFiles returns the regular files of the whole tree of a cached commit,
-// keyed by slash-separated paths from the repository root, so that an
-// overlay in the target path can use bases elsewhere in the repository.
-//
-// Files are read from the object store, never from a worktree. Symlinks
-// inside opt.Path are followed (through chains and directory links) only
-// when their destination stays inside opt.Path; one that leaves it is an
-// ErrSymlinkEscape naming the link and its destination. Symlinks outside
-// opt.Path are omitted, and submodules are skipped. When the source
-// requires verification, the commit is verified again before reading.
+// keyed by slash-separated paths from the repository root: ReadTree, with
+// every file read.
 func (c *Client) ReadFiles(ctx context.Context, src Source, commit string, opt ReadOptions) (sources.Files, error) {
-	if err := src.Validate(); err != nil {
+	files := sources.Files{}
+	err := c.ReadTree(ctx, src, commit, opt, func(t sources.Tree) error {
+		for _, p := range t.Paths() {
+			b, err := t.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			files[p] = b
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
+	}
+	return files, nil
+}
+
+// ReadTree lists the regular files of the whole tree of a cached commit,
+// keyed by slash-separated paths from the repository root, so that an
+// overlay in the target path can use bases elsewhere in the repository,
+// and calls fn with them; fn reads the files it needs. Only those count
+// towards opt's limits, so a large file or many files elsewhere in the
+// repository do not fail a target that does not use them. fn runs under
+// the source's lock and timeout; the tree must not be used after it.
+//
+// Files are read from the object store, never from a worktree; a file's
+// size is checked against its object header before it is inflated.
+// Symlinks inside opt.Path are followed (through chains and directory
+// links) only when their destination stays inside opt.Path; one that
+// leaves it is an ErrSymlinkEscape naming the link and its destination.
+// Symlinks outside opt.Path are omitted, and submodules are skipped. When
+// the source requires verification, the commit is verified again before
+// reading.
+func (c *Client) ReadTree(ctx context.Context, src Source, commit string, opt ReadOptions, fn func(sources.Tree) error) error {
+	if err := src.Validate(); err != nil {
+		return err
 	}
 	ep, _ := parseEndpoint(src.URL) // validated above
 	commit = strings.ToLower(commit)
@@ -82,27 +112,35 @@ func (c *Client) ReadFiles(ctx context.Context, src Source, commit string, opt R
 		return fmt.Errorf("source %q: read commit %s path %q: %w", src.Name, commit, opt.Path, err)
 	}
 	if err != nil {
-		return nil, fail(err)
+		return fail(err)
 	}
 	if !isFullSHA(commit) {
-		return nil, fail(fmt.Errorf("%w: %q is not a full commit sha", ErrCommitNotFound, commit))
+		return fail(fmt.Errorf("%w: %q is not a full commit sha", ErrCommitNotFound, commit))
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeoutFor(src))
 	defer cancel()
 	unlock, err := c.lock(ctx, src.Name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer unlock()
 
-	files, err := c.read(ctx, src, ep, plumbing.NewHash(commit), target, opt.withDefaults())
+	tree, err := c.list(ctx, src, ep, plumbing.NewHash(commit), target, opt.withDefaults(src.Limits))
 	if err != nil {
-		return nil, fail(err)
+		return fail(err)
 	}
-	return files, nil
+	if err := fn(tree); err != nil {
+		var re *readError
+		if errors.As(err, &re) {
+			return fail(err) // name the source and commit of a failed read
+		}
+		return err
+	}
+	return nil
 }
 
-func (c *Client) read(ctx context.Context, src Source, ep endpoint, h plumbing.Hash, target string, opt ReadOptions) (sources.Files, error) {
+// list lists the files of commit h, for reading on demand.
+func (c *Client) list(ctx context.Context, src Source, ep endpoint, h plumbing.Hash, target string, opt ReadOptions) (*tree, error) {
 	repo, err := openCacheForRead(c.repoDir(src.Name), ep.display)
 	if err != nil {
 		return nil, err
@@ -118,14 +156,14 @@ func (c *Client) read(ctx context.Context, src Source, ep endpoint, h plumbing.H
 	if err != nil {
 		return nil, fmt.Errorf("read tree: %w", err)
 	}
-	r := &treeReader{ctx: ctx, repo: repo, root: root, target: target, opt: opt, files: sources.Files{}}
+	r := &treeReader{ctx: ctx, repo: repo, root: root, target: target, blobs: map[string]plumbing.Hash{}}
 	if err := r.checkTarget(); err != nil {
 		return nil, err
 	}
 	if err := r.walk(root, "", "", nil); err != nil {
 		return nil, err
 	}
-	return r.files, nil
+	return newTree(ctx, repo, r.blobs, opt), nil
 }
 
 // cleanTargetPath normalises a target path to "" (root) or "a/b"; it must
@@ -149,15 +187,14 @@ func within(p, dir string) bool {
 	return dir == "" || p == dir || strings.HasPrefix(p, dir+"/")
 }
 
-// treeReader walks one commit's tree into Files.
+// treeReader walks one commit's tree into a listing: each file's path and
+// blob, no content.
 type treeReader struct {
 	ctx    context.Context
 	repo   *gogit.Repository
 	root   *object.Tree
 	target string
-	opt    ReadOptions
-	files  sources.Files
-	total  int64
+	blobs  map[string]plumbing.Hash
 	seen   int
 }
 
@@ -305,7 +342,7 @@ func (r *treeReader) linkTarget(p string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %q does not exist", ErrBadSymlink, p)
 	}
-	b, err := r.readBlob(e.Hash, maxLinkTarget)
+	b, err := readBlob(r.repo, e.Hash, maxLinkTarget)
 	if errors.Is(err, ErrLimitExceeded) {
 		return "", fmt.Errorf("%w: target of %q is longer than %d bytes", ErrBadSymlink, p, maxLinkTarget)
 	}
@@ -327,29 +364,19 @@ func parentDir(p string) string {
 	return d
 }
 
-// addFile reads a blob into Files under p, enforcing the limits.
+// addFile lists the blob h under p.
 func (r *treeReader) addFile(p string, h plumbing.Hash) error {
-	if len(r.files) >= r.opt.MaxFiles {
-		return fmt.Errorf("%w: more than %d files (at %q)", ErrLimitExceeded, r.opt.MaxFiles, p)
+	if len(r.blobs) >= maxListedFiles {
+		return fmt.Errorf("%w: more than %d files in the tree (at %q)", ErrLimitExceeded, maxListedFiles, p)
 	}
-	b, err := r.readBlob(h, r.opt.MaxFileBytes)
-	if errors.Is(err, ErrLimitExceeded) {
-		return fmt.Errorf("%w: file %q is larger than %d bytes", ErrLimitExceeded, p, r.opt.MaxFileBytes)
-	}
-	if err != nil {
-		return fmt.Errorf("read %q: %w", p, err)
-	}
-	if r.total += int64(len(b)); r.total > r.opt.MaxTotalBytes {
-		return fmt.Errorf("%w: files total more than %d bytes (at %q)", ErrLimitExceeded, r.opt.MaxTotalBytes, p)
-	}
-	r.files[p] = b
+	r.blobs[p] = h
 	return nil
 }
 
-// readBlob reads a blob of at most limit bytes, checking the size before
-// reading and while reading.
-func (r *treeReader) readBlob(h plumbing.Hash, limit int64) ([]byte, error) {
-	blob, err := r.repo.BlobObject(h)
+// readBlob reads a blob of at most limit bytes, checking the size in the
+// object header before inflating it, and again while reading.
+func readBlob(repo *gogit.Repository, h plumbing.Hash, limit int64) ([]byte, error) {
+	blob, err := repo.BlobObject(h)
 	if err != nil {
 		return nil, err
 	}

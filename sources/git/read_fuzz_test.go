@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
@@ -73,13 +74,21 @@ func readMemory(t *testing.T, files map[string]gitrepo.Entry, target string) (so
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &treeReader{ctx: context.Background(), repo: r, root: root, target: target,
-		opt: DefaultReadOptions(), files: sources.Files{}}
+	tr := &treeReader{ctx: context.Background(), repo: r, root: root, target: target, blobs: map[string]plumbing.Hash{}}
 	if err := tr.checkTarget(); err != nil {
 		return nil, err
 	}
 	if err := tr.walk(root, "", "", nil); err != nil {
 		return nil, err
 	}
-	return tr.files, nil
+	tree := newTree(context.Background(), r, tr.blobs, DefaultReadOptions())
+	out := sources.Files{}
+	for _, p := range tree.Paths() {
+		b, err := tree.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = b
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -22,6 +23,20 @@ type Source struct {
 	Ref    RefSpec
 	Auth   Auth
 	Verify Verify
+	// Timeout bounds each call for this source (ls-remote, fetch, push,
+	// read), lock wait included; zero means the Client's timeout.
+	Timeout time.Duration
+	// Limits bound the files one read of the source loads, unless the
+	// read's ReadOptions set their own; MaxTotalBytes also bounds the size
+	// of any object a fetch accepts.
+	Limits Limits
+}
+
+// Limits bound a read; a zero field means its default (DefaultReadOptions).
+type Limits struct {
+	MaxFileBytes  int64
+	MaxTotalBytes int64
+	MaxFiles      int
 }
 
 // String describes the source without credentials.

@@ -1,5 +1,7 @@
 package render
 
+import "github.com/trueup-dev/trueup/sources"
+
 // budget counts what one render has consumed against its Options.
 type budget struct {
 	opt      Options
@@ -16,7 +18,7 @@ func newBudget(opt Options) *budget {
 func (b *budget) read(file string, n int) error {
 	b.bytes += int64(n)
 	if b.bytes > b.opt.MaxBytes {
-		return errorf(ErrLimit, "%s: input exceeds %d bytes", file, b.opt.MaxBytes)
+		return errorf(ErrLimit, "%s: input exceeds %d bytes", sources.QuotePath(file), b.opt.MaxBytes)
 	}
 	return nil
 }

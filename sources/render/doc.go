@@ -3,15 +3,22 @@
 //
 // # Model
 //
-// Render takes the whole repository at one commit (sources.Files: paths
-// relative to the repository root) and the target path, and returns a
-// Result: the mode used, the objects in a deterministic order, and each
-// object's origin. It reads nothing but that map: no disk, no network, no
-// processes. It never logs and returns every failure as an error; a
-// failed render is "unknown", never "nothing desired". The same commit
-// always renders the same way, so errors are terminal, not retryable; use
-// errors.Is with ErrLimit, ErrInvalid, ErrDuplicate, ErrNotFound, ErrRemote,
-// ErrUnsupported or ErrKustomize to tell them apart.
+// Render takes the whole repository at one commit (a sources.Tree: every
+// path relative to the repository root, content read on demand;
+// sources.Files is one with every file read) and the target path, and
+// returns a Result: the mode used, the objects in a deterministic order,
+// and each object's origin. It reads only the files the target uses (its
+// manifests, and what its kustomizations refer to), so the read limits of
+// a source count those files and nothing else of the repository. It reads
+// nothing but the tree: no disk, no network, no processes. It never logs
+// and returns every failure as an error; a failed render is "unknown",
+// never "nothing desired". The same commit always renders the same way, so
+// errors are terminal, not retryable (except ErrRead, which wraps the
+// reader's error); use errors.Is with ErrLimit, ErrInvalid, ErrDuplicate,
+// ErrNotFound, ErrRemote, ErrUnsupported, ErrKustomize or ErrRead to tell
+// them apart. File names that are not plain printable text are quoted in
+// errors (sources.QuotePath), and no error carries a raw control
+// character.
 //
 // A target path holding kustomization.yaml, kustomization.yml or
 // Kustomization is built with kustomize (ModeKustomize). Any other
@@ -27,7 +34,15 @@
 // file as a manifest. A target path naming a file renders that file (a
 // kustomization file: its directory).
 //
-// Every object needs apiVersion, kind and metadata.name. Two objects with
+// A YAML mapping that holds a key twice is an error naming the file,
+// document, key path and lines, as kustomize refuses it; the conversion to
+// JSON would otherwise keep the last value silently. A folder holding a
+// Chart.yaml is a Helm chart, which plain mode refuses (Helm charts need
+// `render: helm`, not supported yet) instead of reading its templates.
+//
+// Every object needs apiVersion, kind and metadata.name (generateName is
+// refused with the reason: trueup finds an object again by its name).
+// Two objects with
 // the same group, kind, namespace (as written; defaulting happens later)
 // and name are an error that names both origins.
 //

@@ -17,6 +17,7 @@ import (
 type document struct {
 	index int
 	data  []byte
+	line  int // lines of the file before the document's first line
 }
 
 // splitDocuments cuts a YAML stream into documents the way kubectl does
@@ -29,7 +30,7 @@ func splitDocuments(data []byte) []document {
 	emit := func(end int) {
 		chunk := data[start:end]
 		if !first || hasContent(chunk) {
-			docs = append(docs, document{index: len(docs), data: chunk})
+			docs = append(docs, document{index: len(docs), data: chunk, line: bytes.Count(data[:start], []byte("\n"))})
 		}
 		first = false
 	}
@@ -80,9 +81,10 @@ func isJSONFile(name string) bool {
 	return strings.EqualFold(path.Ext(name), ".json")
 }
 
-// docID names one document in errors: "deploy/app.yaml[1]".
+// docID names one document in errors: "deploy/app.yaml[1]". A file name
+// that is not plain printable text is quoted (sources.QuotePath).
 func docID(file string, index int) string {
-	return fmt.Sprintf("%s[%d]", file, index)
+	return fmt.Sprintf("%s[%d]", sources.QuotePath(file), index)
 }
 
 // decodedDoc is one non-empty document, checked against the limits and
@@ -112,12 +114,15 @@ func decodeFile(name string, data []byte, b *budget) ([]decodedDoc, error) {
 		if err != nil || v == nil {
 			return nil, err
 		}
+		if err := checkJSONDuplicateKeys(id, data); err != nil {
+			return nil, err
+		}
 		return []decodedDoc{{index: 0, value: v, size: int64(len(data))}}, nil
 	}
 	var out []decodedDoc
 	for _, d := range splitDocuments(data) {
 		id := docID(name, d.index)
-		size, empty, err := scanYAMLDoc(id, d.data, b.opt)
+		size, empty, err := scanYAMLDoc(id, d.data, d.line, b.opt)
 		if err != nil {
 			return nil, err
 		}
@@ -219,6 +224,11 @@ func newObject(id string, m map[string]any) (*unstructured.Unstructured, error) 
 		return nil, errorf(ErrInvalid, "%s: missing metadata.name", id)
 	}
 	if s, ok := meta["name"].(string); !ok || s == "" {
+		if g, _ := meta["generateName"].(string); g != "" {
+			return nil, errorf(ErrInvalid, "%s: metadata.generateName %q without metadata.name: trueup needs metadata.name "+
+				"to find the object again on every reconcile (to compare it, heal its drift and prune it), and a generated name "+
+				"would create a new object each time; set metadata.name", id, g)
+		}
 		return nil, errorf(ErrInvalid, "%s: missing metadata.name", id)
 	}
 	if ns, ok := meta["namespace"]; ok && ns != nil {

@@ -3,6 +3,11 @@ package render
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/trueup-dev/trueup/sources"
 )
 
 // Kinds of render errors, for errors.Is. Every render error is terminal: the
@@ -24,7 +29,19 @@ var (
 	ErrUnsupported = errors.New("unsupported kustomize feature")
 	// ErrKustomize: kustomize refused to build the kustomization.
 	ErrKustomize = errors.New("kustomize build failed")
+	// ErrRead: a file the render needs could not be read (a read limit of
+	// the source, or the read failed); the reader's error is wrapped.
+	ErrRead = errors.New("read failed")
 )
+
+// readFile reads one file the render needs from the tree.
+func readFile(files sources.Tree, p string) ([]byte, error) {
+	data, err := files.ReadFile(p)
+	if err != nil {
+		return nil, &kindError{kind: ErrRead, msg: escapeControl(fmt.Sprintf("read %s: %v", sources.QuotePath(p), err)), cause: err}
+	}
+	return data, nil
+}
 
 // kindError is an error with a plain message that still matches its kind
 // with errors.Is, so messages read "a.yaml[1]: missing metadata.name"
@@ -40,6 +57,31 @@ func (e *kindError) Error() string        { return e.msg }
 func (e *kindError) Is(target error) bool { return target == e.kind }
 func (e *kindError) Unwrap() error        { return e.cause }
 
+// errorf formats a render error. File names are quoted where they are
+// formatted (docID, sources.QuotePath); as a last guard, any control
+// character left in the message (from a name formatted with %s, or from
+// kustomize) is escaped, so no render error writes raw escape codes to a
+// terminal.
 func errorf(kind error, format string, args ...any) error {
-	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+	return &kindError{kind: kind, msg: escapeControl(fmt.Sprintf(format, args...))}
 }
+
+// escapeControl replaces the non-printable characters of s, line breaks
+// included, with their Go escapes.
+func escapeControl(s string) string {
+	if !strings.ContainsFunc(s, notPrintable) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if notPrintable(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func notPrintable(r rune) bool { return !unicode.IsPrint(r) }

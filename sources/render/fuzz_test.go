@@ -74,7 +74,7 @@ func FuzzRender(f *testing.F) {
 			var ke *kindError
 			if errors.As(err, &ke) && ke.panicked {
 				// A recovered kustomize panic must leave kustomize usable.
-				res, err := Render(fixture.Files(), fixture.Overlay, opt)
+				res, err := Render(sources.Files(fixture.Files()), fixture.Overlay, opt)
 				if err != nil || len(res.Objects) != 5 {
 					t.Fatalf("after a kustomize panic (%v) the fixture renders %v, %v", ke, res, err)
 				}

@@ -22,11 +22,11 @@ import (
 // that are not builtin, and checks every file kustomize will parse as YAML
 // against the limits.
 type kustInputs struct {
-	files sources.Files
+	files sources.Tree
 	dirs  map[string]bool
 	b     *budget
-	// include holds every file kustomize may read.
-	include map[string]bool
+	// include holds every file kustomize may read, and its content.
+	include map[string][]byte
 	// docs holds the checked documents of every file kustomize parses.
 	docs map[string][]decodedDoc
 	// resources lists resource files in walk order, to locate objects.
@@ -38,24 +38,24 @@ type kustInputs struct {
 	openAPI bool
 }
 
-func newKustInputs(files sources.Files, b *budget) *kustInputs {
+func newKustInputs(files sources.Tree, b *budget) *kustInputs {
 	dirs := map[string]bool{".": true}
-	for p := range files {
+	for _, p := range files.Paths() {
 		for d := path.Dir(p); d != "." && !dirs[d]; d = path.Dir(d) {
 			dirs[d] = true
 		}
 	}
 	return &kustInputs{
 		files: files, dirs: dirs, b: b,
-		include: map[string]bool{}, docs: map[string][]decodedDoc{}, seen: map[string]bool{}, estimates: map[string]estimate{}, metaCache: map[string][]docMeta{},
+		include: map[string][]byte{}, docs: map[string][]decodedDoc{}, seen: map[string]bool{}, estimates: map[string]estimate{}, metaCache: map[string][]docMeta{},
 	}
 }
 
 // KustomizationFile returns the kustomization file of dir (any name
 // kustomize recognises), or "".
-func KustomizationFile(files sources.Files, dir string) string {
+func KustomizationFile(files sources.Tree, dir string) string {
 	for _, n := range konfig.RecognizedKustomizationFileNames() {
-		if _, ok := files[path.Join(dir, n)]; ok {
+		if files.Has(path.Join(dir, n)) {
 			return path.Join(dir, n)
 		}
 	}
@@ -67,10 +67,11 @@ func (w *kustInputs) parse(file string) ([]decodedDoc, error) {
 	if docs, ok := w.docs[file]; ok {
 		return docs, nil
 	}
-	if err := w.data(file); err != nil {
+	data, err := w.data(file)
+	if err != nil {
 		return nil, err
 	}
-	docs, err := decodeFile(file, w.files[file], w.b)
+	docs, err := decodeFile(file, data, w.b)
 	if err != nil {
 		return nil, err
 	}
@@ -78,13 +79,18 @@ func (w *kustInputs) parse(file string) ([]decodedDoc, error) {
 	return docs, nil
 }
 
-// data admits a file kustomize reads without parsing it (generator sources).
-func (w *kustInputs) data(file string) error {
-	if w.include[file] {
-		return nil
+// data admits a file kustomize reads without parsing it (generator
+// sources), reading it once.
+func (w *kustInputs) data(file string) ([]byte, error) {
+	if data, ok := w.include[file]; ok {
+		return data, nil
 	}
-	w.include[file] = true
-	return w.b.read(file, len(w.files[file]))
+	data, err := readFile(w.files, file)
+	if err != nil {
+		return nil, err
+	}
+	w.include[file] = data
+	return data, w.b.read(file, len(data))
 }
 
 // walkDir walks the kustomization in dir and estimates what it builds. In
@@ -105,7 +111,7 @@ func (w *kustInputs) walkKustomization(dir string, plugins bool) (estimate, erro
 	kfile := ""
 	for _, n := range konfig.RecognizedKustomizationFileNames() {
 		p := path.Join(dir, n)
-		if _, ok := w.files[p]; !ok {
+		if !w.files.Has(p) {
 			continue
 		}
 		// All of them are admitted, so kustomize reports the ambiguity.
@@ -220,7 +226,7 @@ func (r refs) resource(field, v string, plugins bool) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := r.w.files[p]; ok {
+	if r.w.files.Has(p) {
 		docs, err := r.w.parse(p)
 		if err != nil {
 			return err
@@ -283,7 +289,7 @@ func (r refs) yamlFile(field, v string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := r.w.files[p]; !ok {
+	if !r.w.files.Has(p) {
 		return r.notFound(field, v)
 	}
 	_, err = r.w.parse(p)
@@ -296,11 +302,12 @@ func (r refs) dataFile(field, v string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := r.w.files[p]; !ok {
+	if !r.w.files.Has(p) {
 		return r.notFound(field, v)
 	}
-	r.est.add(estimate{bytes: int64(len(r.w.files[p]))})
-	return r.w.data(p)
+	data, err := r.w.data(p)
+	r.est.add(estimate{bytes: int64(len(data))})
+	return err
 }
 
 // fileOrInline admits a strategic-merge patch given as a file or inline.

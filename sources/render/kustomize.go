@@ -49,7 +49,7 @@ type KustomizeStep struct {
 var kustomizeMu sync.Mutex
 
 // renderKustomize builds the kustomization in dir.
-func renderKustomize(files sources.Files, dir string, b *budget) ([]sources.Object, []KustomizeOrigin, error) {
+func renderKustomize(files sources.Tree, dir string, b *budget) ([]sources.Object, []KustomizeOrigin, error) {
 	kfile := KustomizationFile(files, dir)
 	w := newKustInputs(files, b)
 	est, err := w.walkDir(dir, false)
@@ -95,7 +95,7 @@ func (w *kustInputs) trackedBuild(dir, kfile string, out resmap.ResMap) map[stri
 	tracked := out
 	if !userTracksOrigins(w.docs[kfile]) {
 		tracked = nil
-		if injected, ok := withOriginTracking(w.files[kfile]); ok {
+		if injected, ok := withOriginTracking(w.include[kfile]); ok {
 			tracked, _ = w.build(dir, map[string][]byte{kfile: injected})
 		}
 	}
@@ -111,8 +111,7 @@ func (w *kustInputs) trackedBuild(dir, kfile string, out resmap.ResMap) map[stri
 // build runs kustomize over the admitted files, some of them replaced.
 func (w *kustInputs) build(dir string, replace map[string][]byte) (m resmap.ResMap, err error) {
 	fs := filesys.MakeFsInMemory()
-	for p := range w.include {
-		data := w.files[p]
+	for p, data := range w.include {
 		if r, ok := replace[p]; ok {
 			data = r
 		}
@@ -132,7 +131,7 @@ func (w *kustInputs) build(dir string, replace map[string][]byte) (m resmap.ResM
 			// kustomize panics on an invalid custom OpenAPI schema, leaving
 			// its global schema half set up.
 			openapi.ResetOpenAPI()
-			m, err = nil, &kindError{kind: ErrKustomize, msg: fmt.Sprintf("kustomize build: panic: %v", p), panicked: true}
+			m, err = nil, &kindError{kind: ErrKustomize, msg: escapeControl(fmt.Sprintf("kustomize build: panic: %v", p)), panicked: true}
 		}
 	}()
 	if w.openAPI {
@@ -141,7 +140,7 @@ func (w *kustInputs) build(dir string, replace map[string][]byte) (m resmap.ResM
 	}
 	m, err = krusty.MakeKustomizer(opts).Run(fs, fsPath(dir))
 	if err != nil {
-		return nil, &kindError{kind: ErrKustomize, msg: "kustomize build: " + strings.ReplaceAll(err.Error(), "\n", " "), cause: err}
+		return nil, &kindError{kind: ErrKustomize, msg: escapeControl("kustomize build: " + strings.ReplaceAll(err.Error(), "\n", " ")), cause: err}
 	}
 	return m, nil
 }

@@ -81,7 +81,7 @@ func renderedStream(t *testing.T, objs []sources.Object) ([]byte, map[string]map
 
 func TestKustomizeMatchesKubectl(t *testing.T) {
 	want := kubectlKustomize(t, fixtureDir+"/"+fixture.Overlay)
-	res, err := Render(fixture.Files(), fixture.Overlay, DefaultOptions())
+	res, err := Render(sources.Files(fixture.Files()), fixture.Overlay, DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func nilIfEmpty(s string) any {
 }
 
 func TestKustomizeOrigins(t *testing.T) {
-	res, err := Render(fixture.Files(), fixture.Overlay, DefaultOptions())
+	res, err := Render(sources.Files(fixture.Files()), fixture.Overlay, DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestKustomizeLimits(t *testing.T) {
 // TestKustomizeConcurrent renders in parallel: kustomize's global state is
 // guarded (run with -race).
 func TestKustomizeConcurrent(t *testing.T) {
-	files := fixture.Files()
+	files := sources.Files(fixture.Files())
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
@@ -394,7 +394,7 @@ func TestKustomizeTargetIsKustomizationFile(t *testing.T) {
 }
 
 func BenchmarkRenderKustomize(b *testing.B) {
-	files := fixture.Files()
+	files := sources.Files(fixture.Files())
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Render(files, fixture.Overlay, DefaultOptions()); err != nil {

@@ -14,7 +14,7 @@ var manifestExts = []string{".yaml", ".yml", ".json"}
 // renderPlain renders every manifest under dir (or the one file dir names).
 // A subdirectory holding a kustomization is built with kustomize and its
 // objects take the place of its files, as Flux does.
-func renderPlain(files sources.Files, dir string, b *budget) (*Result, error) {
+func renderPlain(files sources.Tree, dir string, b *budget) (*Result, error) {
 	res := &Result{Mode: ModePlain}
 	var kos []KustomizeOrigin
 	for _, u := range PlainUnits(files, dir) {
@@ -40,8 +40,11 @@ func renderPlain(files sources.Files, dir string, b *budget) (*Result, error) {
 }
 
 // plainFile renders one manifest file.
-func plainFile(files sources.Files, name string, b *budget) ([]sources.Object, error) {
-	data := files[name]
+func plainFile(files sources.Tree, name string, b *budget) ([]sources.Object, error) {
+	data, err := readFile(files, name)
+	if err != nil {
+		return nil, err
+	}
 	if err := b.read(name, len(data)); err != nil {
 		return nil, err
 	}
@@ -75,18 +78,17 @@ type Unit struct {
 // PlainUnits lists what plain mode renders under dir, sorted by path.
 // Hidden files and directories (a name starting with ".") are skipped:
 // .git, .github and tool configuration are not manifests.
-func PlainUnits(files sources.Files, dir string) []Unit {
-	if _, ok := files[dir]; ok {
+func PlainUnits(files sources.Tree, dir string) []Unit {
+	if files.Has(dir) {
 		return []Unit{{Path: dir}}
 	}
 	var names []string
-	for p := range files {
+	for _, p := range files.Paths() {
 		rel, ok := relTo(dir, p)
 		if ok && !hidden(rel) {
 			names = append(names, p)
 		}
 	}
-	slices.Sort(names)
 	var units []Unit
 	kustDirs := map[string]bool{}
 	for _, p := range names {
@@ -106,7 +108,7 @@ func PlainUnits(files sources.Files, dir string) []Unit {
 
 // kustomizeDir returns the outermost directory strictly below dir that
 // holds p and a kustomization file, or "".
-func kustomizeDir(files sources.Files, dir, p string) string {
+func kustomizeDir(files sources.Tree, dir, p string) string {
 	var chain []string
 	for d := path.Dir(p); d != dir && d != "."; d = path.Dir(d) {
 		chain = append(chain, d)

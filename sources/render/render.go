@@ -35,7 +35,7 @@ type Result struct {
 // Render turns the files of a commit into the objects of the target at
 // path ("" or "." for the repository root; a file path renders that file).
 // files holds the whole repository; only what the render needs is read.
-func Render(files sources.Files, target string, opt Options) (*Result, error) {
+func Render(files sources.Tree, target string, opt Options) (*Result, error) {
 	dir, err := cleanTarget(target)
 	if err != nil {
 		return nil, fmt.Errorf("render %q: %w", target, err)
@@ -47,8 +47,8 @@ func Render(files sources.Files, target string, opt Options) (*Result, error) {
 	return res, nil
 }
 
-func render(files sources.Files, dir string, b *budget) (*Result, error) {
-	_, isFile := files[dir]
+func render(files sources.Tree, dir string, b *budget) (*Result, error) {
+	isFile := files.Has(dir)
 	if isFile && slices.Contains(konfig.RecognizedKustomizationFileNames(), path.Base(dir)) {
 		dir, isFile = path.Dir(dir), false // a kustomization file: build its directory
 	}
@@ -63,6 +63,9 @@ func render(files sources.Files, dir string, b *budget) (*Result, error) {
 		}
 		res = &Result{Mode: ModeKustomize, Objects: objs, Kustomize: kos}
 	} else {
+		if err := refuseHelmChart(files, dir); err != nil {
+			return nil, err
+		}
 		var err error
 		if res, err = renderPlain(files, dir, b); err != nil {
 			return nil, err
@@ -72,6 +75,23 @@ func render(files sources.Files, dir string, b *budget) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// helmChartFile names the file that makes a folder a Helm chart.
+const helmChartFile = "Chart.yaml"
+
+// refuseHelmChart refuses a plain render of a Helm chart: its Chart.yaml
+// and templates are not manifests, and reading them as such would fail
+// with "missing kind" or a YAML error about template syntax.
+func refuseHelmChart(files sources.Tree, dir string) error {
+	for _, u := range PlainUnits(files, dir) {
+		if path.Base(u.Path) == helmChartFile && !u.Kustomize {
+			return errorf(ErrUnsupported, "%s: %s is a Helm chart: Helm charts need `render: helm` on the target, which "+
+				"trueup does not support yet (it is planned); until then, commit the output of `helm template` and point "+
+				"the target at it", sources.QuotePath(u.Path), sources.QuotePath(path.Dir(u.Path)))
+		}
+	}
+	return nil
 }
 
 // cleanTarget normalises a target path; "." is the root.
@@ -87,11 +107,11 @@ func cleanTarget(target string) (string, error) {
 }
 
 // hasDir reports whether some file lives under dir.
-func hasDir(files sources.Files, dir string) bool {
+func hasDir(files sources.Tree, dir string) bool {
 	if dir == "." {
-		return len(files) > 0
+		return len(files.Paths()) > 0
 	}
-	for p := range files {
+	for _, p := range files.Paths() {
 		if strings.HasPrefix(p, dir+"/") {
 			return true
 		}

@@ -3,7 +3,10 @@ package render
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -31,7 +34,9 @@ type docScanner struct {
 // scanYAMLDoc parses one document (a chunk between separators) and checks it
 // against the limits. It returns the expanded size of the document and
 // whether the document is empty (nothing but comments or whitespace).
-func scanYAMLDoc(id string, data []byte, opt Options) (size int64, empty bool, err error) {
+// line is the number of lines of the file before the document, so errors
+// give lines of the file.
+func scanYAMLDoc(id string, data []byte, line int, opt Options) (size int64, empty bool, err error) {
 	if int64(len(data)) > opt.MaxDocBytes {
 		return 0, false, errorf(ErrLimit, "%s: document has %d bytes, more than the limit of %d", id, len(data), opt.MaxDocBytes)
 	}
@@ -55,7 +60,71 @@ func scanYAMLDoc(id string, data []byte, opt Options) (size int64, empty bool, e
 	if err != nil {
 		return 0, false, err
 	}
+	if err := checkDuplicateKeys(id, &doc, "", line); err != nil {
+		return 0, false, err
+	}
 	return st.size, len(doc.Content) == 0, nil
+}
+
+// checkDuplicateKeys refuses a mapping that holds a key twice, as kustomize
+// (yaml.v3) does: the YAML-to-JSON conversion would silently keep the last.
+// Aliases are not followed; their anchors are checked where they stand.
+// The walk is bounded by the depth and size checks that ran before it.
+func checkDuplicateKeys(id string, n *yaml.Node, at string, line int) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := checkDuplicateKeys(id, c, at, line); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := checkDuplicateKeys(id, c, fmt.Sprintf("%s[%d]", at, i), line); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+				continue
+			}
+			p := keyPath(at, k.Value)
+			if first, dup := seen[k.Value]; dup {
+				return errorf(ErrInvalid, "%s: duplicate key %s (lines %d and %d): remove one of them", id, strconv.Quote(p), first, line+k.Line)
+			}
+			seen[k.Value] = line + k.Line
+			if err := checkDuplicateKeys(id, v, p, line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkJSONDuplicateKeys refuses a JSON object that holds a key twice. It
+// runs on valid JSON only (depth already bounded by scanJSON), which YAML
+// parses to the same tree.
+func checkJSONDuplicateKeys(id string, data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // valid JSON that yaml.v3 refuses: nothing more to check
+	}
+	return checkDuplicateKeys(id, &doc, "", 0)
+}
+
+// keyPath appends a mapping key to a path: metadata.name, or
+// metadata.labels["app.kubernetes.io/name"] for a key that holds a dot.
+func keyPath(at, key string) string {
+	if strings.ContainsAny(key, ".[]\"") || key == "" {
+		return at + "[" + strconv.Quote(key) + "]"
+	}
+	if at == "" {
+		return key
+	}
+	return at + "." + key
 }
 
 // walk returns the expanded stat of n, found at nesting depth.
