@@ -137,8 +137,13 @@ func (j *applyJournal) remove() {
 	_ = j.f.Close()
 }
 
-// close releases the journal and leaves it for a later resolution.
-func (j *applyJournal) close() { _ = j.f.Close() }
+// close releases the journal and leaves it for a later resolution (which
+// finds the batch if it is still queued).
+func (j *applyJournal) close() {
+	if j != nil {
+		_ = j.f.Close()
+	}
+}
 
 // journalDir is the folder of the apply journals.
 func (r *Reconciler) journalDir() string { return filepath.Join(r.cfg.DataDir, journalFolder) }

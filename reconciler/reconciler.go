@@ -102,7 +102,10 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 	for _, o := range opts {
 		o(r)
 	}
-	r.rec.q.dir, r.rec.q.log = filepath.Join(cfg.DataDir, spoolFolder), r.log
+	r.rec.q.log = r.log
+	if cfg.DataDir != "" {
+		r.rec.q.dir = filepath.Join(cfg.DataDir, spoolFolder)
+	}
 	if w, ok := loaderClient(loader).(GitWriter); ok {
 		r.git = w
 	}

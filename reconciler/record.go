@@ -90,6 +90,7 @@ func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now 
 	if out.Err == nil && !out.DryRun {
 		episodes, ch, err := rc.episodes(out, now)
 		if err != nil {
+			out.journal.close()
 			return nil, err
 		}
 		recs, changes = append(recs, episodes...), ch
@@ -109,6 +110,7 @@ func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now 
 		recs[i].Time = now
 	}
 	if err := rc.updateTarget(out, now); err != nil {
+		out.journal.close()
 		return changes, err
 	}
 	return changes, rc.appendBatch(ctx, recs, out.journal.remove)

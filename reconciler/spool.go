@@ -54,9 +54,11 @@ type batch struct {
 	recs []history.Record
 	// file is the spill file, "" while the batch is in memory only.
 	file string
-	// loaded: the batch was spilled by an earlier process, which may have
-	// appended it and died before removing the file.
-	loaded bool
+	// uncertain: the batch may be in the history already: an earlier
+	// process spilled it (and may have appended it and died before removing
+	// the file), or an append of it failed after the database might have
+	// committed it (a lost answer).
+	uncertain bool
 	// settled is closed once the batch is durable: appended or spilled;
 	// landed tells which.
 	settled chan struct{}
@@ -175,7 +177,7 @@ func (rc *recorder) loadLocked() {
 		if _, err := fmt.Sscanf(key, "%d", &n); err != nil {
 			continue
 		}
-		b := &batch{key: key, file: name, loaded: true, settled: make(chan struct{})}
+		b := &batch{key: key, file: name, uncertain: true, settled: make(chan struct{})}
 		close(b.settled) // already durable
 		rc.q.batches = append(rc.q.batches, b)
 		rc.q.lastKey = max(rc.q.lastKey, n)
@@ -286,17 +288,17 @@ func (rc *recorder) flush(stop, done chan struct{}) {
 			return
 		}
 		b := rc.q.batches[0]
-		recs, file, loaded := b.recs, b.file, b.loaded
+		recs, file, uncertain := b.recs, b.file, b.uncertain
 		rc.mu.Unlock()
 
-		err := rc.appendHead(recs, file, loaded)
+		err := rc.appendHead(recs, file, uncertain)
 		if err == nil {
 			rc.pop(b)
 			backoff = retryMin
 			continue
 		}
 		rc.mu.Lock()
-		rc.q.failing = err
+		rc.q.failing, b.uncertain = err, true
 		var waiting []*batch
 		for _, w := range rc.q.batches {
 			if w.file == "" {
@@ -321,10 +323,9 @@ func (rc *recorder) flush(stop, done chan struct{}) {
 	}
 }
 
-// appendHead appends one batch: from memory, or read back from its file. A
-// batch an earlier process spilled may have landed before that process
-// died: it is looked up first.
-func (rc *recorder) appendHead(recs []history.Record, file string, loaded bool) error {
+// appendHead appends one batch: from memory, or read back from its file. An
+// uncertain batch is looked up first.
+func (rc *recorder) appendHead(recs []history.Record, file string, uncertain bool) error {
 	if recs == nil {
 		var err error
 		if recs, err = readSpill(file); err != nil {
@@ -338,7 +339,7 @@ func (rc *recorder) appendHead(recs []history.Record, file string, loaded bool) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
 	defer cancel()
-	if loaded {
+	if uncertain {
 		if in, err := inHistory(ctx, rc.history, recs); err != nil || in {
 			return err
 		}
