@@ -203,3 +203,36 @@ func runHelperUntilAccepted(t *testing.T, h crashHelper) {
 		t.Fatalf("the helper ended with %v before it was killed", cmd.ProcessState)
 	}
 }
+
+// TestApplyFailedHalfwayKeepsItsApplyRecords: the API server goes away in
+// the middle of an apply; the failed reconcile still records an apply
+// record for each object the cluster took, and the next one records the
+// rest, each object once.
+func TestApplyFailedHalfwayKeepsItsApplyRecords(t *testing.T) {
+	o := &outage{trigger: "/configmaps/cm1"}
+	s := newScenarioWith(t, "concurrency: 1", o.wrap)
+	h := openScenarioHistory(t, s)
+	s.rec = newReconciler(t, s.setup, s.env.Config, o.wrap, s.logs, reconciler.WithHistory(h))
+	s.commit(map[string]string{"cm0.yaml": configMap("cm0", "v1"), "cm1.yaml": configMap("cm1", "v1"), "cm2.yaml": configMap("cm2", "v1")}, "three")
+	o.cut.Store(true)
+	if out := s.reconcile(reconciler.TriggerInterval); out.Err == nil {
+		t.Fatal("the apply did not fail")
+	}
+	o.down.Store(false)
+	o.cut.Store(false)
+	out := s.reconcile(reconciler.TriggerInterval)
+	mustAction(t, out, reconciler.ActionApplied)
+	recs, err := h.Query(t.Context(), history.Filter{Target: s.ns, Types: []string{history.TypeApply}, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Object+" "+r.Outcome)
+	}
+	want := []string{"ConfigMap/" + s.ns + "/cm0 created", "ConfigMap/" + s.ns + "/cm1 created", "ConfigMap/" + s.ns + "/cm2 created"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("apply records:\n%v\nwant\n%v", got, want)
+	}
+	mustVerify(t, h)
+}

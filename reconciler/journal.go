@@ -29,7 +29,7 @@ import (
 //     which live version) with the object's record;
 //   - after the cluster accepted it: the object's record.
 //
-// Every line is synced before the apply goes on. The reconcile's batch
+// The begin and intent lines are synced before the apply goes on. The reconcile's batch
 // names the journal's attempt in its reconcile record; once the batch is
 // durable (in the history, or spilled) the journal is removed. The process
 // holds an exclusive flock on its journals, so a journal that can be
@@ -103,15 +103,28 @@ func (j *applyJournal) Applying(in kube.Intent) error {
 	return j.write(journalLine{Intent: &in, Record: &rec})
 }
 
-// Applied implements kube.Journal. A failed write leaves the intent, which
-// a resolution judges on the live object.
+// Applied implements kube.Journal. The line is not synced: a line lost
+// (with the machine, a SIGKILL loses nothing written) or a failed write
+// leaves the intent, which a resolution judges on the live object.
 func (j *applyJournal) Applied(e kube.Entry) {
 	rec := j.record(e)
-	_ = j.write(journalLine{Intent: &kube.Intent{Ref: e.Ref, Action: e.Action}, Applied: true, Record: &rec})
+	_ = j.append(journalLine{Intent: &kube.Intent{Ref: e.Ref, Action: e.Action}, Applied: true, Record: &rec})
 }
 
-// write appends one line with one write call (O_APPEND) and syncs it.
+// write appends one line and syncs it.
 func (j *applyJournal) write(l journalLine) error {
+	if err := j.append(l); err != nil {
+		return err
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// append appends one line with one write call (O_APPEND), so lines of
+// concurrent writers never mix.
+func (j *applyJournal) append(l journalLine) error {
 	if l.Record != nil {
 		l.Record.Time = time.Now().UTC()
 	}
@@ -121,9 +134,6 @@ func (j *applyJournal) write(l journalLine) error {
 	}
 	if _, err := j.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("write %s: %w", j.path, err)
-	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", j.path, err)
 	}
 	return nil
 }

@@ -228,7 +228,7 @@ func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, 
 	}
 	changes, err := r.rec.record(ctx, out, actor, r.now(), r.pullRequests)
 	if err != nil {
-		r.log.Error("history not recorded", "target", out.Target, "error", err.Error())
+		r.log.Error("history not recorded yet", "target", out.Target, "error", err.Error())
 	}
 	var prev *Outcome
 	if st != nil {
