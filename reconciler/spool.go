@@ -54,6 +54,8 @@ type batch struct {
 	recs []history.Record
 	// file is the spill file, "" while the batch is in memory only.
 	file string
+	// spilling: a goroutine writes the spill file (only one may).
+	spilling bool
 	// uncertain: the batch may be in the history already: an earlier
 	// process spilled it (and may have appended it and died before removing
 	// the file), or an append of it failed after the database might have
@@ -200,21 +202,26 @@ func (rc *recorder) startFlusherLocked() {
 	go rc.flush(rc.q.stop, rc.q.flusherDone)
 }
 
-// spill writes b to its own file unless it is durable already.
+// spill writes b to its own file unless it is durable already or another
+// goroutine is writing it.
 func (rc *recorder) spill(b *batch) error {
 	rc.mu.Lock()
 	recs, dir := b.recs, rc.q.dir
-	done := isClosed(b.settled)
-	rc.mu.Unlock()
-	if done {
-		return nil
+	skip := isClosed(b.settled) || b.spilling
+	if !skip && dir != "" {
+		b.spilling = true
 	}
-	if dir == "" {
+	rc.mu.Unlock()
+	switch {
+	case skip:
+		return nil
+	case dir == "":
 		return errors.New("history: no spool folder: the batch waits in memory only")
 	}
 	file, err := writeSpill(dir, b.key, recs)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	b.spilling = false
 	if err != nil {
 		return fmt.Errorf("history: spool %s: %w (records are kept in memory only; check that dataDir is writable)", dir, err)
 	}
