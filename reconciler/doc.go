@@ -12,4 +12,15 @@
 // and notifies. Subpackages hold the parts with their own state: config
 // (trueup.yaml), kube (one client, mapper and watch per cluster; inventory
 // and prune).
+//
+// The audit trail survives crashes and database outages. Each apply keeps a
+// write-ahead journal in dataDir/journal (journal.go): an intent line is
+// synced before each change is sent, so after a SIGKILL the next reconcile
+// of the target records every change the cluster accepted (judging an
+// unanswered one on the live object) before it applies anything. Records
+// reach the history through a queue (spool.go) that one goroutine drains
+// in order; no lock is held while the database is called, a reconcile
+// waits for its batch at most a few seconds, and what the database does
+// not take goes to dataDir/history-spool, one file per batch, appended in
+// order when it answers again, also by the next process.
 package reconciler

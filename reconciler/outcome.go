@@ -82,7 +82,11 @@ type Outcome struct {
 	complianceChanges []complianceChange
 	// plan is what the reconcile compared, for the pull-request step.
 	plan *Plan
-	Err  error `json:"-"`
+	// attempt and journal: the apply journal, removed once the batch is
+	// durable (journal.go).
+	attempt string
+	journal *applyJournal
+	Err     error `json:"-"`
 }
 
 // Error returns the failure message, or "".

@@ -44,6 +44,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		out.Action, out.Err = ActionFailed, err
 		return out
 	}
+	if !opts.DryRun && dest != nil {
+		// An apply a crash interrupted is recorded before anything else.
+		if err := r.resolveJournals(ctx, name, dest.Cluster); err != nil {
+			out.Action, out.Err = ActionFailed, &StageError{Stage: StageCluster, Err: err}
+			return r.finish(ctx, st, out, opts.Actor)
+		}
+	}
 	po := planOptions{reuseDesired: trigger == TriggerWatch, fresh: trigger == TriggerManual || opts.Fresh}
 	plan, err := r.planTarget(ctx, t, st, dest, po)
 	if err != nil {
@@ -113,7 +120,19 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 	if t.Account != "" {
 		res, err = r.applyAccount(ctx, t, r.accounts[t.Account], objs, retain, plan, opts, withPrune)
 	} else {
-		res, err = r.applyCluster(ctx, t, dest, objs, retain, plan, opts, withPrune)
+		var j kube.Journal
+		if !opts.DryRun && r.rec.history != nil {
+			action := ActionHealed
+			if withPrune {
+				action = ActionApplied
+			}
+			if out.journal, err = r.startJournal(out, action, opts.Actor); err != nil {
+				out.Err = &StageError{Stage: StageApply, Err: err}
+				return
+			}
+			j = out.journal
+		}
+		res, err = r.applyCluster(ctx, t, dest, objs, retain, plan, opts, withPrune, j)
 	}
 	if res != nil {
 		for _, f := range out.Blocked {
@@ -137,7 +156,7 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 
 // applyCluster server-side applies objs to the cluster, with pruning
 // within the target's limits when withPrune.
-func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *Destination, objs []*unstructured.Unstructured, retain []drift.ObjectRef, plan *Plan, opts ReconcileOptions, withPrune bool) (*kube.Result, error) {
+func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *Destination, objs []*unstructured.Unstructured, retain []drift.ObjectRef, plan *Plan, opts ReconcileOptions, withPrune bool, j kube.Journal) (*kube.Result, error) {
 	ao := kube.DefaultApplyOptions()
 	ao.Retain = retain
 	ao.InventoryNamespace = dest.InventoryNamespace
@@ -152,6 +171,7 @@ func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *D
 	ao.Ignore = r.ignoreRules(t)
 	ao.DryRun = opts.DryRun
 	ao.Progress = opts.Progress
+	ao.Journal = j
 	ao.Revision = plan.Desired.Revision.Commit
 	if withPrune {
 		ao.Prune = prunePolicy(t)
@@ -216,7 +236,7 @@ func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, 
 	}
 	changes, err := r.rec.record(ctx, out, actor, r.now(), r.pullRequests)
 	if err != nil {
-		r.log.Error("history not recorded", "target", out.Target, "error", err.Error())
+		r.log.Error("history not recorded yet", "target", out.Target, "error", err.Error())
 	}
 	var prev *Outcome
 	if st != nil {

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -101,6 +102,10 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 	for _, o := range opts {
 		o(r)
 	}
+	r.rec.q.log = r.log
+	if cfg.DataDir != "" {
+		r.rec.q.dir = filepath.Join(cfg.DataDir, spoolFolder)
+	}
 	if w, ok := loaderClient(loader).(GitWriter); ok {
 		r.git = w
 	}
@@ -119,6 +124,11 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 	}
 	return r, nil
 }
+
+// Close stops appending to the history and spills the records still
+// waiting to dataDir (appended by the next process). Call it after the
+// last reconcile, before closing the history.
+func (r *Reconciler) Close() error { return r.rec.close() }
 
 // ignoreRules converts the global and target ignore rules.
 func (r *Reconciler) ignoreRules(t *config.Target) []drift.IgnoreRule {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os/exec"
@@ -40,6 +41,8 @@ type scenario struct {
 	// another builds one more reconciler of the same config, as a second
 	// process (the CLI beside the daemon) would.
 	another func(opts ...reconciler.Option) *reconciler.Reconciler
+	// setup rebuilds the reconciler (a restart).
+	setup scenarioSetup
 }
 
 type syncBuffer struct {
@@ -80,6 +83,30 @@ func newScenarioFull(t *testing.T, targetExtra, top string, wrap func(http.Round
 	s := &scenario{t: t, env: env, ns: env.Namespace(t), logs: &syncBuffer{}}
 	dir := t.TempDir()
 	s.repo = gitrepo.Init(t, filepath.Join(dir, "repo.git"))
+	s.setup = scenarioSetup{Dir: dir, RepoURL: s.repo.URL(), Kubeconfig: env.Kubeconfig, Namespace: s.ns, TargetExtra: targetExtra, Top: top}
+	s.another = func(opts ...reconciler.Option) *reconciler.Reconciler {
+		t.Helper()
+		return newReconciler(t, s.setup, env.Config, wrap, s.logs, opts...)
+	}
+	s.rec = s.another(opts...)
+	return s
+}
+
+// scenarioSetup is what a reconciler of a scenario is built from; a test
+// that restarts it (or hands it to a helper process) builds it again.
+type scenarioSetup struct {
+	Dir, RepoURL, Kubeconfig, Namespace string
+	TargetExtra, Top                    string
+	// MoreNamespaces get a target each, like the first one.
+	MoreNamespaces []string
+}
+
+// newReconciler builds the reconciler of a scenario: one target named
+// after the namespace, its data in setup.Dir/data.
+func newReconciler(t *testing.T, setup scenarioSetup, base *rest.Config, wrap func(http.RoundTripper) http.RoundTripper, logs io.Writer, opts ...reconciler.Option) *reconciler.Reconciler {
+	t.Helper()
+	dir := setup.Dir
+	targetExtra := setup.TargetExtra
 	// timeout and wait default to 30s and false unless targetExtra sets them.
 	for _, d := range []string{"timeout: 30s", "wait: false"} {
 		if key := d[:strings.Index(d, ":")+1]; !strings.HasPrefix(targetExtra, key) && !strings.Contains(targetExtra, "\n"+key) {
@@ -104,31 +131,29 @@ targets:
     namespace: %s
     %s
 %s
-`, filepath.Join(dir, "data"), s.repo.URL(), env.Kubeconfig, s.ns, s.ns, target, top)
+`, filepath.Join(dir, "data"), setup.RepoURL, setup.Kubeconfig, setup.Namespace, setup.Namespace, target, setup.Top)
+	for _, ns := range setup.MoreNamespaces {
+		yaml = strings.Replace(yaml, "targets:\n", fmt.Sprintf("targets:\n  - {name: %s, source: repo, path: app, cluster: test, namespace: %s, timeout: 30s, wait: false}\n", ns, ns), 1)
+	}
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
 	}
-	srcs := map[string]git.Source{"repo": {Name: "repo", URL: s.repo.URL(), Ref: git.RefSpec{Branch: "main"}}}
+	srcs := map[string]git.Source{"repo": {Name: "repo", URL: setup.RepoURL, Ref: git.RefSpec{Branch: "main"}}}
 	loader := reconciler.NewDesiredLoader(git.New(filepath.Join(dir, "data", "sources")), srcs)
-	restCfg := rest.CopyConfig(env.Config)
+	restCfg := rest.CopyConfig(base)
 	restCfg.WrapTransport = wrap
 	cluster, err := kube.NewCluster("test", restCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dests := map[string]*reconciler.Destination{"test": reconciler.NewDestination(cluster, "trueup-system")}
-	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s.another = func(opts ...reconciler.Option) *reconciler.Reconciler {
-		t.Helper()
-		r, err := reconciler.New(cfg, loader, dests, append([]reconciler.Option{reconciler.WithLogger(log)}, opts...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r, err := reconciler.New(cfg, loader, dests, append([]reconciler.Option{reconciler.WithLogger(log)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.rec = s.another(opts...)
-	return s
+	return r
 }
 
 // commit writes files under app/ as the next commit on main.

@@ -15,15 +15,17 @@ import (
 )
 
 // recorder turns reconcile outcomes into history records and live state.
-// The records of one reconcile are appended in one transaction; a batch the
-// history refuses (database down) is kept and appended before the next one,
-// so the chain keeps every record in order.
+// The records of one reconcile are appended in one transaction, through a
+// queue (spool.go) that keeps them in order and on disk while the database
+// is down, so the chain keeps every record in order and no reconcile waits
+// on the database for long.
 type recorder struct {
 	history history.Store
 	state   *state.Store
 
-	mu      sync.Mutex
-	pending [][]history.Record
+	// mu guards q; it is never held while the database is called.
+	mu sync.Mutex
+	q  queue
 }
 
 // WithHistory records every reconcile in the audit history.
@@ -42,6 +44,9 @@ type reconcileData struct {
 	DryRun     bool                 `json:"dryRun,omitempty"`
 	Stage      Stage                `json:"stage,omitempty"`
 	Error      string               `json:"error,omitempty"`
+	// Attempt names the apply journal of the reconcile (see journal.go):
+	// records an interrupted apply left are recorded with the same one.
+	Attempt string `json:"attempt,omitempty"`
 }
 
 type commitData struct {
@@ -79,10 +84,13 @@ func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now 
 	actor = recordActor(out, actor)
 	recs := []history.Record{reconcileRecord(out, actor)}
 	var changes []episodeChange
-	if out.Err == nil && !out.DryRun {
+	if !out.DryRun { // a reconcile that failed half-way records what it changed
 		recs = append(recs, objectRecords(out, actor)...)
+	}
+	if out.Err == nil && !out.DryRun {
 		episodes, ch, err := rc.episodes(out, now)
 		if err != nil {
+			out.journal.close()
 			return nil, err
 		}
 		recs, changes = append(recs, episodes...), ch
@@ -102,33 +110,19 @@ func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now 
 		recs[i].Time = now
 	}
 	if err := rc.updateTarget(out, now); err != nil {
+		out.journal.close()
 		return changes, err
 	}
-	return changes, rc.append(ctx, recs)
+	return changes, rc.appendBatch(ctx, recs, out.journal.remove)
 }
 
-// append writes pending batches, then this one; a failure keeps them all.
+// append queues a batch for the history (see appendBatch).
 func (rc *recorder) append(ctx context.Context, recs []history.Record) error {
-	if rc.history == nil {
-		return nil
-	}
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.pending = append(rc.pending, recs)
-	for len(rc.pending) > 0 {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		_, err := rc.history.Append(actx, rc.pending[0]...)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("history: %d batches kept for the next attempt: %w", len(rc.pending), err)
-		}
-		rc.pending = rc.pending[1:]
-	}
-	return nil
+	return rc.appendBatch(ctx, recs, nil)
 }
 
 func reconcileRecord(out *Outcome, actor string) history.Record {
-	d := reconcileData{Trigger: out.Trigger, DurationMS: out.Duration.Milliseconds(), DryRun: out.DryRun, Error: out.Error(), Stage: out.FailedStage()}
+	d := reconcileData{Trigger: out.Trigger, DurationMS: out.Duration.Milliseconds(), DryRun: out.DryRun, Error: out.Error(), Stage: out.FailedStage(), Attempt: out.attempt}
 	if out.Revision.Commit != "" {
 		rev := out.Revision
 		d.Commit = &commitData{Source: rev.Source, Ref: rev.Ref, Author: rev.Author, Committer: rev.Committer,
@@ -162,26 +156,37 @@ func recordActor(out *Outcome, cliActor string) string {
 }
 
 // objectRecords lists every object the reconcile changed, with its diff.
+// A failed reconcile lists what it changed, not what failed (its reconcile
+// record has the error).
 func objectRecords(out *Outcome, actor string) []history.Record {
 	if out.Apply == nil {
 		return nil
 	}
-	reports := map[drift.ObjectRef]drift.ObjectReport{}
-	for _, o := range out.Report.Objects {
-		reports[o.Ref] = o
-	}
+	reports := reportsByRef(out.Report)
 	var recs []history.Record
 	for _, e := range out.Apply.Entries {
-		typ := entryType(out.Action, e.Action)
-		if typ == "" {
+		if entryType(out.Action, e.Action) == "" || out.Err != nil && e.Action == kube.ActionFailed {
 			continue
 		}
-		rep := reports[e.Ref]
-		recs = append(recs, history.Record{Type: typ, Target: out.Target, Object: e.Ref.String(), Revision: out.Revision.Commit,
-			Actor: actor, Outcome: string(e.Action), Message: e.Message,
-			Data: mustJSON(objectData{Action: e.Action, Message: e.Message, Origin: rep.Origin, Fields: rep.Fields})})
+		recs = append(recs, objectRecord(out, actor, reports, e))
 	}
 	return recs
+}
+
+// objectRecord is the record of one changed object (entryType not "").
+func objectRecord(out *Outcome, actor string, reports map[drift.ObjectRef]drift.ObjectReport, e kube.Entry) history.Record {
+	rep := reports[e.Ref]
+	return history.Record{Type: entryType(out.Action, e.Action), Target: out.Target, Object: e.Ref.String(), Revision: out.Revision.Commit,
+		Actor: actor, Outcome: string(e.Action), Message: e.Message,
+		Data: mustJSON(objectData{Action: e.Action, Message: e.Message, Origin: rep.Origin, Fields: rep.Fields})}
+}
+
+func reportsByRef(r drift.Report) map[drift.ObjectRef]drift.ObjectReport {
+	reports := map[drift.ObjectRef]drift.ObjectReport{}
+	for _, o := range r.Objects {
+		reports[o.Ref] = o
+	}
+	return reports
 }
 
 func entryType(action Action, a kube.Action) string {

@@ -47,6 +47,7 @@ output says why and what to do), 2 error.`,
 			if err != nil {
 				return err
 			}
+			defer r.Close() // records the history did not take yet wait in dataDir
 			errw := cmd.ErrOrStderr()
 			ro := reconciler.ReconcileOptions{DryRun: dryRun, Actor: cliActor(), Progress: func(e kube.Event) { printProgress(errw, e) }}
 			out := r.Reconcile(cmd.Context(), args[0], reconciler.TriggerManual, ro)

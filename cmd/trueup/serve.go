@@ -130,6 +130,9 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	ro := reconciler.DefaultRunOptions()
 	ro.Watch = !so.noWatch
 	err = r.Run(ctx, ro)
+	if cerr := r.Close(); cerr != nil {
+		log.Error("history records not spilled", "error", cerr.Error())
+	}
 
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -56,6 +56,10 @@ type ApplyOptions struct {
 	// Progress, when set, is called as the apply advances. It runs on the
 	// calling goroutine and must not block.
 	Progress func(Event)
+	// Journal, when set, hears of every change right before it is sent and
+	// right after the cluster accepted it, so the caller can keep a
+	// write-ahead log that survives a crash between the two (see Journal).
+	Journal Journal
 }
 
 // DefaultApplyOptions returns the defaults: wait for health, 5m timeout,

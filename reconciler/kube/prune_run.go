@@ -167,7 +167,7 @@ func (a *applier) deleteAll(ctx context.Context, refs []drift.ObjectRef, res *Re
 			keep = append(keep, ref)
 			continue
 		}
-		entry, err := a.m.Delete(ctx, stub, deleteOptions(a.target))
+		entry, err := a.deleteOne(ctx, stub, ref)
 		switch {
 		case err != nil:
 			err = objectErr(a.target, ref, "delete", cause(err))
@@ -181,6 +181,22 @@ func (a *applier) deleteAll(ctx context.Context, refs []drift.ObjectRef, res *Re
 		}
 	}
 	return keep, errors.Join(errs...)
+}
+
+// deleteOne deletes one object through ssa, telling the journal before and
+// after.
+func (a *applier) deleteOne(ctx context.Context, stub *unstructured.Unstructured, ref drift.ObjectRef) (*ssa.ChangeSetEntry, error) {
+	j := a.opts.Journal
+	if j != nil {
+		if err := j.Applying(Intent{Ref: ref, Action: ActionDeleted}); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+	}
+	entry, err := a.m.Delete(ctx, stub, deleteOptions(a.target))
+	if err == nil && j != nil && entry.Action != ssa.SkippedAction {
+		j.Applied(Entry{Ref: ref, Action: ActionDeleted})
+	}
+	return entry, err
 }
 
 // namespaceInUse guards a Namespace deletion, which deletes everything in

@@ -87,7 +87,9 @@ type planned struct {
 	note   string
 	// recreate is the live object to delete first (immutable change, force).
 	recreate *unstructured.Unstructured
-	err      error
+	// live is the live object's version the dry-run compared with.
+	liveVersion, liveUID string
+	err                  error
 }
 
 // runStage dry-runs every object of the stage and, unless anything failed or
@@ -152,6 +154,9 @@ func (a *applier) plan(ctx context.Context, obj *unstructured.Unstructured) plan
 	if err != nil {
 		return a.planFailure(ctx, p, cause(err))
 	}
+	if live != nil {
+		p.liveVersion, p.liveUID = live.GetResourceVersion(), string(live.GetUID())
+	}
 	switch entry.Action {
 	case ssa.CreatedAction:
 		p.action = ActionCreated
@@ -181,6 +186,7 @@ func (a *applier) planFailure(ctx context.Context, p planned, err error) planned
 			p.err = a.checkOwner(p.ref, live)
 		case a.forced(p.obj, live):
 			p.action, p.recreate = ActionConfigured, live
+			p.liveVersion, p.liveUID = live.GetResourceVersion(), string(live.GetUID())
 			p.note = "recreate: immutable field changed (force)"
 		default:
 			p.err = objectErr(a.target, p.ref, "apply", fmt.Errorf("%w: %w; %s", ErrImmutable, err, forceHint))
@@ -262,8 +268,25 @@ func (a *applier) applyStage(ctx context.Context, plans []planned, res *Result) 
 	return errors.Join(errs...)
 }
 
-// applyOne applies one object, deleting it first for a forced recreate.
+// applyOne applies one object, deleting it first for a forced recreate, and
+// tells the journal before and after.
 func (a *applier) applyOne(ctx context.Context, p planned) (Action, string, error) {
+	j := a.opts.Journal
+	if j != nil {
+		in := Intent{Ref: p.ref, Action: p.action, ResourceVersion: p.liveVersion, UID: p.liveUID}
+		if err := j.Applying(in); err != nil {
+			return "", "", objectErr(a.target, p.ref, "journal", err)
+		}
+	}
+	action, msg, err := a.sendOne(ctx, p)
+	if err == nil && j != nil {
+		j.Applied(Entry{Ref: p.ref, Action: action, Message: msg})
+	}
+	return action, msg, err
+}
+
+// sendOne applies one object, deleting it first for a forced recreate.
+func (a *applier) sendOne(ctx context.Context, p planned) (Action, string, error) {
 	if p.recreate != nil {
 		if err := a.deleteForRecreate(ctx, p.recreate); err != nil {
 			return "", "", objectErr(a.target, p.ref, "recreate", err)
