@@ -73,7 +73,7 @@ func (r *Reconciler) appliedRevision(ctx context.Context, target string) string 
 			return "" // unknown: the next reconcile applies the render again, which is safe
 		}
 		for _, rec := range recs {
-			if done := []string{string(ActionApplied), string(ActionHealed), string(ActionInSync), string(ActionDetected)}; slices.Contains(done, rec.Outcome) {
+			if done := []string{string(ActionApplied), string(ActionHealed), string(ActionInSync), string(ActionDetected), string(ActionUnknown)}; slices.Contains(done, rec.Outcome) {
 				rev = rec.Revision
 				break
 			}

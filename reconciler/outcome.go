@@ -51,6 +51,10 @@ const (
 	ActionDetected Action = "detected" // drift reported, left in place (alert mode)
 	ActionPending  Action = "pending"  // a new revision waits for a manual apply
 	ActionFailed   Action = "failed"
+	// ActionUnknown: nothing that could be read drifted, but some live state
+	// could not be read (a throttled or timed-out call, a failed listing):
+	// never reported as in sync.
+	ActionUnknown Action = "unknown"
 )
 
 // Outcome is the result of one reconcile.
@@ -136,6 +140,9 @@ func driftedObjects(r drift.Report) []drift.ObjectReport {
 func (o *Outcome) summary() string {
 	c := o.Report.Counts()
 	s := fmt.Sprintf("%d in sync, %d drifted, %d missing, %d pending prune", c[drift.InSync], c[drift.Drifted], c[drift.Missing], c[drift.PendingPrune])
+	if c[drift.Unknown] > 0 {
+		s += fmt.Sprintf(", %d unknown", c[drift.Unknown])
+	}
 	if o.Apply != nil {
 		s += "; " + o.Apply.Summary()
 	}

@@ -83,6 +83,8 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 	case newRevision || retryPrune:
 		r.apply(ctx, t, st, dest, plan.Objects, plan, out, opts, true)
 		out.Action = ActionApplied
+	case len(drifted) == 0 && plan.Report.Counts()[drift.Unknown] > 0:
+		out.Action = ActionUnknown
 	case len(drifted) == 0:
 		out.Action = ActionInSync
 	case t.Remediation.Drift == "heal" || out.Trigger == TriggerManual:

@@ -221,3 +221,36 @@ func TestCloudDriftSaysActorUnknownWithoutCloudTrail(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyWithThrottledListingIsUnknownNotInSync: the account's revision
+// is applied and nothing drifted, but the listing of what the target tagged
+// is throttled. apply must not say "nothing to do: live state matches Git"
+// and exit 0 (nor the history record "in-sync"): it exits 2 and names what
+// could not be read.
+func TestApplyWithThrottledListingIsUnknownNotInSync(t *testing.T) {
+	env := motoenv.Start(t)
+	repo := gitrepo.Init(t, filepath.Join(t.TempDir(), "infra.git"))
+	repo.Commit(t, map[string]gitrepo.Entry{"aws/logs.yaml": gitrepo.File(untaggedBucket)}, gitrepo.CommitOptions{Message: "Add a bucket"})
+	cfg := accountConfig(t, env, repo)
+	if out, errOut, code := trueup(t, "apply", "buckets", "-c", cfg); code != 0 {
+		t.Fatalf("first apply: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := trueup(t, "apply", "buckets", "-c", cfg); code != 0 || !strings.Contains(out, "nothing to do: live state matches Git") {
+		t.Fatalf("second apply without faults: exit %d, want 0 and nothing to do\n%s%s", code, out, errOut)
+	}
+	proxy := motoenv.NewProxy(t, env)
+	proxy.Fail("iam", "ListPolicies", motoenv.Throttle)
+	s := accountScenario{env: env, cfg: cfg}
+	out, errOut, code := trueup(t, "apply", "buckets", "-c", s.through(t, proxy, nil))
+	if code != exitError || strings.Contains(out, "nothing to do") || !strings.Contains(out, "? IAMPolicy.aws.trueup.dev//* unknown") ||
+		!strings.Contains(out, "the result is unknown, not in sync") || !strings.Contains(out, ": unknown") {
+		t.Fatalf("apply behind a throttled ListPolicies: exit %d, want 2 naming the unknown listing\n%s%s", code, out, errOut)
+	}
+	if proxy.Faulted("iam", "ListPolicies") == 0 {
+		t.Error("ListPolicies never reached the proxy")
+	}
+	hist, _, _ := trueup(t, "history", "--target", "buckets", "-c", cfg, "-o", "json")
+	if !strings.Contains(hist, `"outcome": "unknown"`) {
+		t.Errorf("history has no reconcile with outcome unknown:\n%s", hist)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/kube"
 )
@@ -64,6 +65,8 @@ output says why and what to do), 2 error.`,
 				return &exitCodeError{code: exitError, err: out.Err}
 			case out.PruneBlocked != "":
 				return &exitCodeError{code: exitFailed} // the output says why
+			case out.Action == reconciler.ActionUnknown:
+				return &exitCodeError{code: exitError} // the output says what is unknown
 			}
 			return nil
 		},
@@ -104,8 +107,16 @@ func printOutcome(w io.Writer, opts *globalOptions, out *reconciler.Outcome, dry
 	if out.PruneBlocked != "" {
 		fmt.Fprintf(w, "%s %s\n", opts.paint(w, yellow, "prune blocked:"), out.PruneBlocked)
 	}
-	if out.Action == reconciler.ActionInSync {
+	switch out.Action {
+	case reconciler.ActionInSync:
 		fmt.Fprintln(w, "nothing to do: live state matches Git")
+	case reconciler.ActionUnknown:
+		for _, o := range out.Report.Objects {
+			if o.Status == drift.Unknown {
+				fmt.Fprintf(w, "  ? %s unknown: %s\n", o.Ref, o.Error)
+			}
+		}
+		fmt.Fprintf(w, "%s nothing that could be read drifted, but the state above could not be read: the result is unknown, not in sync; run trueup apply again when the API answers\n", opts.paint(w, yellow, "unknown:"))
 	}
 }
 
