@@ -255,6 +255,22 @@ func (r *Reconciler) Status() []*Outcome {
 	return out
 }
 
+// Pending lists the targets (suspended ones aside) that have not finished a
+// first reconcile: until each has applied, found its state or reported why
+// it could not, the daemon is not ready.
+func (r *Reconciler) Pending() []string {
+	var out []string
+	for _, t := range r.cfg.Targets {
+		if t.Suspend {
+			continue
+		}
+		if st := r.targetState(t.Name); st != nil && st.lastOutcome() == nil {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
 // HasTarget reports whether the config has a target of that name.
 func (r *Reconciler) HasTarget(name string) bool {
 	_, ok := r.cfg.Target(name)
