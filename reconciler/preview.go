@@ -119,7 +119,9 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 	}
 	key := fmt.Sprintf("%s/%d", source, number)
 	defer r.prev.lock(key)()
-	pr, err := gh.Host.GetPullRequest(ctx, gh.Repo, number)
+	hctx, cancel := gh.call(ctx)
+	pr, err := gh.Host.GetPullRequest(hctx, gh.Repo, number)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
@@ -149,14 +151,20 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 		pv.Targets = append(pv.Targets, tp)
 	}
 	body := previewComment(pv)
-	if _, _, err := gh.Host.UpsertComment(ctx, gh.Repo, number, previewMarker, body); err != nil {
+	hctx, cancel = gh.call(ctx)
+	_, _, err = gh.Host.UpsertComment(hctx, gh.Repo, number, previewMarker, body)
+	cancel()
+	if err != nil {
 		return pv, fmt.Errorf("preview: comment on pull request #%d: %w", number, err)
 	}
 	st := githost.Status{State: githost.StatusSuccess, Context: previewStatusContext, Description: previewSummary(pv), URL: pr.URL}
 	if pv.Failed {
 		st.State = githost.StatusFailure
 	}
-	if err := gh.Host.SetStatus(ctx, gh.Repo, head.Commit, st); err != nil {
+	hctx, cancel = gh.call(ctx)
+	err = gh.Host.SetStatus(hctx, gh.Repo, head.Commit, st)
+	cancel()
+	if err != nil {
 		return pv, fmt.Errorf("preview: status of %s: %w", head.Short(), err)
 	}
 	r.prev.mark(key, pr.HeadSHA)
@@ -260,7 +268,9 @@ func (r *Reconciler) PollPullRequests(ctx context.Context, source string) ([]*Pr
 	if branch == "" {
 		return nil, nil // a tag, semver range or commit: no branch for pull requests to go into
 	}
-	prs, err := gh.Host.ListOpenPullRequests(ctx, gh.Repo, branch)
+	hctx, cancel := gh.call(ctx)
+	prs, err := gh.Host.ListOpenPullRequests(hctx, gh.Repo, branch)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
