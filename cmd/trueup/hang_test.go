@@ -114,4 +114,3 @@ func TestGitHostAndSlackThatNeverAnswerFailWithADeadline(t *testing.T) {
 		}
 	})
 }
-
