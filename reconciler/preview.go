@@ -139,6 +139,10 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 		pv.Skipped = "no target follows branch " + pr.Base
 		return pv, nil
 	}
+	if reason := r.previewRefusal(ctx, gh, pr); reason != "" {
+		pv.Skipped = "not previewed: " + reason
+		return pv, r.refusePreview(ctx, gh, pr, key, reason)
+	}
 	src := r.loader.sources[source]
 	head, err := r.git.FetchRef(ctx, src, fmt.Sprintf("refs/pull/%d/head", number))
 	if err != nil {
@@ -170,6 +174,50 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 	r.prev.mark(key, pr.HeadSHA)
 	r.recordPreview(ctx, pv)
 	return pv, nil
+}
+
+// previewRefusal says why a pull request must not be previewed, or "". A
+// preview dry-runs the pull request's objects with trueup's identity and
+// shows live values, so a pull request from a fork is previewed only when
+// its author may push to the repository, or the provider allows forks.
+func (r *Reconciler) previewRefusal(ctx context.Context, gh GitHost, pr githost.PullRequest) string {
+	if !pr.Fork || gh.AllowForks {
+		return ""
+	}
+	hctx, cancel := gh.call(ctx)
+	defer cancel()
+	ok, err := gh.Host.CanPush(hctx, gh.Repo, pr.Author)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("it comes from a fork, and whether its author %s may push to %s could not be checked (%v)", pr.Author, gh.Repo, err)
+	case !ok:
+		return fmt.Sprintf("it comes from a fork, and its author %s may not push to %s", pr.Author, gh.Repo)
+	}
+	return ""
+}
+
+// refusePreview keeps trueup's comment on the pull request saying why it
+// was not previewed (no live value in it) and fails its preview status.
+func (r *Reconciler) refusePreview(ctx context.Context, gh GitHost, pr githost.PullRequest, key, reason string) error {
+	r.log.Info("pull request not previewed", "repository", gh.Repo.String(), "number", pr.Number, "reason", reason)
+	body := previewMarker + "\n### trueup did not preview this pull request\n\n" + mdText(reason) + ".\n\n" +
+		"A preview dry-runs the pull request's objects against the live destination with trueup's identity and shows live values. " +
+		"To get one, push the branch to the repository itself, or ask an owner to set `sources[].provider.preview.allowForks: true`.\n"
+	hctx, cancel := gh.call(ctx)
+	_, _, err := gh.Host.UpsertComment(hctx, gh.Repo, pr.Number, previewMarker, body)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("preview: comment on pull request #%d: %w", pr.Number, err)
+	}
+	st := githost.Status{State: githost.StatusFailure, Context: previewStatusContext, Description: "not previewed: a fork whose author may not push here", URL: pr.URL}
+	hctx, cancel = gh.call(ctx)
+	err = gh.Host.SetStatus(hctx, gh.Repo, pr.HeadSHA, st)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("preview: status of %s: %w", shortSHA(pr.HeadSHA), err)
+	}
+	r.prev.mark(key, pr.HeadSHA)
+	return nil
 }
 
 // previewTargets are the targets of the source that follow branch.
@@ -207,7 +255,7 @@ func (r *Reconciler) previewTarget(ctx context.Context, t *config.Target, head s
 		return tp
 	}
 	scratch := newTargetState() // the target's own caches stay the target's
-	plan, err := r.planTarget(ctx, t, scratch, dest, planOptions{fresh: true, desired: d})
+	plan, err := r.planTarget(ctx, t, scratch, dest, planOptions{fresh: true, desired: d, scoped: true})
 	if err != nil {
 		tp.Error = err.Error()
 		return tp

@@ -41,6 +41,9 @@ type GitHost struct {
 	Repo githost.Repo
 	// Preview comments on open pull requests with their effect.
 	Preview bool
+	// AllowForks previews pull requests from forks whose author may not
+	// push to Repo too (see PreviewPullRequest).
+	AllowForks bool
 	// Timeout bounds each call to the host (wire it from the timeouts of
 	// the source's targets); default DefaultHostTimeout.
 	Timeout time.Duration

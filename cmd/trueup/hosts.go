@@ -53,7 +53,7 @@ func newGitHosts(cfg *config.Config) (map[string]reconciler.GitHost, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out[s.Name] = reconciler.GitHost{Host: host, Repo: githost.Repo{Owner: owner, Name: name}, Preview: p.Preview == nil || *p.Preview,
+		out[s.Name] = reconciler.GitHost{Host: host, Repo: githost.Repo{Owner: owner, Name: name}, Preview: p.Preview.On(), AllowForks: p.Preview != nil && p.Preview.AllowForks,
 			Timeout: callTimeout(cfg, func(t *config.Target) bool { return t.Source == s.Name }, reconciler.DefaultHostTimeout)}
 	}
 	return out, nil
