@@ -39,7 +39,8 @@ type Preview struct {
 	// block objects; the commit status is failure.
 	Failed bool `json:"failed"`
 	// Skipped says why nothing was previewed (a closed pull request, a
-	// head already previewed).
+	// head already previewed, a fork whose author may not push: that one
+	// is Failed too).
 	Skipped string `json:"skipped,omitempty"`
 }
 
@@ -140,7 +141,7 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 		return pv, nil
 	}
 	if reason := r.previewRefusal(ctx, gh, pr); reason != "" {
-		pv.Skipped = "not previewed: " + reason
+		pv.Skipped, pv.Failed = "not previewed: "+reason, true
 		return pv, r.refusePreview(ctx, gh, pr, key, reason)
 	}
 	src := r.loader.sources[source]
