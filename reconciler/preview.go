@@ -141,7 +141,7 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 		return pv, nil
 	}
 	if reason := r.previewRefusal(ctx, gh, pr); reason != "" {
-		pv.Skipped, pv.Failed = "not previewed: "+reason, true
+		pv.Skipped, pv.Failed = reason, true
 		return pv, r.refusePreview(ctx, gh, pr, key, reason)
 	}
 	src := r.loader.sources[source]
