@@ -2,12 +2,15 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/kube"
 )
 
@@ -113,7 +116,7 @@ func (r *Reconciler) runTarget(ctx context.Context, name string, opts RunOptions
 		out := r.Reconcile(work, name, trigger, ReconcileOptions{Fresh: fresh})
 		cancel()
 		if opts.Watch && out.Err == nil && dest != nil {
-			r.watchKinds(ctx, dest, out)
+			r.watchKinds(ctx, dest, out, t.Timeout.Duration, fresh)
 		}
 		if trigger != TriggerWatch {
 			timer.Reset(nextDelay(t.Interval.Duration, st.failuresCount(), rand.Float64()))
@@ -144,8 +147,13 @@ func (r *Reconciler) startWatch(ctx context.Context, name string, d *Destination
 	return nil
 }
 
-// watchKinds makes sure the kinds of a target's objects are watched.
-func (r *Reconciler) watchKinds(ctx context.Context, d *Destination, out *Outcome) {
+// watchKinds makes sure the kinds of a target's objects are watched,
+// waiting for their caches at most the target's timeout. A kind whose cache
+// does not fill in time (its cluster-wide list is forbidden, or the API
+// server does not answer) is not watched: the target reads it from the API
+// server, the outcome says so, and it is tried again at the next full
+// resync (retry).
+func (r *Reconciler) watchKinds(ctx context.Context, d *Destination, out *Outcome, timeout time.Duration, retry bool) {
 	w := d.liveWatcher()
 	if w == nil {
 		return
@@ -154,17 +162,62 @@ func (r *Reconciler) watchKinds(ctx context.Context, d *Destination, out *Outcom
 	var add []schema.GroupVersionKind
 	for _, o := range out.Report.Objects {
 		gvk := o.Ref.GroupVersionKind()
-		if !seen[gvk] && !w.Watching(gvk) {
-			seen[gvk] = true
-			add = append(add, gvk)
+		if seen[gvk] || w.Watching(gvk) || (!retry && w.SyncError(gvk) != nil) {
+			continue
 		}
+		seen[gvk] = true
+		add = append(add, gvk)
 	}
 	if len(add) == 0 {
 		return
 	}
-	if err := w.Add(ctx, add...); err != nil {
+	if timeout <= 0 {
+		timeout = config.DefaultTargetTimeout
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, err := range joined(w.Add(actx, add...)) {
+		var se *kube.SyncError
+		if errors.As(err, &se) {
+			r.log.Warn("kind not watched; reading it from the API server", "target", out.Target, "cluster", d.Cluster.Name(),
+				"kind", se.GVK.String(), "resource", se.Resource.GroupResource().String(), "forbidden", se.Forbidden(), "error", err.Error())
+			continue
+		}
 		r.log.Warn("watch kinds", "target", out.Target, "error", err.Error())
 	}
+}
+
+// watchWarnings say which kinds of the plan's objects are read from the API
+// server because their watch could not start, and why.
+func watchWarnings(d *Destination, objs []drift.ObjectReport) []string {
+	w := d.liveWatcher()
+	if w == nil {
+		return nil
+	}
+	seen := map[schema.GroupVersionKind]bool{}
+	var out []string
+	for _, o := range objs {
+		gvk := o.Ref.GroupVersionKind()
+		if seen[gvk] {
+			continue
+		}
+		seen[gvk] = true
+		if se := w.SyncError(gvk); se != nil {
+			out = append(out, se.Error())
+		}
+	}
+	return out
+}
+
+// joined splits an errors.Join into its errors.
+func joined(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // onWatchEvent wakes the target that owns a changed object, unless the
@@ -197,6 +250,22 @@ func (r *Reconciler) Status() []*Outcome {
 		}
 		if o := st.lastOutcome(); o != nil {
 			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Pending lists the targets (suspended ones aside) that have not finished a
+// first reconcile: until each has applied, found its state or reported why
+// it could not, the daemon is not ready.
+func (r *Reconciler) Pending() []string {
+	var out []string
+	for _, t := range r.cfg.Targets {
+		if t.Suspend {
+			continue
+		}
+		if st := r.targetState(t.Name); st != nil && st.lastOutcome() == nil {
+			out = append(out, t.Name)
 		}
 	}
 	return out

@@ -76,6 +76,9 @@ type Outcome struct {
 	// Blocked are the enforced policy findings that kept objects from
 	// being applied.
 	Blocked []policy.Finding `json:"blocked,omitempty"`
+	// Warnings are problems that did not fail the reconcile, such as kinds
+	// read from the API server because they could not be watched (and why).
+	Warnings []string `json:"warnings,omitempty"`
 	// Compliance are the policy findings on live state (and on desired
 	// objects not live yet), when policies are configured.
 	Compliance []policy.Finding `json:"compliance,omitempty"`

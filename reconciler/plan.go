@@ -43,6 +43,8 @@ type planOptions struct {
 	// desired replaces the target's own desired state (a pull request's
 	// head, for a preview).
 	desired *Desired
+	// scoped compares only the objects the target manages (previewScope).
+	scoped bool
 }
 
 // Plan loads, prepares and compares a target without changing anything.
@@ -77,11 +79,21 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 	if err != nil {
 		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: err}
 	}
+	origins := make([]string, len(d.Objects))
+	for i, o := range d.Objects {
+		origins[i] = o.Origin.File
+	}
+	// 3b. A preview reads only what the target manages.
+	var refused []drift.ObjectReport
+	if po.scoped {
+		objs, origins, refused = previewScope(t, inv, objs, origins)
+	}
 	// 4. Compare every object with live state.
 	reports := r.compare(ctx, t, st, dest, objs, po)
-	for i := range reports { // reports[i] is the comparison of objs[i], rendered as d.Objects[i]
-		reports[i].Origin = d.Objects[i].Origin.File
+	for i := range reports { // reports[i] is the comparison of objs[i], from origins[i]
+		reports[i].Origin = origins[i]
 	}
+	reports = append(reports, refused...)
 	reports = append(reports, pendingPrune(inv, objs)...)
 	return &Plan{
 		Target:    t.Name,

@@ -40,7 +40,8 @@ type Preview struct {
 	// block objects; the commit status is failure.
 	Failed bool `json:"failed"`
 	// Skipped says why nothing was previewed (a closed pull request, a
-	// head already previewed).
+	// head already previewed, a fork whose author may not push: that one
+	// is Failed too).
 	Skipped string `json:"skipped,omitempty"`
 }
 
@@ -120,7 +121,9 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 	}
 	key := fmt.Sprintf("%s/%d", source, number)
 	defer r.prev.lock(key)()
-	pr, err := gh.Host.GetPullRequest(ctx, gh.Repo, number)
+	hctx, cancel := gh.call(ctx)
+	pr, err := gh.Host.GetPullRequest(hctx, gh.Repo, number)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
@@ -138,6 +141,10 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 		pv.Skipped = "no target follows branch " + pr.Base
 		return pv, nil
 	}
+	if reason := r.previewRefusal(ctx, gh, pr); reason != "" {
+		pv.Skipped, pv.Failed = reason, true
+		return pv, r.refusePreview(ctx, gh, pr, key, reason)
+	}
 	src := r.loader.sources[source]
 	head, err := r.git.FetchRef(ctx, src, fmt.Sprintf("refs/pull/%d/head", number))
 	if err != nil {
@@ -150,19 +157,69 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 		pv.Targets = append(pv.Targets, tp)
 	}
 	body := previewComment(pv)
-	if _, _, err := gh.Host.UpsertComment(ctx, gh.Repo, number, previewMarker, body); err != nil {
+	hctx, cancel = gh.call(ctx)
+	_, _, err = gh.Host.UpsertComment(hctx, gh.Repo, number, previewMarker, body)
+	cancel()
+	if err != nil {
 		return pv, fmt.Errorf("preview: comment on pull request #%d: %w", number, err)
 	}
 	st := githost.Status{State: githost.StatusSuccess, Context: previewStatusContext, Description: previewSummary(pv), URL: pr.URL}
 	if pv.Failed {
 		st.State = githost.StatusFailure
 	}
-	if err := gh.Host.SetStatus(ctx, gh.Repo, head.Commit, st); err != nil {
+	hctx, cancel = gh.call(ctx)
+	err = gh.Host.SetStatus(hctx, gh.Repo, head.Commit, st)
+	cancel()
+	if err != nil {
 		return pv, fmt.Errorf("preview: status of %s: %w", head.Short(), err)
 	}
 	r.prev.mark(key, pr.HeadSHA)
 	r.recordPreview(ctx, pv)
 	return pv, nil
+}
+
+// previewRefusal says why a pull request must not be previewed, or "". A
+// preview dry-runs the pull request's objects with trueup's identity and
+// shows live values, so a pull request from a fork is previewed only when
+// its author may push to the repository, or the provider allows forks.
+func (r *Reconciler) previewRefusal(ctx context.Context, gh GitHost, pr githost.PullRequest) string {
+	if !pr.Fork || gh.AllowForks {
+		return ""
+	}
+	hctx, cancel := gh.call(ctx)
+	defer cancel()
+	ok, err := gh.Host.CanPush(hctx, gh.Repo, pr.Author)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("it comes from a fork, and whether its author %s may push to %s could not be checked (%v)", pr.Author, gh.Repo, err)
+	case !ok:
+		return fmt.Sprintf("it comes from a fork, and its author %s may not push to %s", pr.Author, gh.Repo)
+	}
+	return ""
+}
+
+// refusePreview keeps trueup's comment on the pull request saying why it
+// was not previewed (no live value in it) and fails its preview status.
+func (r *Reconciler) refusePreview(ctx context.Context, gh GitHost, pr githost.PullRequest, key, reason string) error {
+	r.log.Info("pull request not previewed", "repository", gh.Repo.String(), "number", pr.Number, "reason", reason)
+	body := previewMarker + "\n### trueup did not preview this pull request\n\n" + mdText(reason) + ".\n\n" +
+		"A preview dry-runs the pull request's objects against the live destination with trueup's identity and shows live values. " +
+		"To get one, push the branch to the repository itself, or ask an owner to set `sources[].provider.preview.allowForks: true`.\n"
+	hctx, cancel := gh.call(ctx)
+	_, _, err := gh.Host.UpsertComment(hctx, gh.Repo, pr.Number, previewMarker, body)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("preview: comment on pull request #%d: %w", pr.Number, err)
+	}
+	st := githost.Status{State: githost.StatusFailure, Context: previewStatusContext, Description: "not previewed: a fork whose author may not push here", URL: pr.URL}
+	hctx, cancel = gh.call(ctx)
+	err = gh.Host.SetStatus(hctx, gh.Repo, pr.HeadSHA, st)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("preview: status of %s: %w", shortSHA(pr.HeadSHA), err)
+	}
+	r.prev.mark(key, pr.HeadSHA)
+	return nil
 }
 
 // previewTargets are the targets of the source that follow branch.
@@ -200,7 +257,7 @@ func (r *Reconciler) previewTarget(ctx context.Context, t *config.Target, head s
 		return tp
 	}
 	scratch := newTargetState() // the target's own caches stay the target's
-	plan, err := r.planTarget(ctx, t, scratch, dest, planOptions{fresh: true, desired: d})
+	plan, err := r.planTarget(ctx, t, scratch, dest, planOptions{fresh: true, desired: d, scoped: true})
 	if err != nil {
 		tp.Error = err.Error()
 		return tp
@@ -261,7 +318,9 @@ func (r *Reconciler) PollPullRequests(ctx context.Context, source string) ([]*Pr
 	if branch == "" {
 		return nil, nil // a tag, semver range or commit: no branch for pull requests to go into
 	}
-	prs, err := gh.Host.ListOpenPullRequests(ctx, gh.Repo, branch)
+	hctx, cancel := gh.call(ctx)
+	prs, err := gh.Host.ListOpenPullRequests(hctx, gh.Repo, branch)
+	cancel()
 	if err != nil {
 		return nil, err
 	}

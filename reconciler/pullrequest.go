@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -40,6 +41,21 @@ type GitHost struct {
 	Repo githost.Repo
 	// Preview comments on open pull requests with their effect.
 	Preview bool
+	// AllowForks previews pull requests from forks whose author may not
+	// push to Repo too (see PreviewPullRequest).
+	AllowForks bool
+	// Timeout bounds each call to the host (wire it from the timeouts of
+	// the source's targets); default DefaultHostTimeout.
+	Timeout time.Duration
+}
+
+// DefaultHostTimeout bounds a Git host call when GitHost sets no Timeout.
+const DefaultHostTimeout = 30 * time.Second
+
+// call bounds one call to the host: a host that accepts the connection and
+// never answers fails the call instead of hanging the reconcile.
+func (g GitHost) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, cmp.Or(g.Timeout, DefaultHostTimeout))
 }
 
 // WithGitHosts lets targets in drift mode pull-request adopt drift through
@@ -197,9 +213,11 @@ func (p *prRun) ensure(ctx context.Context, ep *state.Episode) (history.Record, 
 		return fail(err)
 	}
 	d.Commit = pushed.Commit
-	got, created, err := p.gh.Host.EnsurePullRequest(ctx, p.gh.Repo, githost.NewPullRequest{
+	hctx, cancel := p.gh.call(ctx)
+	got, created, err := p.gh.Host.EnsurePullRequest(hctx, p.gh.Repo, githost.NewPullRequest{
 		Head: branch, Base: p.base, Title: prTitle(p.t, ep), Body: prBody(p.r.cfg, p.t, ep, res.Changes),
 	})
+	cancel()
 	if err != nil {
 		return fail(err)
 	}
@@ -231,14 +249,18 @@ func (p *prRun) settle(ctx context.Context, ep state.Episode, how state.EpisodeS
 	if err == nil {
 		d.Number = number
 		var got githost.PullRequest
-		if got, err = p.gh.Host.GetPullRequest(ctx, p.gh.Repo, number); err == nil {
+		hctx, cancel := p.gh.call(ctx)
+		defer cancel()
+		if got, err = p.gh.Host.GetPullRequest(hctx, p.gh.Repo, number); err == nil {
 			switch {
 			case got.Merged:
 				d.Commit = got.MergeSHA
 				return p.record(&ep, prMerged, fmt.Sprintf("pull request #%d merged: drift %s", number, how), d)
 			case got.State == "open":
 				comment := fmt.Sprintf("The drift this pull request adopts ended before it merged: the episode is **%s**. trueup closes it; nothing in Git changes.", how)
-				err = p.gh.Host.ClosePullRequest(ctx, p.gh.Repo, number, comment)
+				cctx, cancel := p.gh.call(ctx)
+				err = p.gh.Host.ClosePullRequest(cctx, p.gh.Repo, number, comment)
+				cancel()
 			}
 		}
 	}

@@ -58,6 +58,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		return r.finish(ctx, st, out, opts.Actor)
 	}
 	out.Revision, out.Report, out.plan = plan.Desired.Revision, plan.Report, plan
+	if dest != nil {
+		out.Warnings = watchWarnings(dest, plan.Report.Objects)
+	}
 	r.withPolicies(ctx, t, dest, plan)
 	r.act(ctx, t, st, dest, plan, out, opts)
 	if plan.policies != nil {

@@ -58,7 +58,8 @@ func newDestinations(cfg *config.Config, targets []*config.Target) (map[string]*
 			return nil, err
 		}
 		rc.UserAgent = "trueup/" + version
-		kc, err := kube.NewCluster(c.Name, rc)
+		timeout := callTimeout(cfg, func(t *config.Target) bool { return t.Cluster == c.Name }, kube.DefaultRequestTimeout)
+		kc, err := kube.NewCluster(c.Name, rc, kube.WithRequestTimeout(timeout))
 		if err != nil {
 			return nil, fmt.Errorf("%s: cluster %q: %w", path, c.Name, err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/config"
@@ -9,6 +10,18 @@ import (
 	"github.com/trueup-dev/trueup/sources/githost/gitea"
 	"github.com/trueup-dev/trueup/sources/githost/github"
 )
+
+// callTimeout is the deadline of one call to a remote that the matching
+// targets share: the smallest of their timeouts, at most max.
+func callTimeout(cfg *config.Config, match func(*config.Target) bool, max time.Duration) time.Duration {
+	d := max
+	for i := range cfg.Targets {
+		if t := &cfg.Targets[i]; match(t) && t.Timeout.Duration > 0 {
+			d = min(d, t.Timeout.Duration)
+		}
+	}
+	return d
+}
 
 // newGitHosts builds the pull-request API client of every source with a
 // provider. Errors name the field path, never the token.
@@ -40,7 +53,8 @@ func newGitHosts(cfg *config.Config) (map[string]reconciler.GitHost, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out[s.Name] = reconciler.GitHost{Host: host, Repo: githost.Repo{Owner: owner, Name: name}, Preview: p.Preview == nil || *p.Preview}
+		out[s.Name] = reconciler.GitHost{Host: host, Repo: githost.Repo{Owner: owner, Name: name}, Preview: p.Preview.On(), AllowForks: p.Preview != nil && p.Preview.AllowForks,
+			Timeout: callTimeout(cfg, func(t *config.Target) bool { return t.Source == s.Name }, reconciler.DefaultHostTimeout)}
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -148,7 +149,7 @@ func newServerMux(r *reconciler.Reconciler, st *state.Store, reg *prometheus.Reg
 	mux.HandleFunc("GET /targets/{name}", targetHandler(r, st))
 	mux.HandleFunc("GET /episodes/{id...}", episodeHandler(st))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", readyz(r))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/v1/targets", func(w http.ResponseWriter, _ *http.Request) {
 		type status struct {
@@ -165,6 +166,19 @@ func newServerMux(r *reconciler.Reconciler, st *state.Store, reg *prometheus.Reg
 		}
 	})
 	return mux
+}
+
+// readyz answers 503, naming the targets, until every target has finished
+// a first reconcile (or reported why it could not), then 200.
+func readyz(r *reconciler.Reconciler) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if pending := r.Pending(); len(pending) > 0 {
+			http.Error(w, fmt.Sprintf("not ready: %d target(s) have not finished a first reconcile: %s", len(pending), strings.Join(pending, ", ")),
+				http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	}
 }
 
 // addWebhooks serves POST /hooks/git (Gitea and GitHub push events) when

@@ -65,8 +65,7 @@ func (c *Config) setDefaults() {
 	}
 	for i := range c.Sources {
 		if p := c.Sources[i].Provider; p != nil && p.Preview == nil {
-			preview := true
-			p.Preview = &preview
+			p.Preview = &Preview{}
 		}
 	}
 	if c.History.Backend == "" {

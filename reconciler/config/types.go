@@ -79,8 +79,8 @@ type Provider struct {
 	TokenFrom  *SecretRef `json:"tokenFrom"`
 	// Preview comments on every open pull request into the source's branch
 	// with the changes it would make to each target of the source, and
-	// sets a commit status (default true).
-	Preview *bool `json:"preview,omitempty"`
+	// sets a commit status (default on; see Preview for forks).
+	Preview *Preview `json:"preview,omitempty"`
 }
 
 // GitRef selects the revision: exactly one field; branch "main" when empty.

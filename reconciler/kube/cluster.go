@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
@@ -12,9 +13,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
 
-// Cluster holds the long-lived clients of one cluster: one HTTP client, one
-// lazily discovering REST mapper, one controller-runtime client, one kstatus
-// poller, one ssa.ResourceManager and one dynamic client. Build it once per
+// Cluster holds the long-lived clients of one cluster: one HTTP client whose
+// every request has a deadline, one lazily discovering REST mapper, one
+// controller-runtime client, one kstatus poller, one ssa.ResourceManager,
+// and one dynamic client for watches (on an HTTP client of its own, without
+// the per-request deadline, which would cut every watch). Build it once per
 // cluster and share it between targets and reconciles; it is safe for
 // concurrent use.
 type Cluster struct {
@@ -22,7 +25,8 @@ type Cluster struct {
 	client  client.Client
 	mapper  meta.RESTMapper
 	manager *ssa.ResourceManager
-	dynamic dynamic.Interface
+	// watchDynamic serves the informers only.
+	watchDynamic dynamic.Interface
 }
 
 // Option configures NewCluster.
@@ -32,6 +36,19 @@ type clusterOptions struct {
 	qps      float32
 	burst    int
 	warnings rest.WarningHandler
+	timeout  time.Duration
+}
+
+// DefaultRequestTimeout bounds each API request (watches excepted) when
+// neither the rest.Config nor WithRequestTimeout sets a timeout.
+const DefaultRequestTimeout = time.Minute
+
+// WithRequestTimeout bounds each API request except watches (the
+// rest.Config's Timeout): a server that accepts a connection and never
+// answers fails the request instead of hanging the reconcile. The default
+// is the rest.Config's Timeout, or DefaultRequestTimeout when it has none.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(o *clusterOptions) { o.timeout = d }
 }
 
 // WithRateLimit sets a client-side rate limit. The default, when the config
@@ -67,6 +84,14 @@ func NewCluster(name string, cfg *rest.Config, opts ...Option) (*Cluster, error)
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "trueup"
 	}
+	watchCfg := rest.CopyConfig(cfg)
+	watchCfg.Timeout = 0 // a watch lasts; its list is bounded by Watcher.Add's deadline
+	switch {
+	case o.timeout > 0:
+		cfg.Timeout = o.timeout
+	case cfg.Timeout == 0:
+		cfg.Timeout = DefaultRequestTimeout
+	}
 
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
@@ -80,13 +105,13 @@ func NewCluster(name string, cfg *rest.Config, opts ...Option) (*Cluster, error)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %q: client: %w", name, err)
 	}
-	dyn, err := dynamic.NewForConfigAndClient(cfg, httpClient)
+	dyn, err := dynamic.NewForConfig(watchCfg)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %q: dynamic client: %w", name, err)
 	}
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
 	manager := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "trueup.dev"})
-	return &Cluster{name: name, client: c, mapper: mapper, manager: manager, dynamic: dyn}, nil
+	return &Cluster{name: name, client: c, mapper: mapper, manager: manager, watchDynamic: dyn}, nil
 }
 
 // Name returns the cluster's name.

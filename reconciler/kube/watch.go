@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -54,8 +56,11 @@ type Watcher struct {
 	ctx     context.Context
 	onEvent func(WatchEvent)
 
-	mu     sync.Mutex
-	kinds  map[schema.GroupVersionKind]cache.SharedIndexInformer
+	mu    sync.Mutex
+	kinds map[schema.GroupVersionKind]*informer
+	// failed are the kinds whose cache did not sync in time: they were
+	// stopped, and Live does not serve them (callers read them directly).
+	failed map[schema.GroupVersionKind]*SyncError
 	wg     sync.WaitGroup
 	done   chan struct{}
 	closed bool
@@ -72,8 +77,9 @@ type Watcher struct {
 func (c *Cluster) Watch(ctx context.Context, gvks []schema.GroupVersionKind, onEvent func(WatchEvent)) (*Watcher, error) {
 	w := &Watcher{
 		c: c, ctx: ctx, onEvent: onEvent,
-		kinds: map[schema.GroupVersionKind]cache.SharedIndexInformer{},
-		done:  make(chan struct{}),
+		kinds:  map[schema.GroupVersionKind]*informer{},
+		failed: map[schema.GroupVersionKind]*SyncError{},
+		done:   make(chan struct{}),
 	}
 	go func() {
 		<-ctx.Done()
@@ -86,11 +92,25 @@ func (c *Cluster) Watch(ctx context.Context, gvks []schema.GroupVersionKind, onE
 	return w, w.Add(ctx, gvks...)
 }
 
+// informer is one kind's informer, stoppable on its own, with the last
+// error its list or watch reported.
+type informer struct {
+	inf     cache.SharedIndexInformer
+	stop    context.CancelFunc
+	mapping *meta.RESTMapping
+	lastErr error
+}
+
 // Add watches more kinds; kinds already watched are skipped. It returns
-// once their caches are filled, or with an error when ctx (or the watcher's)
-// ends first or a kind is not served; the other kinds are still added.
+// once their caches are filled, or with an error when ctx (or the
+// watcher's) ends first or a kind is not served; the other kinds are still
+// added. Bound ctx with a deadline: a kind whose cache is not filled when
+// ctx's deadline passes (its list is forbidden cluster-wide, or the API
+// server does not answer) is stopped and returned as a *SyncError, and
+// Watching reports false for it, so callers read it from the API server.
 func (w *Watcher) Add(ctx context.Context, gvks ...schema.GroupVersionKind) error {
 	var errs []error
+	var started []schema.GroupVersionKind
 	var syncs []cache.InformerSynced
 	for _, gvk := range gvks {
 		inf, err := w.start(gvk)
@@ -99,24 +119,88 @@ func (w *Watcher) Add(ctx context.Context, gvks ...schema.GroupVersionKind) erro
 			continue
 		}
 		if inf != nil {
-			syncs = append(syncs, inf.HasSynced)
+			started = append(started, gvk)
+			syncs = append(syncs, inf.inf.HasSynced)
 		}
 	}
 	if len(syncs) > 0 {
 		// Stop waiting when either the caller or the watcher is done.
 		waitCtx, cancel := context.WithCancel(ctx)
 		stop := context.AfterFunc(w.ctx, cancel)
-		if !cache.WaitForCacheSync(waitCtx.Done(), syncs...) {
-			errs = append(errs, fmt.Errorf("watch: caches not synced: %w", errors.Join(ctx.Err(), w.ctx.Err())))
-		}
+		synced := cache.WaitForCacheSync(waitCtx.Done(), syncs...)
 		stop()
 		cancel()
+		switch {
+		case synced:
+		case w.ctx.Err() == nil && ctx.Err() == context.DeadlineExceeded:
+			errs = append(errs, w.giveUp(started)...)
+		default:
+			errs = append(errs, fmt.Errorf("watch: caches not synced: %w", errors.Join(ctx.Err(), w.ctx.Err())))
+		}
 	}
 	return errors.Join(errs...)
 }
 
+// giveUp stops the informers of gvks that have not synced and remembers why.
+func (w *Watcher) giveUp(gvks []schema.GroupVersionKind) []error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for _, gvk := range gvks {
+		inf, ok := w.kinds[gvk]
+		if !ok || inf.inf.HasSynced() {
+			continue
+		}
+		inf.stop()
+		delete(w.kinds, gvk)
+		se := &SyncError{GVK: gvk, Resource: inf.mapping.Resource, Err: inf.lastErr}
+		w.failed[gvk] = se
+		errs = append(errs, se)
+	}
+	return errs
+}
+
+// SyncError reports why a kind was not watched: its cache did not fill
+// before the caller's deadline. Err is the last list or watch error (a 403
+// when the identity may not list the kind cluster-wide), or nil when the
+// API server did not answer at all.
+type SyncError struct {
+	GVK      schema.GroupVersionKind
+	Resource schema.GroupVersionResource
+	Err      error
+}
+
+func (e *SyncError) Error() string {
+	what := fmt.Sprintf("watch %s (%s): cache not synced in time", e.GVK.Kind, e.Resource.GroupResource())
+	if e.Err != nil {
+		what += ": " + e.Err.Error()
+	}
+	return what + "; reading " + e.GVK.Kind + " objects from the API server instead; " + e.hint()
+}
+
+func (e *SyncError) Unwrap() error { return e.Err }
+
+// Forbidden reports whether the identity may not list or watch the kind.
+func (e *SyncError) Forbidden() bool { return apierrors.IsForbidden(e.Err) }
+
+// hint says what to do next.
+func (e *SyncError) hint() string {
+	if !e.Forbidden() {
+		return "check that the API server answers list and watch requests for " + e.Resource.Resource
+	}
+	return fmt.Sprintf("to watch it, grant trueup's identity the verbs list and watch on resource %q in API group %q cluster-wide (a ClusterRole bound with a ClusterRoleBinding)",
+		e.Resource.Resource, e.Resource.Group)
+}
+
+// SyncError returns why gvk is not watched after Add gave up on it, or nil.
+func (w *Watcher) SyncError(gvk schema.GroupVersionKind) *SyncError {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failed[gvk]
+}
+
 // start runs an informer for gvk unless one runs already (then nil).
-func (w *Watcher) start(gvk schema.GroupVersionKind) (cache.SharedIndexInformer, error) {
+func (w *Watcher) start(gvk schema.GroupVersionKind) (*informer, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -129,18 +213,25 @@ func (w *Watcher) start(gvk schema.GroupVersionKind) (cache.SharedIndexInformer,
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", gvk, err)
 	}
-	inf := dynamicinformer.NewFilteredDynamicInformer(w.c.dynamic, mapping.Resource, metav1.NamespaceAll, 0,
+	inf := &informer{mapping: mapping}
+	inf.inf = dynamicinformer.NewFilteredDynamicInformer(w.c.watchDynamic, mapping.Resource, metav1.NamespaceAll, 0,
 		cache.Indexers{}, func(o *metav1.ListOptions) { o.LabelSelector = watchSelector }).Informer()
-	if _, err := inf.AddEventHandler(w.handler()); err != nil {
+	if _, err := inf.inf.AddEventHandler(w.handler()); err != nil {
 		return nil, fmt.Errorf("watch %s: %w", gvk, err)
 	}
-	if err := inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+	if err := inf.inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		w.mu.Lock()
+		inf.lastErr = err
+		w.mu.Unlock()
 		w.onEvent(WatchEvent{Type: WatchError, Ref: drift.ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}, Err: fmt.Errorf("watch %s: %w", gvk, err)})
 	}); err != nil {
 		return nil, fmt.Errorf("watch %s: %w", gvk, err)
 	}
 	w.kinds[gvk] = inf
-	w.wg.Go(func() { inf.RunWithContext(w.ctx) })
+	delete(w.failed, gvk)
+	ctx, stop := context.WithCancel(w.ctx)
+	inf.stop = stop
+	w.wg.Go(func() { inf.inf.RunWithContext(ctx) })
 	return inf, nil
 }
 
@@ -187,7 +278,7 @@ func (w *Watcher) Live(ref drift.ObjectRef) (*unstructured.Unstructured, bool) {
 	if ref.Namespace != "" {
 		key = ref.Namespace + "/" + ref.Name
 	}
-	obj, exists, err := inf.GetIndexer().GetByKey(key)
+	obj, exists, err := inf.inf.GetIndexer().GetByKey(key)
 	if err != nil || !exists {
 		return nil, false
 	}
@@ -204,7 +295,7 @@ func (w *Watcher) Watching(gvk schema.GroupVersionKind) bool {
 	w.mu.Lock()
 	inf, ok := w.kinds[gvk]
 	w.mu.Unlock()
-	return ok && inf.HasSynced()
+	return ok && inf.inf.HasSynced()
 }
 
 // Kinds returns the watched kinds, sorted.

@@ -17,6 +17,7 @@ package githost
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // Repo names a repository on a host.
@@ -43,6 +44,11 @@ type PullRequest struct {
 	// MergeSHA is the merge commit of a merged pull request.
 	MergeSHA string
 	URL      string
+	// Author is the login of the user who opened it.
+	Author string
+	// Fork: the head branch is in another repository than the base (or
+	// the host did not say which repository it is in).
+	Fork bool
 }
 
 // NewPullRequest is a pull request to open (or update: same Head and Base).
@@ -95,6 +101,19 @@ type Host interface {
 	UpsertComment(ctx context.Context, repo Repo, number int, marker, body string) (id int64, created bool, err error)
 	// SetStatus sets a commit status on sha.
 	SetStatus(ctx context.Context, repo Repo, sha string, st Status) error
+	// CanPush reports whether the user login may push to repo (write,
+	// maintain or admin permission, or its owner).
+	CanPush(ctx context.Context, repo Repo, login string) (bool, error)
+}
+
+// PushPermission reports whether a permission name a host gives a user on
+// a repository lets the user push to it.
+func PushPermission(permission string) bool {
+	switch strings.ToLower(permission) {
+	case "write", "maintain", "admin", "owner":
+		return true
+	}
+	return false
 }
 
 // Sentinel errors, for errors.Is.

@@ -115,7 +115,7 @@ func TestPullRequestLifecycle(t *testing.T) {
 			t.Fatalf("EnsurePullRequest = %+v, created %v, %v; want created", pr, created, err)
 		}
 		want := githost.PullRequest{Number: pr.Number, State: "open", Title: "Adopt drift", Body: "first body",
-			Head: "drift", HeadSHA: f.shas["drift"].String(), Base: "main", URL: pr.URL}
+			Head: "drift", HeadSHA: f.shas["drift"].String(), Base: "main", URL: pr.URL, Author: f.env.AdminUser}
 		if pr != want || pr.Number == 0 || !strings.HasPrefix(pr.URL, f.env.URL) {
 			t.Errorf("pull request = %+v, want %+v with a number and a URL under %s", pr, want, f.env.URL)
 		}

@@ -184,5 +184,9 @@ func convert(pr *sdk.PullRequest) githost.PullRequest {
 	if pr.HasMerged && pr.MergedCommitID != nil {
 		out.MergeSHA = *pr.MergedCommitID
 	}
+	if pr.Poster != nil {
+		out.Author = pr.Poster.UserName
+	}
+	out.Fork = pr.Head == nil || pr.Base == nil || pr.Head.RepoID == 0 || pr.Head.RepoID != pr.Base.RepoID
 	return out
 }

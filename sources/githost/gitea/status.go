@@ -27,3 +27,21 @@ func (h *Host) SetStatus(ctx context.Context, repo githost.Repo, sha string, st 
 	}
 	return nil
 }
+
+// CanPush reports whether login may push to repo, by its collaborator
+// permission (which covers owners, organisation teams and admins).
+func (h *Host) CanPush(ctx context.Context, repo githost.Repo, login string) (bool, error) {
+	call := h.call("permission of %q on %s", login, repo)
+	if reason := hostapi.CheckRepo(repo); reason != "" {
+		return false, call.Invalid(reason)
+	}
+	c, err := h.client(ctx)
+	if err != nil {
+		return false, call.Invalid(err.Error())
+	}
+	perm, resp, err := c.CollaboratorPermission(repo.Owner, repo.Name, login)
+	if err != nil {
+		return false, fail(ctx, call, resp, err)
+	}
+	return perm != nil && githost.PushPermission(string(perm.Permission)), nil
+}

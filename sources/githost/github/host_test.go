@@ -95,7 +95,7 @@ func TestPullRequestLifecycle(t *testing.T) {
 			t.Fatalf("EnsurePullRequest = %+v, %v, %v; want created", pr, created, err)
 		}
 		want := githost.PullRequest{Number: 1347, State: "open", Title: "Adopt drift", Body: "first body", Head: "drift", HeadSHA: sha(3), Base: "main",
-			URL: "https://github.com/octo-org/deploy/pull/1347"}
+			URL: "https://github.com/octo-org/deploy/pull/1347", Author: "trueup-bot"}
 		if pr != want {
 			t.Errorf("pull request = %+v, want %+v", pr, want)
 		}

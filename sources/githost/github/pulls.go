@@ -172,6 +172,8 @@ func convert(pr *gh.PullRequest) githost.PullRequest {
 		HeadSHA: pr.GetHead().GetSHA(),
 		Base:    pr.GetBase().GetRef(),
 		URL:     pr.GetHTMLURL(),
+		Author:  pr.GetUser().GetLogin(),
+		Fork:    !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), pr.GetBase().GetRepo().GetFullName()) || pr.GetHead().GetRepo().GetFullName() == "",
 	}
 	if merged {
 		out.MergeSHA = pr.GetMergeCommitSHA()

@@ -43,3 +43,17 @@ func truncate(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+// CanPush reports whether login may push to repo, by its permission level
+// (admin, maintain and write may; GitHub reports maintain as write).
+func (h *Host) CanPush(ctx context.Context, repo githost.Repo, login string) (bool, error) {
+	call := h.call("permission of %q on %s", login, repo)
+	if reason := hostapi.CheckRepo(repo); reason != "" {
+		return false, call.Invalid(reason)
+	}
+	perm, _, err := h.client.Repositories.GetPermissionLevel(ctx, repo.Owner, repo.Name, login)
+	if err != nil {
+		return false, fail(ctx, call, err)
+	}
+	return githost.PushPermission(perm.GetPermission()) || githost.PushPermission(perm.GetRoleName()), nil
+}
