@@ -38,7 +38,9 @@ func TestApplyToAHungAPIServerEndsAtTheRequestDeadline(t *testing.T) {
 	var hang atomic.Bool
 	var held atomic.Int32
 	cfg := rest.CopyConfig(f.env.Config)
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return hangingTransport{next: rt, hang: &hang, held: &held} })
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return hangingTransport{next: rt, hang: &hang, held: &held}
+	})
 	c, err := NewCluster("hung", cfg, WithRequestTimeout(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
