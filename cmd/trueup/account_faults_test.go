@@ -209,7 +209,7 @@ func TestCloudDriftSaysActorUnknownWithoutCloudTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, code := trueup(t, "diff", "buckets", "-c", s.cfg)
-	if code != exitFailed || !strings.Contains(out, `/spec/versioning/status: "Suspended" -> "Enabled"  (actor unknown (no CloudTrail))`) {
+	if code != exitFailed || !strings.Contains(out, `/spec/versioning/status: git: "Enabled"  live: "Suspended"  (actor unknown (no CloudTrail))`) {
 		t.Fatalf("diff: exit %d, want 1 with the field and its unknown actor\n%s", code, out)
 	}
 	_, res := diffJSON(t, s.cfg)

@@ -111,11 +111,11 @@ func TestForkPullRequestPreviewLeaksNoLiveState(t *testing.T) {
 		gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/scale")
 		number := gitea.CreatePullRequest(t, repo, "scale", "main", "Scale web", "")
 		out, stderr, code := trueup(t, "preview", "demo", fmt.Sprint(number), "-c", cfg)
-		if code != 0 || !strings.Contains(out, "/spec/replicas: 2 -> 7") || strings.Contains(out+stderr, liveValue) {
+		if code != 0 || !strings.Contains(out, "/spec/replicas: git: 7  live: 2") || strings.Contains(out+stderr, liveValue) {
 			t.Fatalf("preview: exit %d\n%s\n%s", code, out, stderr)
 		}
 		body := comment(number)
-		for _, want := range []string{"+   /spec/replicas: 7", "ConfigMap/other-team/team-config", `manages no object in namespace "other-team"`} {
+		for _, want := range []string{"/spec/replicas: git: 7  live: 2", "ConfigMap/other-team/team-config", `manages no object in namespace "other-team"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("preview lacks %q:\n%s", want, body)
 			}

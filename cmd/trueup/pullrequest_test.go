@@ -301,8 +301,8 @@ func TestDriftPullRequestsOnGitea(t *testing.T) {
 		})
 		return got
 	}
-	first := preview("+   /spec/replicas: 7")
-	for _, want := range []string{"-   /spec/replicas: 6", "| web | cluster local | 0 | 1 | 0 | pass | ok |", "#### api-dev"} {
+	first := preview("/spec/replicas: git: 7  live: 6")
+	for _, want := range []string{"| web | cluster local | 0 | 1 | 0 | pass | ok |", "#### api-dev"} {
 		if !strings.Contains(first.Body, want) {
 			t.Errorf("preview lacks %q:\n%s", want, first.Body)
 		}
@@ -318,7 +318,7 @@ func TestDriftPullRequestsOnGitea(t *testing.T) {
 	files["apps/web/deployment.yaml"] = gitrepo.File(strings.Replace(string(files["apps/web/deployment.yaml"].Content), "replicas: 7", "replicas: 8", 1))
 	local.Commit(t, files, gitrepo.CommitOptions{Message: "scale web to 8"})
 	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/feature")
-	second := preview("+   /spec/replicas: 8")
+	second := preview("/spec/replicas: git: 8  live: ")
 	if second.ID != first.ID {
 		t.Errorf("the new push made comment %d, want comment %d updated", second.ID, first.ID)
 	}
@@ -341,7 +341,7 @@ func TestDriftPullRequestsOnGitea(t *testing.T) {
 	if table, _, code := trueup(t, "preview", "demo", fmt.Sprint(number), "-c", cfg); code != 0 || !strings.Contains(table, "/spec/replicas: git: 8  live: 6") {
 		t.Errorf("trueup preview table (exit %d):\n%s", code, table)
 	}
-	preview("+   /spec/replicas: 8")
+	preview("/spec/replicas: git: 8  live: ")
 
 	export, _, _ := trueup(t, "history", "export", "-c", cfg)
 	var slackText strings.Builder
@@ -522,8 +522,8 @@ func TestPreviewAccountTarget(t *testing.T) {
 			Changes     []struct {
 				Ref    struct{ Name string }
 				Fields []struct {
-					Path          string
-					Live, Desired any
+					Path      string
+					Git, Live any
 				}
 			}
 			Apply struct {
@@ -540,7 +540,7 @@ func TestPreviewAccountTarget(t *testing.T) {
 	tp := pv.Targets[0]
 	if tp.Destination != "account sandbox" || len(tp.Changes) != 1 || tp.Changes[0].Ref.Name != "trueup-e2e-logs" ||
 		len(tp.Changes[0].Fields) != 1 || tp.Changes[0].Fields[0].Path != "/spec/versioning/status" ||
-		tp.Changes[0].Fields[0].Live != "Enabled" || tp.Changes[0].Fields[0].Desired != "Suspended" {
+		tp.Changes[0].Fields[0].Live != "Enabled" || tp.Changes[0].Fields[0].Git != "Suspended" {
 		t.Errorf("preview changes = %+v", tp.Changes)
 	}
 	pruned := false
