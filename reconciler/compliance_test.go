@@ -223,8 +223,10 @@ spec:
 		"guard/no-privileged-containers.yaml": gitrepo.File(string(policies.Files()["no-privileged-containers.yaml"])),
 		"elsewhere/decoy.yaml":                gitrepo.File(fmt.Sprintf(decoy, "decoy-elsewhere")),
 		"guard-old/decoy.yaml":                gitrepo.File(fmt.Sprintf(decoy, "decoy-guard-old")),
-		"app/priv.yaml":                       gitrepo.File(privilegedDeployment),
-		"app/cm.yaml":                         gitrepo.File(configMap("settings", "a")),
+		// Larger than a file may be (4Mi), outside the policy path: never read.
+		"docs/diagram.png": gitrepo.File(strings.Repeat("\x89PNG", 5<<20/4+1)),
+		"app/priv.yaml":    gitrepo.File(privilegedDeployment),
+		"app/cm.yaml":      gitrepo.File(configMap("settings", "a")),
 	}, gitrepo.CommitOptions{Message: "policies, decoys and an app"})
 
 	out := s.reconcile(reconciler.TriggerInterval)

@@ -132,7 +132,22 @@ func (l *DesiredLoader) ReadTree(ctx context.Context, source, path string) (sour
 	}
 	opt := l.read
 	opt.Path = path
-	files, err := l.client.ReadFiles(ctx, src, rev.Commit, opt)
+	// Only the files under path are read, so the source's limits count
+	// those, not the rest of the repository.
+	files := sources.Files{}
+	err = l.client.ReadTree(ctx, src, rev.Commit, opt, func(t sources.Tree) error {
+		for _, p := range t.Paths() {
+			if _, ok := sources.Rel(p, path); !ok {
+				continue
+			}
+			b, err := t.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			files[p] = b
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, rev, fmt.Errorf("read %s at %s: %w", path, rev.Short(), err)
 	}

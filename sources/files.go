@@ -9,15 +9,24 @@ import (
 // tree, "" or "." for the root), keyed relative to dir, as ReadDir keys a
 // local folder. Files elsewhere in the tree are left out.
 func (f Files) Under(dir string) Files {
-	dir = path.Clean("/" + dir)[1:]
 	out := Files{}
 	for p, b := range f {
-		switch {
-		case dir == "":
-			out[p] = b
-		case strings.HasPrefix(p, dir+"/"):
-			out[strings.TrimPrefix(p, dir+"/")] = b
+		if rel, ok := Rel(p, dir); ok {
+			out[rel] = b
 		}
 	}
 	return out
+}
+
+// Rel returns the repository path p relative to the folder dir ("" or "."
+// is the root), and whether p is below dir at all.
+func Rel(p, dir string) (string, bool) {
+	dir = path.Clean("/" + dir)[1:]
+	switch {
+	case dir == "":
+		return p, true
+	case strings.HasPrefix(p, dir+"/"):
+		return strings.TrimPrefix(p, dir+"/"), true
+	}
+	return "", false
 }
