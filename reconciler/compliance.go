@@ -248,14 +248,23 @@ func (r *Reconciler) Compliance(ctx context.Context, name string) ([]policy.Find
 // withPolicies loads the policies into the plan, with the live objects they
 // are evaluated against. A policy folder that cannot be read is logged and
 // the last policies that loaded are used.
-func (r *Reconciler) withPolicies(ctx context.Context, t *config.Target, dest *Destination, plan *Plan) {
+//
+// Policies that were never read fail closed: when the config names
+// policies and none could be read yet, the target must not apply
+// unguarded, so the error is returned (stage policy). Later read failures
+// keep the last policies that loaded and are only logged.
+func (r *Reconciler) withPolicies(ctx context.Context, t *config.Target, dest *Destination, plan *Plan) error {
 	set, err := r.policies(ctx)
 	if err != nil {
 		r.log.Error("policies not read", "target", t.Name, "error", err.Error())
 	}
 	if set == nil {
-		return
+		if err != nil {
+			return &StageError{Stage: StagePolicy, Revision: plan.Desired.Revision, Err: fmt.Errorf("target %q: %w; nothing is applied without the policies: fix the policy source or its path", t.Name, err)}
+		}
+		return nil
 	}
 	plan.policies = policyView(set, dest)
 	plan.live = r.liveObjects(ctx, t, dest, plan.Objects)
+	return nil
 }

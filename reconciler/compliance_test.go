@@ -241,3 +241,21 @@ spec:
 		t.Fatalf("a decoy outside the policy path was read:\n%s", logs)
 	}
 }
+
+// TestUnreadablePolicySourceAppliesNothing: the config names a policy
+// source whose path is not in Git (a typo, a moved folder). No policy was
+// ever read, so the target must not apply unguarded: it fails at stage
+// policy, saying what to fix, and the privileged Deployment stays out.
+func TestUnreadablePolicySourceAppliesNothing(t *testing.T) {
+	s := newScenarioFull(t, "", "policies:\n  - source: repo\n    path: guard", nil)
+	s.repo.Commit(t, map[string]gitrepo.Entry{
+		"app/priv.yaml": gitrepo.File(privilegedDeployment),
+	}, gitrepo.CommitOptions{Message: "an app, no policy folder"})
+	out := s.reconcile(reconciler.TriggerInterval)
+	if out.Err == nil || out.FailedStage() != reconciler.StagePolicy || !strings.Contains(out.Error(), "nothing is applied without the policies") {
+		t.Fatalf("reconcile with an unreadable policy source: action %s, stage %q, error %v; want a policy failure", out.Action, out.FailedStage(), out.Err)
+	}
+	if s.exists("deployment", "priv") {
+		t.Fatal("the Deployment was applied without the policies")
+	}
+}

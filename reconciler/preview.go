@@ -267,7 +267,10 @@ func (r *Reconciler) previewTarget(ctx context.Context, t *config.Target, head s
 			tp.Changes = append(tp.Changes, o)
 		}
 	}
-	r.withPolicies(ctx, t, dest, plan)
+	if err := r.withPolicies(ctx, t, dest, plan); err != nil {
+		tp.Error = err.Error()
+		return tp
+	}
 	if plan.policies != nil {
 		for _, o := range plan.Objects {
 			tp.Policy = append(tp.Policy, plan.policies.Evaluate(o, plan.live[drift.RefOf(o)], r.now())...)

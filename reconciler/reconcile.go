@@ -61,7 +61,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 	if dest != nil {
 		out.Warnings = watchWarnings(dest, plan.Report.Objects)
 	}
-	r.withPolicies(ctx, t, dest, plan)
+	if err := r.withPolicies(ctx, t, dest, plan); err != nil {
+		out.Action, out.Err = ActionFailed, err
+		return r.finish(ctx, st, out, opts.Actor)
+	}
 	r.act(ctx, t, st, dest, plan, out, opts)
 	if plan.policies != nil {
 		out.Compliance = complianceFindings(plan.policies, plan.Objects, plan.live, out.Blocked, r.now())
