@@ -150,6 +150,11 @@ func (r *Reconciler) PreviewPullRequest(ctx context.Context, source string, numb
 	if err != nil {
 		return nil, fmt.Errorf("preview: fetch the head of pull request #%d: %w", number, err)
 	}
+	if pr.HeadSHA != "" && !strings.EqualFold(head.Commit, pr.HeadSHA) {
+		// The host moves refs/pull/N/head after it reports the new head;
+		// previewing the old commit now would mark the new head as done.
+		return nil, fmt.Errorf("preview: pull request #%d: refs/pull/%d/head is still at %s, the host reports %s; retried at the next poll", number, number, shortSHA(head.Commit), shortSHA(pr.HeadSHA))
+	}
 	pv.Head = head
 	for _, t := range targets {
 		tp := r.previewTarget(ctx, t, head)
