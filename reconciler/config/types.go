@@ -25,6 +25,9 @@ type Config struct {
 	PullRequests PullRequests `json:"pullRequests,omitempty"`
 	History      History      `json:"history,omitempty"`
 	Server       Server       `json:"server,omitempty"`
+	// Tenants are the teams sharing this trueup and their boundaries.
+	Tenants []Tenant `json:"tenants,omitempty"`
+	Tenancy Tenancy  `json:"tenancy,omitempty"`
 }
 
 // SecretRef names where a secret comes from: exactly one of Env or File.
@@ -182,6 +185,13 @@ type Target struct {
 	Policies    TargetPolicies `json:"policies,omitempty"`
 	// Concurrency bounds parallel object operations within the target.
 	Concurrency int `json:"concurrency,omitempty"`
+	// Adopt lets the target take over live objects that no target labels
+	// (default: only those annotated trueup.dev/adopt: <target>; true for
+	// targets outside any tenant while tenancy is off).
+	Adopt *bool `json:"adopt,omitempty"`
+	// AssumeRole is the IAM role an account target acts as, instead of its
+	// tenant's or account's.
+	AssumeRole *AssumeRole `json:"assumeRole,omitempty"`
 }
 
 // Prune says whether objects that left Git are deleted, and how many at most.
@@ -288,7 +298,73 @@ type History struct {
 
 // Server configures the daemon's HTTP endpoint.
 type Server struct {
-	Listen            string     `json:"listen,omitempty"`
-	PublicURL         string     `json:"publicURL,omitempty"`
+	Listen    string `json:"listen,omitempty"`
+	PublicURL string `json:"publicURL,omitempty"`
+	// WebhookListen serves POST /hooks/git on its own address (then the
+	// main listener does not), so pages and API can stay private.
+	WebhookListen string `json:"webhookListen,omitempty"`
+	// MetricsListen serves /metrics, unauthenticated, on its own address
+	// (then the main listener does not).
+	MetricsListen     string     `json:"metricsListen,omitempty"`
 	WebhookSecretFrom *SecretRef `json:"webhookSecretFrom,omitempty"`
+	// Auth says who may read pages and API, and act.
+	Auth *ServerAuth `json:"auth,omitempty"`
+}
+
+// ServerAuth authenticates users of pages and API (bearer tokens checked
+// by a cluster's TokenReview; OIDC login for browsers) and maps them to
+// roles.
+type ServerAuth struct {
+	// Mode is "required" (default when auth is set) or "none" (anyone who
+	// reaches the listener reads everything: only for loopback).
+	Mode string `json:"mode,omitempty"`
+	// TokenReview checks bearer tokens with this cluster's TokenReview API.
+	TokenReview *TokenReview `json:"tokenReview,omitempty"`
+	// OIDC logs browsers in with an OpenID Connect provider.
+	OIDC *OIDC `json:"oidc,omitempty"`
+	// Roles map users and groups to roles.
+	Roles []RoleBinding `json:"roles,omitempty"`
+	// SessionKeyFrom signs browser sessions (32+ bytes); default: a random
+	// key per process (sessions end on restart).
+	SessionKeyFrom *SecretRef `json:"sessionKeyFrom,omitempty"`
+}
+
+// TokenReview names the cluster whose API server authenticates tokens.
+type TokenReview struct {
+	Cluster string `json:"cluster"`
+	// Audiences the token must be valid for; empty: the API server's.
+	Audiences []string `json:"audiences,omitempty"`
+}
+
+// OIDC is an OpenID Connect provider for browser login.
+type OIDC struct {
+	IssuerURL        string     `json:"issuerURL"`
+	ClientID         string     `json:"clientID"`
+	ClientSecretFrom *SecretRef `json:"clientSecretFrom,omitempty"`
+	// RedirectURL is where the provider sends the browser back; default
+	// server.publicURL + /auth/callback.
+	RedirectURL string `json:"redirectURL,omitempty"`
+	// UsernameClaim (default email) and GroupsClaim (default groups).
+	UsernameClaim string   `json:"usernameClaim,omitempty"`
+	GroupsClaim   string   `json:"groupsClaim,omitempty"`
+	Scopes        []string `json:"scopes,omitempty"`
+}
+
+// Roles.
+const (
+	RoleViewer   = "viewer"
+	RoleOperator = "operator"
+	RoleAuditor  = "auditor"
+	RoleAdmin    = "admin"
+)
+
+// RoleBinding grants Role to Users and Groups, over Tenants (viewer and
+// operator; empty: every tenant is not allowed, name them or use "*").
+type RoleBinding struct {
+	Role    string   `json:"role"`
+	Users   []string `json:"users,omitempty"`
+	Groups  []string `json:"groups,omitempty"`
+	Tenants []string `json:"tenants,omitempty"`
+	// MaskValues masks every drifted value (not only Secrets) for these users.
+	MaskValues bool `json:"maskValues,omitempty"`
 }
