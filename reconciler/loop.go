@@ -40,6 +40,9 @@ func (r *Reconciler) Run(ctx context.Context, opts RunOptions) error {
 	var wg sync.WaitGroup
 	if opts.Watch {
 		for name, d := range r.destinations {
+			if d.Cluster.ActingAs() != "" {
+				continue // one watch per cluster, shared by its ServiceAccounts' destinations
+			}
 			if err := r.startWatch(ctx, name, d); err != nil {
 				r.log.Warn("watch not started; drift is found at the next interval", "cluster", name, "error", err.Error())
 			}
@@ -141,9 +144,9 @@ func (r *Reconciler) startWatch(ctx context.Context, name string, d *Destination
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	d.watcher = w
-	d.mu.Unlock()
+	d.watch.mu.Lock()
+	d.watch.watcher = w
+	d.watch.mu.Unlock()
 	return nil
 }
 

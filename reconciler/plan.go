@@ -74,14 +74,19 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 	if err := dest.Cluster.Prepare(objs, t.Name, t.Namespace); err != nil {
 		return nil, &StageError{Stage: StagePrepare, Revision: d.Revision, Err: err} // err names the target
 	}
+	origins := make([]string, len(d.Objects))
+	for i, o := range d.Objects {
+		origins[i] = o.Origin.File
+	}
+	// 2b. A tenant's target: every object within the tenant's boundaries,
+	// before any request about them reaches the cluster.
+	if err := r.guardTenant(t, objs, origins); err != nil {
+		return nil, &StageError{Stage: StageTenant, Revision: d.Revision, Err: err}
+	}
 	// 3. The inventory: what this target applied before.
 	inv, err := dest.Cluster.ReadInventory(ctx, t.Name, dest.InventoryNamespace)
 	if err != nil {
 		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: err}
-	}
-	origins := make([]string, len(d.Objects))
-	for i, o := range d.Objects {
-		origins[i] = o.Origin.File
 	}
 	// 3b. A preview reads only what the target manages.
 	var refused []drift.ObjectReport

@@ -26,26 +26,55 @@ const (
 	TriggerPreview Trigger = "preview"
 )
 
-// Destination is one cluster with the clients built once for it.
+// Destination is one cluster with the clients built once for it: with
+// trueup's own identity, or acting as a tenant's ServiceAccount (see
+// ForServiceAccount).
 type Destination struct {
 	Cluster  *kube.Cluster
 	Detector *driftkube.Detector
 	// InventoryNamespace holds the cluster's target inventories.
 	InventoryNamespace string
 
+	// watch is shared by every destination of one cluster: one watcher per
+	// cluster, with trueup's identity.
+	watch *watchSlot
+}
+
+type watchSlot struct {
 	mu      sync.Mutex
 	watcher *kube.Watcher
 }
 
 // NewDestination builds the drift detector over the cluster's one client.
 func NewDestination(c *kube.Cluster, inventoryNamespace string) *Destination {
-	return &Destination{Cluster: c, Detector: driftkube.New(c.Client()), InventoryNamespace: inventoryNamespace}
+	return &Destination{Cluster: c, Detector: driftkube.New(c.Client()), InventoryNamespace: inventoryNamespace, watch: &watchSlot{}}
+}
+
+// ForServiceAccount returns the destination of the same cluster acting
+// through c (built by d.Cluster.Impersonate): its requests go out as the
+// ServiceAccount; its inventories and the cluster's watches stay d's.
+func (d *Destination) ForServiceAccount(c *kube.Cluster) *Destination {
+	return &Destination{Cluster: c, Detector: driftkube.New(c.Client()), InventoryNamespace: d.InventoryNamespace, watch: d.watch}
 }
 
 func (d *Destination) liveWatcher() *kube.Watcher {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.watcher
+	d.watch.mu.Lock()
+	defer d.watch.mu.Unlock()
+	return d.watch.watcher
+}
+
+// DestinationKey is the key of a target's destination in the map New
+// takes: the cluster's name, or "cluster|namespace/name" for a target that
+// acts as a ServiceAccount (config.ServiceAccountFor).
+func DestinationKey(cfg *config.Config, target string) string {
+	t, ok := cfg.Target(target)
+	if !ok {
+		return ""
+	}
+	if sa, ok := cfg.ServiceAccountFor(target); ok {
+		return t.Cluster + "|" + sa.String()
+	}
+	return t.Cluster
 }
 
 // Reconciler runs the pipeline for the targets of one config.
@@ -88,8 +117,9 @@ func WithObserver(f func(*Outcome)) Option {
 	return func(r *Reconciler) { r.observers = append(r.observers, f) }
 }
 
-// New returns a Reconciler. destinations are keyed by cluster name and must
-// cover every cluster a target names.
+// New returns a Reconciler. destinations are keyed by DestinationKey and
+// must cover every cluster target; the destination of each cluster's own
+// name (its watches) must be there too.
 func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Destination, opts ...Option) (*Reconciler, error) {
 	r := &Reconciler{
 		cfg:          cfg,
@@ -116,8 +146,8 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 				return nil, fmt.Errorf("target %q: no client for account %q", t.Name, t.Account)
 			}
 		default:
-			if _, ok := destinations[t.Cluster]; !ok {
-				return nil, fmt.Errorf("target %q: no client for cluster %q", t.Name, t.Cluster)
+			if _, ok := destinations[DestinationKey(cfg, t.Name)]; !ok {
+				return nil, fmt.Errorf("target %q: no client for cluster %q (key %q)", t.Name, t.Cluster, DestinationKey(cfg, t.Name))
 			}
 		}
 		r.targets[t.Name] = newTargetState()
@@ -151,7 +181,7 @@ func (r *Reconciler) target(name string) (*config.Target, *targetState, *Destina
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return t, r.targets[name], r.destinations[t.Cluster], nil
+	return t, r.targets[name], r.destinations[DestinationKey(r.cfg, name)], nil
 }
 
 // targetState returns a target's state, or nil.

@@ -44,8 +44,10 @@ func expandHome(p string) string {
 	return p
 }
 
-// newDestinations builds one client set per cluster that a target uses:
-// once per process, never per reconcile.
+// newDestinations builds one client set per cluster that a target uses,
+// and one per ServiceAccount a tenant's target acts as on it (sharing the
+// cluster's REST mapper and watches): once per process, never per
+// reconcile.
 func newDestinations(cfg *config.Config, targets []*config.Target) (map[string]*reconciler.Destination, error) {
 	out := map[string]*reconciler.Destination{}
 	for i, c := range cfg.Clusters {
@@ -63,7 +65,23 @@ func newDestinations(cfg *config.Config, targets []*config.Target) (map[string]*
 		if err != nil {
 			return nil, fmt.Errorf("%s: cluster %q: %w", path, c.Name, err)
 		}
-		out[c.Name] = reconciler.NewDestination(kc, c.InventoryNamespace)
+		base := reconciler.NewDestination(kc, c.InventoryNamespace)
+		out[c.Name] = base
+		for _, t := range targets {
+			if t.Cluster != c.Name {
+				continue
+			}
+			key := reconciler.DestinationKey(cfg, t.Name)
+			sa, ok := cfg.ServiceAccountFor(t.Name)
+			if _, built := out[key]; !ok || built {
+				continue
+			}
+			ic, err := kc.Impersonate(sa.Namespace, sa.Name)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			out[key] = base.ForServiceAccount(ic)
+		}
 	}
 	return out, nil
 }

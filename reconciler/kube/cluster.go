@@ -21,12 +21,21 @@ import (
 // cluster and share it between targets and reconciles; it is safe for
 // concurrent use.
 type Cluster struct {
-	name    string
-	client  client.Client
-	mapper  meta.RESTMapper
-	manager *ssa.ResourceManager
+	name string
+	// client sends the requests of targets: as the ServiceAccount of
+	// actingAs when set (see Impersonate).
+	client client.Client
+	// ownClient always acts with trueup's own identity: inventories,
+	// trueup's bookkeeping, are read and written with it.
+	ownClient client.Client
+	mapper    meta.RESTMapper
+	manager   *ssa.ResourceManager
 	// watchDynamic serves the informers only.
 	watchDynamic dynamic.Interface
+	// cfg is the base REST config (request deadline set), for Impersonate.
+	cfg *rest.Config
+	// actingAs is the ServiceAccount (namespace/name) client impersonates.
+	actingAs string
 }
 
 // Option configures NewCluster.
@@ -111,7 +120,7 @@ func NewCluster(name string, cfg *rest.Config, opts ...Option) (*Cluster, error)
 	}
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
 	manager := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "trueup.dev"})
-	return &Cluster{name: name, client: c, mapper: mapper, manager: manager, watchDynamic: dyn}, nil
+	return &Cluster{name: name, client: c, ownClient: c, mapper: mapper, manager: manager, watchDynamic: dyn, cfg: cfg}, nil
 }
 
 // Name returns the cluster's name.

@@ -57,7 +57,7 @@ func (c *Cluster) ReadInventory(ctx context.Context, target, namespace string) (
 	}
 	inv := Inventory{Target: target, Namespace: namespace}
 	cm := &corev1.ConfigMap{}
-	err := c.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: InventoryName(target)}, cm)
+	err := c.ownClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: InventoryName(target)}, cm)
 	if apierrors.IsNotFound(err) {
 		return inv, nil
 	}
@@ -93,7 +93,7 @@ func (c *Cluster) writeInventory(ctx context.Context, inv Inventory) error {
 }
 
 func (c *Cluster) applyInventoryObject(ctx context.Context, cm *unstructured.Unstructured) error {
-	return c.client.Patch(ctx, cm.DeepCopy(), client.Apply, client.ForceOwnership, client.FieldOwner(FieldManager))
+	return c.ownClient.Patch(ctx, cm.DeepCopy(), client.Apply, client.ForceOwnership, client.FieldOwner(FieldManager))
 }
 
 func (c *Cluster) ensureNamespace(ctx context.Context, name string) error {
@@ -101,7 +101,7 @@ func (c *Cluster) ensureNamespace(ctx context.Context, name string) error {
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
 	ns.SetName(name)
-	if err := c.client.Patch(ctx, ns, client.Apply, client.ForceOwnership, client.FieldOwner(FieldManager)); err != nil {
+	if err := c.ownClient.Patch(ctx, ns, client.Apply, client.ForceOwnership, client.FieldOwner(FieldManager)); err != nil {
 		return fmt.Errorf("create namespace %s: %w", name, err)
 	}
 	return nil

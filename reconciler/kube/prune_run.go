@@ -211,7 +211,7 @@ func (a *applier) namespaceInUse(ctx context.Context, stub *unstructured.Unstruc
 		return "namespace " + ns + " holds the inventories", nil
 	}
 	var list corev1.ConfigMapList
-	err := a.c.client.List(ctx, &list, client.InNamespace(a.opts.InventoryNamespace), client.MatchingLabels{LabelInventory: "true"})
+	err := a.c.ownClient.List(ctx, &list, client.InNamespace(a.opts.InventoryNamespace), client.MatchingLabels{LabelInventory: "true"})
 	if err != nil {
 		return "", objectErr(a.target, RefOf(stub), "delete", fmt.Errorf("list other targets' inventories: %w", err))
 	}
