@@ -358,6 +358,10 @@ func (a *applier) get(ctx context.Context, obj *unstructured.Unstructured) (*uns
 // cause strips ssa's wrapping (which repeats the object's identity) down to
 // the API server's answer, when there is one.
 func cause(err error) error {
+	var forbidden *ForbiddenError // keeps the ServiceAccount and the fix
+	if errors.As(err, &forbidden) {
+		return forbidden
+	}
 	var dryRun *ssaerrors.DryRunErr
 	if errors.As(err, &dryRun) {
 		err = dryRun.Unwrap()
