@@ -1,0 +1,111 @@
+package kube
+
+import (
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// grantServiceAccount creates ServiceAccount name in f.ns with a Role
+// allowing verbs on ConfigMaps there, as the admin.
+func (f *fixture) grantServiceAccount(name, verbs string) {
+	f.t.Helper()
+	rbac := strings.NewReplacer("NAME", name, "NS", f.ns, "VERBS", verbs).Replace(`apiVersion: v1
+kind: ServiceAccount
+metadata: {name: NAME, namespace: NS}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: NAME, namespace: NS}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [VERBS]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: NAME, namespace: NS}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: NAME}
+subjects: [{kind: ServiceAccount, name: NAME, namespace: NS}]
+`)
+	cmd := exec.CommandContext(f.t.Context(), "kubectl", "--kubeconfig", f.env.Kubeconfig, "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(rbac)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		f.t.Fatalf("kubectl apply rbac: %v\n%s", err, out)
+	}
+}
+
+// Every request of an impersonating cluster goes out as the ServiceAccount
+// (dry-run, apply, health, prune reads and deletions), while the inventory
+// is written with trueup's own identity; a refusal names the ServiceAccount.
+func TestImpersonatedApplyAndPrune(t *testing.T) {
+	f := newFixture(t)
+	f.grantServiceAccount("deployer", "get, list, watch, create, update, patch") // no delete
+	sa, err := f.cluster.Impersonate(f.ns, "deployer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sa.ActingAs(); got != f.ns+"/deployer" {
+		t.Fatalf("ActingAs %q", got)
+	}
+	if _, err := sa.Impersonate(f.ns, "other"); err == nil {
+		t.Fatal("impersonating twice: no error")
+	}
+	target := f.ns
+	opts := testOptions()
+	opts.Wait = true // health polling as the ServiceAccount
+
+	// 1. Apply as the ServiceAccount; the inventory in trueup-system, where
+	// it may do nothing, is written with trueup's identity.
+	objs := parse(t, configMaps("1", "a", "b"))
+	if err := sa.Prepare(objs, target, f.ns); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sa.Apply(t.Context(), target, objs, opts); err != nil {
+		t.Fatalf("apply as the ServiceAccount: %v\n%+v", err, res)
+	}
+	if inv := f.inventory(target); len(inv.Objects) != 2 {
+		t.Fatalf("inventory %+v, want a and b", inv)
+	}
+
+	// 2. A prune as the ServiceAccount, which may not delete: refused by
+	// the API server, named, and b stays in the cluster and the inventory.
+	objs = parse(t, configMaps("1", "a"))
+	if err := sa.Prepare(objs, target, f.ns); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sa.Apply(t.Context(), target, objs, opts)
+	var fe *ForbiddenError
+	if !errors.As(err, &fe) || !apierrors.IsForbidden(err) {
+		t.Fatalf("prune without delete: want a ForbiddenError, got %v", err)
+	}
+	for _, want := range []string{
+		"ConfigMap/" + f.ns + "/b: delete: as ServiceAccount " + f.ns + "/deployer: ",
+		`User "system:serviceaccount:` + f.ns + `:deployer" cannot delete resource "configmaps"`,
+		"grant ServiceAccount " + f.ns + "/deployer that verb on that resource",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	if f.configMap("b") == nil {
+		t.Error("b was deleted")
+	}
+	if inv := f.inventory(target); len(inv.Objects) != 2 || !res.InventoryWritten {
+		t.Errorf("inventory %+v (written %v), want b kept", inv, res.InventoryWritten)
+	}
+
+	// 3. Outside its namespace the dry-run is refused: nothing applied.
+	other := f.env.Namespace(t)
+	objs = parse(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: "+other+"}\n---\n"+configMaps("1", "a"))
+	if err := sa.Prepare(objs, target, f.ns); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sa.Apply(t.Context(), target, objs, opts)
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "ConfigMap/"+other+"/c: dry-run: as ServiceAccount "+f.ns+"/deployer") {
+		t.Fatalf("apply outside its namespace: %v", err)
+	}
+	if f.get("v1", "ConfigMap", other, "c") != nil {
+		t.Error("c was created outside the ServiceAccount's namespace")
+	}
+}
