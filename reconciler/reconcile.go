@@ -155,7 +155,7 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 		out.PruneBlocked = res.PruneBlocked
 	}
 	if err != nil {
-		out.Err = &StageError{Stage: StageApply, Err: err}
+		out.Err = &StageError{Stage: StageApply, Err: withChanged(err, res, opts.DryRun)}
 	}
 	if !opts.DryRun {
 		st.forget() // live versions moved; compare afresh next time

@@ -76,7 +76,7 @@ clusters:
     kubeconfig: {path: %[4]s}
 targets:
   - {name: %[5]s, source: team-a, path: app, cluster: test, namespace: %[7]s, wait: false, timeout: 30s}
-  - {name: %[6]s, source: team-b, path: app, cluster: test, namespace: %[8]s, wait: false, timeout: 30s}
+  - {name: %[6]s, source: team-b, path: app, cluster: test, namespace: %[8]s, wait: false, timeout: 30s, prune: {enabled: true}}
 tenancy: {mode: enforce}
 tenants:
   - name: team-a
@@ -202,6 +202,7 @@ func TestTenantBoundaries(t *testing.T) {
 			`User "system:serviceaccount:` + s.aNS + `:deployer" cannot patch resource "services" in API group "" in the namespace "` + s.aNS + `"`,
 			"grant ServiceAccount " + s.aNS + "/deployer that verb on that resource",
 			"ConfigMap/" + s.aNS + "/a-settings skipped (not applied: the resources stage failed its dry-run)",
+			"; nothing was changed",
 		} {
 			if !strings.Contains(all, want) {
 				t.Errorf("apply A does not say %q:\n%s", want, all)
@@ -209,6 +210,42 @@ func TestTenantBoundaries(t *testing.T) {
 		}
 		if got := s.managed(t, s.a); got != "" {
 			t.Errorf("objects of A in the cluster:\n%s", got)
+		}
+	})
+
+	t.Run("a prune the ServiceAccount may not do: refused, kept, and the error says what was applied", func(t *testing.T) {
+		narrow := strings.NewReplacer("NS", s.bNS).Replace(`apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: deployer, namespace: NS}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch, create, update, patch]}]
+`)
+		cmd := exec.CommandContext(t.Context(), "kubectl", "--kubeconfig", s.env.Kubeconfig, "apply", "-f", "-")
+		cmd.Stdin = strings.NewReader(narrow)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kubectl apply role: %v\n%s", err, out)
+		}
+		s.repoB.Commit(t, map[string]gitrepo.Entry{"app/two.yaml": gitrepo.File(configMapYAML("b-two"))}, gitrepo.CommitOptions{Message: "replace b-settings"})
+		stdout, stderr, code := trueup(t, "apply", s.b, "-c", s.cfg)
+		if code != exitError {
+			t.Fatalf("apply B: exit %d, want 2\n%s%s", code, stdout, stderr)
+		}
+		for _, want := range []string{
+			"ConfigMap/" + s.bNS + "/b-settings: delete: as ServiceAccount " + s.bNS + "/deployer: ",
+			`cannot delete resource "configmaps" in API group "" in the namespace "` + s.bNS + `"`,
+			"; changed before the failure: ConfigMap/" + s.bNS + "/b-two created",
+		} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("apply B does not say %q:\n%s", want, stderr)
+			}
+		}
+		var objs []string
+		for _, o := range strings.Split(s.managed(t, s.b), "\n") {
+			if o != "configmap/trueup-inventory-"+s.b { // in trueup-system
+				objs = append(objs, o)
+			}
+		}
+		if got := strings.Join(objs, " "); got != "configmap/b-settings configmap/b-two" {
+			t.Errorf("B's objects: %q, want b-settings kept and b-two", got)
 		}
 	})
 }
