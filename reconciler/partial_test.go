@@ -12,7 +12,9 @@ import (
 
 func TestWithChanged(t *testing.T) {
 	failure := errors.New("boom")
-	ref := func(n int) drift.ObjectRef { return drift.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "a", Name: fmt.Sprint(n)} }
+	ref := func(n int) drift.ObjectRef {
+		return drift.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "a", Name: fmt.Sprint(n)}
+	}
 	many := &kube.Result{}
 	for i := range 12 {
 		many.Entries = append(many.Entries, kube.Entry{Ref: ref(i), Action: kube.ActionCreated})
