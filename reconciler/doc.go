@@ -13,6 +13,13 @@
 // (trueup.yaml), kube (one client, mapper and watch per cluster; inventory
 // and prune).
 //
+// Tenants (tenant.go): the plan of a tenant's target checks every prepared
+// object against the tenant's namespaces, cluster-scoped kinds, denied
+// kinds and createNamespaces before any request about them reaches the
+// cluster, and fails at stage tenant listing each object, its rule and the
+// fix. The target then acts through its ServiceAccount's Destination
+// (DestinationKey), which shares the cluster's watch.
+//
 // The audit trail survives crashes and database outages. Each apply keeps a
 // write-ahead journal in dataDir/journal (journal.go): an intent line is
 // synced before each change is sent, so after a SIGKILL the next reconcile

@@ -75,6 +75,19 @@
 // informers' cache, so a steady-state reconcile needs no API request. Add
 // watches more kinds as inventories grow; the watcher stops with its context.
 //
+// # Acting as a ServiceAccount
+//
+// Cluster.Impersonate returns the cluster acting as a tenant's
+// ServiceAccount: every request a target makes through it (dry-runs,
+// applies, health polling, reads and deletions of a prune, journal checks)
+// impersonates system:serviceaccount:<namespace>:<name>, so the cluster's
+// RBAC has the last word. It shares the REST mapper and the watch client
+// with its base, and reads and writes inventories with trueup's own
+// identity (a ServiceAccount that could write the inventory namespace
+// could rewrite another tenant's inventory). A refusal is a
+// *ForbiddenError: the API server's message (verb, resource, namespace),
+// the ServiceAccount, and what to grant.
+//
 // # Errors
 //
 // Errors start with the target and the object (target "web":
