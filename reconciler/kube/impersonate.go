@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
@@ -76,15 +78,29 @@ func ServiceAccountUser(namespace, name string) string {
 type ForbiddenError struct {
 	// ServiceAccount is namespace/name.
 	ServiceAccount string
-	Err            error
+	// Impersonation: trueup's own identity may not act as the
+	// ServiceAccount (the request never reached the ServiceAccount's RBAC).
+	Impersonation bool
+	Err           error
 }
 
 func (e *ForbiddenError) Error() string {
+	if e.Impersonation {
+		ns, _, _ := strings.Cut(e.ServiceAccount, "/")
+		return fmt.Sprintf("as ServiceAccount %s: %v; grant trueup's own identity the verb impersonate on serviceaccounts in namespace %s (a ClusterRole bound by a RoleBinding there)",
+			e.ServiceAccount, e.Err, ns)
+	}
 	return fmt.Sprintf("as ServiceAccount %s: %v; grant ServiceAccount %s that verb on that resource (a Role and RoleBinding in that namespace, or a ClusterRole and ClusterRoleBinding for a cluster-scoped resource), or remove the object from Git",
 		e.ServiceAccount, e.Err, e.ServiceAccount)
 }
 
 func (e *ForbiddenError) Unwrap() error { return e.Err }
+
+// impersonationRE matches the API server refusing the impersonation itself.
+// Its status has no cause type for it (the details name the resource
+// "serviceaccounts", like any request about ServiceAccounts would), so the
+// message is the only signal.
+var impersonationRE = regexp.MustCompile(`cannot impersonate resource "serviceaccounts"`)
 
 // asForbidden wraps a Forbidden answer in a *ForbiddenError.
 func asForbidden(sa string, err error) error {
@@ -92,7 +108,7 @@ func asForbidden(sa string, err error) error {
 	if err == nil || !apierrors.IsForbidden(err) || errors.As(err, &fe) {
 		return err
 	}
-	return &ForbiddenError{ServiceAccount: sa, Err: err}
+	return &ForbiddenError{ServiceAccount: sa, Impersonation: impersonationRE.MatchString(err.Error()), Err: err}
 }
 
 // forbiddenAs wraps every Forbidden answer of the client's calls.

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	authv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 )
 
 // grantServiceAccount creates ServiceAccount name in f.ns with a Role
@@ -107,5 +110,82 @@ func TestImpersonatedApplyAndPrune(t *testing.T) {
 	}
 	if f.get("v1", "ConfigMap", other, "c") != nil {
 		t.Error("c was created outside the ServiceAccount's namespace")
+	}
+}
+
+// The least privilege the README documents for trueup's own identity is
+// enough: impersonate on the tenant's ServiceAccount (a RoleBinding in its
+// namespace) and ConfigMaps in the inventory namespace.
+func TestLeastPrivilegeDaemonImpersonates(t *testing.T) {
+	f := newFixture(t)
+	f.grantServiceAccount("deployer", "get, list, watch, create, update, patch, delete")
+	rbac := strings.NewReplacer("NS", f.ns).Replace(`apiVersion: v1
+kind: ServiceAccount
+metadata: {name: trueup, namespace: NS}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: trueup-impersonate-test}
+rules: [{apiGroups: [""], resources: [serviceaccounts], verbs: [impersonate]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: trueup-impersonate, namespace: NS}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: trueup-impersonate-test}
+subjects: [{kind: ServiceAccount, name: trueup, namespace: NS}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: trueup-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: trueup-NS, namespace: trueup-system}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch, create, update, patch, delete]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: trueup-NS, namespace: trueup-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: trueup-NS}
+subjects: [{kind: ServiceAccount, name: trueup, namespace: NS}]
+`)
+	cmd := exec.CommandContext(t.Context(), "kubectl", "--kubeconfig", f.env.Kubeconfig, "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(rbac)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply rbac: %v\n%s", err, out)
+	}
+	tok, err := f.env.Clientset.CoreV1().ServiceAccounts(f.ns).CreateToken(t.Context(), "trueup", &authv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.AnonymousClientConfig(f.env.Config)
+	cfg.BearerToken = tok.Status.Token
+	daemon, err := NewCluster("least", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := daemon.Impersonate(f.ns, "deployer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := parse(t, configMaps("1", "a"))
+	if err := sa.Prepare(objs, f.ns, f.ns); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sa.Apply(t.Context(), f.ns, objs, testOptions()); err != nil {
+		t.Fatalf("apply: %v\n%+v", err, res)
+	}
+	if f.configMap("a") == nil || len(f.inventory(f.ns).Objects) != 1 {
+		t.Fatal("not applied, or no inventory")
+	}
+	// Without the RoleBinding trueup may not act as the ServiceAccount.
+	kubectl := exec.CommandContext(t.Context(), "kubectl", "--kubeconfig", f.env.Kubeconfig, "-n", f.ns, "delete", "rolebinding", "trueup-impersonate")
+	if out, err := kubectl.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	_, err = sa.Apply(t.Context(), f.ns, objs, testOptions())
+	want := "grant trueup's own identity the verb impersonate on serviceaccounts in namespace " + f.ns
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `cannot impersonate resource "serviceaccounts"`) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("apply without impersonate: %v", err)
 	}
 }
