@@ -80,6 +80,9 @@ func validateTargetTenancy(e *errs, c *Config, i int) {
 			e.add(p, "tenant %q names no ServiceAccount for cluster %q to act as: add {cluster: %s, namespace: ..., name: ...} to %s, or set tenancy.defaultServiceAccount", tn.Name, t.Cluster, t.Cluster, field(tp, "serviceAccounts"))
 		}
 	}
+	if t.Cluster != "" && t.Namespace != "" && !matchAny(tn.Namespaces, t.Namespace) {
+		e.add(field(p, "namespace"), "%q is not one of tenant %q's namespaces (%s.namespaces: %s): objects without a namespace would be refused; use one of them, or add it there", t.Namespace, tn.Name, tp, strings.Join(tn.Namespaces, ", "))
+	}
 	if len(tn.Sources) == 0 {
 		return
 	}
@@ -145,6 +148,15 @@ func kinds(e *errs, p string, ks []string) {
 			e.add(index(p, i), "%q is not a kind: write Kind (any API group) or Kind.group, like ClusterRole.rbac.authorization.k8s.io", k)
 		}
 	}
+}
+
+func matchAny(globs []string, s string) bool {
+	for _, g := range globs {
+		if ok, _ := path.Match(g, s); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func dnsLabel(s string) bool { return len(s) <= 63 && nameRE.MatchString(s) }

@@ -142,6 +142,16 @@ tenants:
 `,
 		},
 		{
+			name: "target namespace outside its tenant's",
+			yaml: tenancyBase + `targets:
+  - {name: a-web, source: team-a, cluster: prod, namespace: b-web}
+  - {name: a-api, source: team-a, cluster: prod, namespace: a-api}
+tenants:
+  - {name: team-a, targets: [a-*], namespaces: [a-*]}
+`,
+			want: []string{`targets[0].namespace: "b-web" is not one of tenant "team-a"'s namespaces (tenants[0].namespaces: a-*): objects without a namespace would be refused; use one of them, or add it there`},
+		},
+		{
 			name: "tenant sources and paths",
 			yaml: tenancyBase + `targets:
   - {name: a-web, source: team-a, path: apps/web/prod, cluster: prod}
