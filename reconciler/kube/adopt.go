@@ -65,15 +65,15 @@ func Adopt(target string, owner LiveOwner, allow bool) Adoption {
 }
 
 // CheckAdoption returns nil when target may apply over the live object, or
-// an *ObjectError (op "adopt") saying who has it and what to do:
+// an *ObjectError (op "apply") saying who has it and what to do:
 // ErrOwnedByOtherTarget for another target's object, ErrNotAdopted for an
 // unlabelled object the target may not take over.
 func CheckAdoption(target string, ref drift.ObjectRef, owner LiveOwner, allow bool) error {
 	switch Adopt(target, owner, allow) {
 	case AdoptionOtherTarget:
-		return objectErr(target, ref, "adopt", fmt.Errorf("%w: the live object is labelled %s=%s; remove it from one of the two targets", ErrOwnedByOtherTarget, LabelTarget, owner.Target))
+		return objectErr(target, ref, "apply", fmt.Errorf("%w: the live object is labelled %s=%s; remove it from one of the two targets", ErrOwnedByOtherTarget, LabelTarget, owner.Target))
 	case AdoptionRefused:
-		return objectErr(target, ref, "adopt", fmt.Errorf("%w: the live object has no trueup label (%s); to let target %q take it over, run `%s` or set adopt: true on the target", ErrNotAdopted, LabelTarget, target, AnnotateCommand(ref, target)))
+		return objectErr(target, ref, "apply", fmt.Errorf("%w: the live object has no trueup label (%s); to let target %q take it over, run `%s` or set adopt: true on the target", ErrNotAdopted, LabelTarget, target, AnnotateCommand(ref, target)))
 	}
 	return nil
 }
