@@ -232,6 +232,9 @@ func TestInventoryWithoutCreatedMark(t *testing.T) {
 ]
 `},
 	}
+	if err := f.cluster.ensureNamespace(t.Context(), DefaultInventoryNamespace); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.cluster.Client().Create(t.Context(), old); err != nil {
 		t.Fatal(err)
 	}
