@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -61,7 +62,8 @@ func (r *Reconciler) adoptionGuard(ctx context.Context, t *config.Target, dest *
 }
 
 // adoptionError is the target-level refusal: how many objects, the config
-// setting that would allow unlabelled ones, then one line per object.
+// setting that would allow unlabelled ones, then one line per object (its
+// identity, who has it, the fix). It names the target once.
 func adoptionError(cfg *config.Config, t *config.Target, refused []error) error {
 	setting := "adopt"
 	for i := range cfg.Targets {
@@ -69,6 +71,29 @@ func adoptionError(cfg *config.Config, t *config.Target, refused []error) error 
 			setting = fmt.Sprintf("targets[%d].adopt", i)
 		}
 	}
-	return fmt.Errorf("target %q: nothing applied: %d live objects exist and are not this target's; annotate each one as shown, or set %s: true to take over objects without a trueup label (another target's objects are never taken over):\n%w",
-		t.Name, len(refused), setting, errors.Join(refused...))
+	return &refusedAdoption{target: t.Name, setting: setting, errs: refused}
 }
+
+// refusedAdoption lists the objects a target may not take over; errors.Is
+// finds kube.ErrNotAdopted and kube.ErrOwnedByOtherTarget in it.
+type refusedAdoption struct {
+	target, setting string
+	errs            []error
+}
+
+func (e *refusedAdoption) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "target %q: nothing applied: %d live object(s) exist and are not this target's; annotate each one as shown, or set %s: true to take over objects without a trueup label (another target's objects are never taken over):", e.target, len(e.errs), e.setting)
+	for _, err := range e.errs {
+		b.WriteString("\n  ")
+		var oe *kube.ObjectError
+		if errors.As(err, &oe) {
+			fmt.Fprintf(&b, "%s: %v", oe.Ref, oe.Err)
+		} else {
+			b.WriteString(err.Error())
+		}
+	}
+	return b.String()
+}
+
+func (e *refusedAdoption) Unwrap() []error { return e.errs }

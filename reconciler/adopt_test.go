@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -66,6 +67,9 @@ func wantAdoptionRefused(t *testing.T, s *scenario, out *reconciler.Outcome, oth
 			t.Errorf("error does not say %q:\n%s", want, out.Error())
 		}
 	}
+	if strings.Count(out.Error(), `target "`) != 1 || !errors.Is(out.Err, kube.ErrNotAdopted) || reconciler.IsRetryable(out.Err) {
+		t.Errorf("error names the target more than once, or is not a terminal ErrNotAdopted:\n%s", out.Error())
+	}
 	if out.Apply != nil {
 		t.Errorf("something was applied: %s", out.Apply.Summary())
 	}
@@ -91,7 +95,9 @@ func TestAdoptNamespaceThenPruneDeletesNothing(t *testing.T) {
 	s, other := tenantScenario(t, "prune: {enabled: true}")
 
 	t.Run("refused at plan: nothing applied", func(t *testing.T) {
-		wantAdoptionRefused(t, s, s.reconcile(reconciler.TriggerInterval), other)
+		out := s.reconcile(reconciler.TriggerInterval)
+		wantAdoptionRefused(t, s, out, other)
+		t.Log(out.Error())
 	})
 
 	t.Run("a dry run says the same", func(t *testing.T) {

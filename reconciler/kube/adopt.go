@@ -73,7 +73,7 @@ func CheckAdoption(target string, ref drift.ObjectRef, owner LiveOwner, allow bo
 	case AdoptionOtherTarget:
 		return objectErr(target, ref, "apply", fmt.Errorf("%w: the live object is labelled %s=%s; remove it from one of the two targets", ErrOwnedByOtherTarget, LabelTarget, owner.Target))
 	case AdoptionRefused:
-		return objectErr(target, ref, "apply", fmt.Errorf("%w: the live object has no trueup label (%s); to let target %q take it over, run `%s` or set adopt: true on the target", ErrNotAdopted, LabelTarget, target, AnnotateCommand(ref, target)))
+		return objectErr(target, ref, "apply", fmt.Errorf("%w: it has no trueup label (%s); to take it over, run `%s` or set adopt: true on the target", ErrNotAdopted, LabelTarget, AnnotateCommand(ref, target)))
 	}
 	return nil
 }
