@@ -31,6 +31,12 @@ type Plan struct {
 	// live copies of Objects, when policies are configured.
 	policies *policy.Set
 	live     map[drift.ObjectRef]*unstructured.Unstructured
+	// owners are what the comparison read of who owns each desired
+	// object live (kube.OwnerOf), for the adoption guard. An object is
+	// absent when the comparison did not read it from the API server and
+	// the watch cache does not hold it (the cache holds only labelled
+	// objects, so it cannot tell "missing" from "exists unlabelled").
+	owners map[drift.ObjectRef]kube.LiveOwner
 }
 
 // planOptions say where live state comes from.
@@ -94,7 +100,7 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 		objs, origins, refused = previewScope(t, inv, objs, origins)
 	}
 	// 4. Compare every object with live state.
-	reports := r.compare(ctx, t, st, dest, objs, po)
+	reports, owners := r.compare(ctx, t, st, dest, objs, po)
 	for i := range reports { // reports[i] is the comparison of objs[i], from origins[i]
 		reports[i].Origin = origins[i]
 	}
@@ -106,6 +112,7 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 		Objects:   objs,
 		Inventory: inv,
 		Report:    drift.Report{Target: t.Name, Revision: d.Revision.Commit, Time: r.now(), Objects: reports},
+		owners:    owners,
 	}, nil
 }
 
@@ -135,11 +142,13 @@ func (r *Reconciler) desired(ctx context.Context, t *config.Target, st *targetSt
 
 // compare returns one report per prepared object, using the comparison
 // cache: an object whose desired content and live resourceVersion are both
-// unchanged since its last comparison is not dry-run again.
-func (r *Reconciler) compare(ctx context.Context, t *config.Target, st *targetState, dest *Destination, objs []*unstructured.Unstructured, po planOptions) []drift.ObjectReport {
+// unchanged since its last comparison is not dry-run again. It also
+// returns the owners of the live objects it read (see Plan.owners).
+func (r *Reconciler) compare(ctx context.Context, t *config.Target, st *targetState, dest *Destination, objs []*unstructured.Unstructured, po planOptions) ([]drift.ObjectReport, map[drift.ObjectRef]kube.LiveOwner) {
 	ignore := r.ignoreRules(t)
 	w := dest.liveWatcher()
 	reports := make([]drift.ObjectReport, len(objs))
+	owners := map[drift.ObjectRef]kube.LiveOwner{}
 	hashes := make([]string, len(objs))
 	var todo []int
 	for i, obj := range objs {
@@ -147,6 +156,9 @@ func (r *Reconciler) compare(ctx context.Context, t *config.Target, st *targetSt
 		live, cached := r.cachedLive(w, ref, po)
 		hash := contentHash(obj)
 		hashes[i] = hash
+		if live != nil {
+			owners[ref] = kube.OwnerOf(live)
+		}
 		if cached {
 			if rep, ok := st.cachedReport(ref, hash, resourceVersion(live)); ok {
 				reports[i] = rep
@@ -159,21 +171,24 @@ func (r *Reconciler) compare(ctx context.Context, t *config.Target, st *targetSt
 		todo = append(todo, i)
 	}
 	if len(todo) == 0 {
-		return reports
+		return reports, owners
 	}
 	batch := make([]*unstructured.Unstructured, len(todo))
 	for j, i := range todo {
 		batch[j] = objs[i]
 	}
-	got, _ := dest.Detector.CompareAll(ctx, batch, ignore, t.Concurrency) // errors are in the Unknown reports
+	got, lives, _ := dest.Detector.CompareAllLive(ctx, batch, ignore, t.Concurrency) // errors are in the Unknown reports
 	for j, i := range todo {
+		if lives[j].Read {
+			owners[driftkube.Ref(objs[i])] = kube.OwnerOf(lives[j].Object)
+		}
 		rep := got[j]
 		if rep.Status != drift.Unknown {
 			st.storeReport(rep.Ref, hashes[i], rep)
 		}
 		reports[i] = rep
 	}
-	return reports
+	return reports, owners
 }
 
 // cachedLive returns the live object from the watch cache when the kind is

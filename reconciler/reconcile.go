@@ -125,6 +125,13 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 		}
 		objs = keep
 	}
+	if t.Account == "" {
+		// Nothing is taken over without permission, checked before
+		// anything is applied.
+		if out.Err = r.adoptionGuard(ctx, t, dest, objs, plan); out.Err != nil {
+			return
+		}
+	}
 	if t.Account != "" {
 		res, err = r.applyAccount(ctx, t, r.accounts[t.Account], objs, retain, plan, opts, withPrune)
 	} else {
@@ -176,6 +183,7 @@ func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *D
 	ao.RecordUnhealthy = true
 	ao.Concurrency = t.Concurrency
 	ao.Force = t.Force
+	ao.AdoptAnnotatedOnly = !adoptAllowed(r.cfg, t)
 	ao.Ignore = r.ignoreRules(t)
 	ao.DryRun = opts.DryRun
 	ao.Progress = opts.Progress

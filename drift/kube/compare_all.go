@@ -45,40 +45,58 @@ func (d *Detector) Get(ctx context.Context, desired *unstructured.Unstructured) 
 // errors.As work on it), including those of objects left undone because ctx
 // ended; the reports are complete either way.
 func (d *Detector) CompareAll(ctx context.Context, desired []*unstructured.Unstructured, ignore []drift.IgnoreRule, concurrency int) ([]drift.ObjectReport, error) {
+	reports, _, err := d.CompareAllLive(ctx, desired, ignore, concurrency)
+	return reports, err
+}
+
+// Live is the live object a comparison read.
+type Live struct {
+	// Read: the object was read; Object is nil when it does not exist.
+	// False when the read failed (the report is Unknown).
+	Read   bool
+	Object *unstructured.Unstructured
+}
+
+// CompareAllLive is CompareAll that also returns, in the order of desired,
+// the live object each comparison read, for callers that need more of it
+// than the report carries (who owns it) without reading it again.
+func (d *Detector) CompareAllLive(ctx context.Context, desired []*unstructured.Unstructured, ignore []drift.IgnoreRule, concurrency int) ([]drift.ObjectReport, []Live, error) {
 	if concurrency <= 0 {
 		concurrency = DefaultConcurrency
 	}
 	reports := make([]drift.ObjectReport, len(desired))
+	lives := make([]Live, len(desired))
 	errs := make([]error, len(desired))
 	var g errgroup.Group
 	g.SetLimit(concurrency)
 	for i, obj := range desired {
 		g.Go(func() error {
-			reports[i], errs[i] = d.readAndCompare(ctx, obj, ignore)
+			reports[i], lives[i], errs[i] = d.readAndCompare(ctx, obj, ignore)
 			return nil
 		})
 	}
 	_ = g.Wait() // the goroutines record errors per object and never fail
-	return reports, errors.Join(errs...)
+	return reports, lives, errors.Join(errs...)
 }
 
 // readAndCompare reads one object and compares it; a failure turns the
 // report Unknown.
-func (d *Detector) readAndCompare(ctx context.Context, desired *unstructured.Unstructured, ignore []drift.IgnoreRule) (drift.ObjectReport, error) {
-	report, err := d.tryReadAndCompare(ctx, desired, ignore)
+func (d *Detector) readAndCompare(ctx context.Context, desired *unstructured.Unstructured, ignore []drift.IgnoreRule) (drift.ObjectReport, Live, error) {
+	report, live, err := d.tryReadAndCompare(ctx, desired, ignore)
 	if err != nil {
 		report = drift.ObjectReport{Ref: Ref(desired), Status: drift.Unknown, Error: err.Error()}
 	}
-	return report, err
+	return report, live, err
 }
 
-func (d *Detector) tryReadAndCompare(ctx context.Context, desired *unstructured.Unstructured, ignore []drift.IgnoreRule) (drift.ObjectReport, error) {
+func (d *Detector) tryReadAndCompare(ctx context.Context, desired *unstructured.Unstructured, ignore []drift.IgnoreRule) (drift.ObjectReport, Live, error) {
 	if err := ctx.Err(); err != nil {
-		return drift.ObjectReport{}, fmt.Errorf("%s: %w", Ref(desired), err)
+		return drift.ObjectReport{}, Live{}, fmt.Errorf("%s: %w", Ref(desired), err)
 	}
 	live, err := d.Get(ctx, desired)
 	if err != nil {
-		return drift.ObjectReport{}, err
+		return drift.ObjectReport{}, Live{}, err
 	}
-	return d.Compare(ctx, desired, live, ignore)
+	report, err := d.Compare(ctx, desired, live, ignore)
+	return report, Live{Read: true, Object: live}, err
 }

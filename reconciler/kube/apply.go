@@ -54,7 +54,7 @@ func (c *Cluster) Apply(ctx context.Context, target string, objs []*unstructured
 	}
 	a := &applier{
 		c: c, m: c.managerFor(opts.Concurrency), target: target, opts: opts, ignore: ignore,
-		batchKinds: crdScopes(objs), batchNamespaces: map[string]bool{},
+		batchKinds: crdScopes(objs), batchNamespaces: map[string]bool{}, namespaces: map[string]bool{},
 	}
 	for _, o := range objs {
 		if o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" {
@@ -89,7 +89,7 @@ func (c *Cluster) Apply(ctx context.Context, target string, objs []*unstructured
 		if err := a.wait(ctx, objs); err != nil {
 			err = targetErr(target, "health", err)
 			if opts.RecordUnhealthy {
-				err = errors.Join(err, a.record(ctx, unhealthyInventory(prev, desired, opts), res))
+				err = errors.Join(err, a.record(ctx, unhealthyInventory(prev, desired, opts, a.namespaces), res))
 			}
 			return res, err
 		}
@@ -99,7 +99,7 @@ func (c *Cluster) Apply(ctx context.Context, target string, objs []*unstructured
 	next, pruneErr := a.prune(ctx, prev, slices.Concat(desired, a.opts.Retain), res)
 
 	// 6. Record the new inventory.
-	inv := nextInventory(prev, next, opts)
+	inv := nextInventory(prev, next, opts, a.namespaces)
 	if opts.DryRun {
 		res.Inventory = inv
 		return res, pruneErr
@@ -130,22 +130,25 @@ func checkBatch(target string, objs []*unstructured.Unstructured) ([]drift.Objec
 }
 
 // nextInventory is the inventory of an apply that came out healthy: it
-// records opts.Revision as applied and clears a failed attempt.
-func nextInventory(prev Inventory, objects []drift.ObjectRef, opts ApplyOptions) Inventory {
+// records opts.Revision as applied and clears a failed attempt. namespaces
+// are the Namespaces this run created (true) or took over (false).
+func nextInventory(prev Inventory, objects []drift.ObjectRef, opts ApplyOptions, namespaces map[string]bool) Inventory {
+	objects = sortRefs(objects)
 	return Inventory{
-		Target:    prev.Target,
-		Namespace: prev.Namespace,
-		Found:     true,
-		Revision:  opts.Revision,
-		Objects:   sortRefs(objects),
+		Target:            prev.Target,
+		Namespace:         prev.Namespace,
+		Found:             true,
+		Revision:          opts.Revision,
+		Objects:           objects,
+		CreatedNamespaces: createdNamespaces(objects, prev.CreatedNamespaces, namespaces),
 	}
 }
 
 // unhealthyInventory is the inventory of an apply whose health wait failed:
 // every object applied so far (so a later prune knows them all), the last
 // healthy revision kept as applied, and opts.Revision as the attempt.
-func unhealthyInventory(prev Inventory, desired []drift.ObjectRef, opts ApplyOptions) Inventory {
-	inv := nextInventory(prev, slices.Concat(desired, prev.Objects), opts)
+func unhealthyInventory(prev Inventory, desired []drift.ObjectRef, opts ApplyOptions, namespaces map[string]bool) Inventory {
+	inv := nextInventory(prev, slices.Concat(desired, prev.Objects), opts, namespaces)
 	inv.Revision, inv.Attempted = prev.Revision, opts.Revision
 	return inv
 }

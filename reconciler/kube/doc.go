@@ -34,8 +34,15 @@
 // An immutable-field change fails with ErrImmutable and a hint, unless the
 // target sets Force or the object (desired or live) is annotated
 // trueup.dev/force=enabled: then the live object is deleted, waited for, and
-// created again. A live object labelled for another target is refused
-// (ErrOwnedByOtherTarget); a live object with no label is adopted.
+// created again. Who may apply over a live object is decided in one place,
+// Adopt (CheckAdoption for the error): a live object labelled for another
+// target is always refused (ErrOwnedByOtherTarget); one with no label is
+// taken over only when the caller allows adoption or the object is
+// annotated trueup.dev/adopt: <target>, else refused (ErrNotAdopted, with
+// the kubectl command that allows it). The reconciler runs the same check
+// on the live objects its comparison read before it calls Apply, so a
+// refusal applies nothing; Apply repeats it in each stage's dry-run
+// (ApplyOptions.AdoptAnnotatedOnly) for objects that appeared since.
 //
 // After the last stage Apply waits for every object to be healthy (kstatus),
 // prunes, and records the inventory. DryRun sends every request as a
@@ -61,8 +68,14 @@
 // annotated trueup.dev/prune: disabled. Deletions go through ssa with the
 // target's label as the inclusion selector, always, so two targets on one
 // cluster never delete each other's objects; a Namespace another target's
-// inventory uses, or the inventory namespace, is never deleted. The next
-// inventory is the render plus every object not deleted (blocked, failed).
+// inventory uses, or the inventory namespace, is never deleted. Nor is a
+// Namespace trueup did not create: the inventory lists the Namespaces whose
+// apply the API server answered "created" (data key createdNamespaces,
+// within format v1; inventories written before it list none), and a
+// Namespace that left the render without that mark is released instead of
+// deleted: its trueup.dev/target label is removed and it leaves the
+// inventory, with everything in it untouched. The next inventory is the
+// render plus every object not deleted (blocked, failed).
 //
 // The caller must not call Apply when a fetch or a render failed: an empty
 // object list means Git wants nothing.

@@ -23,6 +23,9 @@ var (
 	// ErrOwnedByOtherTarget: the live object carries another target's label.
 	// Terminal.
 	ErrOwnedByOtherTarget = errors.New("object belongs to another target")
+	// ErrNotAdopted: the live object exists without a trueup label and the
+	// target may not take it over (see CheckAdoption). Terminal.
+	ErrNotAdopted = errors.New("live object not managed by trueup")
 	// ErrInvalidObject: the object cannot be applied as rendered (no name,
 	// unknown kind, duplicate, not prepared). Terminal.
 	ErrInvalidObject = errors.New("invalid object")
@@ -102,7 +105,7 @@ func IsRetryable(err error) bool {
 
 func isTerminal(err error) bool {
 	switch {
-	case errors.Is(err, ErrImmutable), errors.Is(err, ErrOwnedByOtherTarget),
+	case errors.Is(err, ErrImmutable), errors.Is(err, ErrOwnedByOtherTarget), errors.Is(err, ErrNotAdopted),
 		errors.Is(err, ErrInvalidObject), errors.Is(err, ErrUnhealthy),
 		errors.Is(err, ErrInventory), errors.Is(err, context.Canceled):
 		return true

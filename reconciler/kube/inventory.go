@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +20,10 @@ const (
 	inventoryObjectsKey = "objects"
 	inventoryFormatKey  = "format"
 	inventoryFormat     = "v1"
+	// inventoryCreatedKey lists the Namespaces trueup created (a JSON
+	// array of names). Added within format v1: an inventory without it
+	// reads as "created none", and older readers ignore it.
+	inventoryCreatedKey = "createdNamespaces"
 )
 
 // Inventory is what one target has applied to one cluster and not deleted.
@@ -39,6 +44,18 @@ type Inventory struct {
 	Attempted string `json:"attempted,omitempty"`
 	// Objects are sorted by group, kind, namespace, name.
 	Objects []drift.ObjectRef `json:"objects"`
+	// CreatedNamespaces are the Namespaces of Objects that trueup created
+	// (the apply that first wrote them got "created" from the API server),
+	// sorted. A Namespace of Objects not listed existed before and was
+	// taken over, or was recorded by an inventory written before trueup
+	// marked them: prune never deletes it. Inventories written before it
+	// existed read as empty.
+	CreatedNamespaces []string `json:"createdNamespaces,omitempty"`
+}
+
+// Created reports whether trueup created the Namespace name.
+func (inv Inventory) Created(name string) bool {
+	return slices.Contains(inv.CreatedNamespaces, name)
 }
 
 // Applied reports whether revision was applied and found healthy, with no
@@ -64,11 +81,11 @@ func (c *Cluster) ReadInventory(ctx context.Context, target, namespace string) (
 	if err != nil {
 		return inv, targetErr(target, fmt.Sprintf("read inventory %s/%s", namespace, InventoryName(target)), err)
 	}
-	refs, err := decodeInventory(cm.Data)
+	refs, created, err := decodeInventory(cm.Data)
 	if err != nil {
 		return inv, targetErr(target, fmt.Sprintf("read inventory %s/%s", namespace, InventoryName(target)), err)
 	}
-	inv.Found, inv.Objects = true, refs
+	inv.Found, inv.Objects, inv.CreatedNamespaces = true, refs, created
 	inv.Revision, inv.Attempted = cm.Annotations[AnnotationRevision], cm.Annotations[AnnotationAttempted]
 	return inv, nil
 }
@@ -128,13 +145,33 @@ func inventoryObject(inv Inventory) (*unstructured.Unstructured, error) {
 	if len(ann) > 0 {
 		cm.SetAnnotations(ann)
 	}
-	if err := unstructured.SetNestedStringMap(cm.Object, map[string]string{
+	fields := map[string]string{
 		inventoryFormatKey:  inventoryFormat,
 		inventoryObjectsKey: data,
-	}, "data"); err != nil {
+	}
+	if len(inv.CreatedNamespaces) > 0 {
+		fields[inventoryCreatedKey] = encodeNames(inv.CreatedNamespaces)
+	}
+	if err := unstructured.SetNestedStringMap(cm.Object, fields, "data"); err != nil {
 		return nil, err
 	}
 	return cm, nil
+}
+
+// encodeNames writes names as a sorted JSON array, one per line.
+func encodeNames(names []string) string {
+	var b bytes.Buffer
+	b.WriteString("[")
+	for i, n := range slices.Sorted(slices.Values(names)) {
+		line, _ := json.Marshal(n) // a string always marshals
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+		b.Write(line)
+	}
+	b.WriteString("\n]\n")
+	return b.String()
 }
 
 // encodeInventory writes refs as a JSON array with one ref per line, sorted,
@@ -158,24 +195,54 @@ func encodeInventory(refs []drift.ObjectRef) (string, error) {
 	return b.String(), nil
 }
 
-// decodeInventory parses the ConfigMap data. Anything it cannot read fully is
-// an error wrapping ErrInventory.
-func decodeInventory(data map[string]string) ([]drift.ObjectRef, error) {
+// decodeInventory parses the ConfigMap data: the objects and the
+// Namespaces among them that trueup created. Anything it cannot read fully
+// is an error wrapping ErrInventory.
+func decodeInventory(data map[string]string) ([]drift.ObjectRef, []string, error) {
 	if f := data[inventoryFormatKey]; f != inventoryFormat {
-		return nil, fmt.Errorf("%w: format %q, want %q", ErrInventory, f, inventoryFormat)
+		return nil, nil, fmt.Errorf("%w: format %q, want %q", ErrInventory, f, inventoryFormat)
 	}
 	raw, ok := data[inventoryObjectsKey]
 	if !ok {
-		return nil, fmt.Errorf("%w: no %q key", ErrInventory, inventoryObjectsKey)
+		return nil, nil, fmt.Errorf("%w: no %q key", ErrInventory, inventoryObjectsKey)
 	}
 	var refs []drift.ObjectRef
 	if err := json.Unmarshal([]byte(raw), &refs); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInventory, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInventory, err)
 	}
 	for i, r := range refs {
 		if r.Version == "" || r.Kind == "" || r.Name == "" {
-			return nil, fmt.Errorf("%w: entry %d (%s): version, kind and name are required", ErrInventory, i, r)
+			return nil, nil, fmt.Errorf("%w: entry %d (%s): version, kind and name are required", ErrInventory, i, r)
 		}
 	}
-	return sortRefs(refs), nil
+	refs = sortRefs(refs)
+	var created []string
+	if raw, ok := data[inventoryCreatedKey]; ok {
+		if err := json.Unmarshal([]byte(raw), &created); err != nil {
+			return nil, nil, fmt.Errorf("%w: %s: %w", ErrInventory, inventoryCreatedKey, err)
+		}
+	}
+	return refs, createdNamespaces(refs, created, nil), nil
+}
+
+// createdNamespaces returns the Namespaces of objects that trueup created:
+// those of prev, changed by this run's changes (name -> true: created,
+// false: taken over), sorted. A name that is not a Namespace of objects is
+// dropped, so the mark leaves with the object.
+func createdNamespaces(objects []drift.ObjectRef, prev []string, changes map[string]bool) []string {
+	set := map[string]bool{}
+	for _, n := range prev {
+		set[n] = true
+	}
+	for n, created := range changes {
+		set[n] = created
+	}
+	var out []string
+	for _, r := range objects {
+		if isNamespace(r) && set[r.Name] && !slices.Contains(out, r.Name) {
+			out = append(out, r.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -27,7 +27,7 @@ func TestInventoryRoundTrip(t *testing.T) {
 	if data != again {
 		t.Errorf("encoding depends on order or duplicates:\n%s\nvs\n%s", data, again)
 	}
-	got, err := decodeInventory(map[string]string{inventoryFormatKey: inventoryFormat, inventoryObjectsKey: data})
+	got, _, err := decodeInventory(map[string]string{inventoryFormatKey: inventoryFormat, inventoryObjectsKey: data})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestDecodeInventoryErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := decodeInventory(tt.data)
+			_, _, err := decodeInventory(tt.data)
 			if !errors.Is(err, ErrInventory) {
 				t.Fatalf("err = %v, want ErrInventory", err)
 			}
@@ -71,7 +71,7 @@ func TestDecodeInventoryErrors(t *testing.T) {
 }
 
 func TestDecodeEmptyInventory(t *testing.T) {
-	got, err := decodeInventory(map[string]string{inventoryFormatKey: inventoryFormat, inventoryObjectsKey: "[\n]\n"})
+	got, _, err := decodeInventory(map[string]string{inventoryFormatKey: inventoryFormat, inventoryObjectsKey: "[\n]\n"})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("got %v, %v; want empty, nil", got, err)
 	}

@@ -45,6 +45,11 @@ type ApplyOptions struct {
 	// Ignore lists fields that Apply leaves as they are live (for example
 	// /spec/replicas of a Deployment scaled by an HPA).
 	Ignore []drift.IgnoreRule
+	// AdoptAnnotatedOnly refuses to take over a live object that has no
+	// trueup.dev/target label unless it is annotated trueup.dev/adopt:
+	// <target> (the target's adopt: false). Default false: such objects are
+	// adopted. An object labelled for another target is always refused.
+	AdoptAnnotatedOnly bool
 	// Retain lists objects that are still desired but not applied in this
 	// run (a policy blocked them): they are never pruned and stay in the
 	// inventory.

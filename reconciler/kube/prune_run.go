@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/fluxcd/pkg/ssa"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/trueup-dev/trueup/drift"
@@ -84,11 +86,62 @@ func (a *applier) prune(ctx context.Context, prev Inventory, desired []drift.Obj
 		res.add(ref, ActionSkipped, BlockedNote)
 	}
 
-	failed, err := a.deleteAll(ctx, plan.Delete, res)
+	del, kept, err := a.releaseNotCreated(ctx, prev, plan.Delete, res)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	return append(append(plan.Inventory, keep...), failed...), errors.Join(errs...)
+	failed, err := a.deleteAll(ctx, del, res)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return slices.Concat(plan.Inventory, keep, kept, failed), errors.Join(errs...)
+}
+
+// NotCreatedNote is the result message of a Namespace that left the render
+// but that trueup did not create: it is never deleted (that would delete
+// everything in it, which may not be trueup's).
+const NotCreatedNote = "not deleted: trueup did not create this namespace (it existed and was adopted, or was recorded before trueup marked the namespaces it creates); dropped from the inventory and its " + LabelTarget + " label removed; delete it by hand if it is no longer needed"
+
+// releaseNotCreated takes out of refs the Namespaces trueup did not create
+// (prev.CreatedNamespaces): instead of deleting them it removes the
+// target's label and drops them from the inventory, so neither this target
+// nor a later run ever deletes them. It returns the refs still to delete,
+// and the namespaces whose release failed (kept in the inventory, retried
+// next time; they are never deleted either).
+func (a *applier) releaseNotCreated(ctx context.Context, prev Inventory, refs []drift.ObjectRef, res *Result) (del, kept []drift.ObjectRef, _ error) {
+	var errs []error
+	for _, ref := range refs {
+		if !isNamespace(ref) || prev.Created(ref.Name) {
+			del = append(del, ref)
+			continue
+		}
+		if err := a.unlabel(ctx, ref); err != nil {
+			errs = append(errs, err)
+			kept = append(kept, ref)
+			res.add(ref, ActionFailed, err.Error())
+			continue
+		}
+		res.add(ref, ActionSkipped, NotCreatedNote)
+	}
+	return del, kept, errors.Join(errs...)
+}
+
+// unlabel removes the target's label from a live object (a JSON merge
+// patch of that one label), so no target claims it any more. Nothing in a
+// dry-run.
+func (a *applier) unlabel(ctx context.Context, ref drift.ObjectRef) error {
+	if a.opts.DryRun {
+		return nil
+	}
+	obj := &metav1.PartialObjectMetadata{}
+	obj.SetGroupVersionKind(GVK(ref))
+	obj.SetNamespace(ref.Namespace)
+	obj.SetName(ref.Name)
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"`+LabelTarget+`":null}}}`))
+	if err := a.c.client.Patch(ctx, obj, patch, client.FieldOwner(FieldManager)); err != nil && !apierrors.IsNotFound(err) {
+		return objectErr(a.target, ref, "release", fmt.Errorf("remove label %s: %w", LabelTarget, cause(err)))
+	}
+	return nil
 }
 
 // readCandidate reads a prune candidate's metadata. It returns a stub to
@@ -220,7 +273,7 @@ func (a *applier) namespaceInUse(ctx context.Context, stub *unstructured.Unstruc
 		if other == a.target {
 			continue
 		}
-		refs, err := decodeInventory(cm.Data)
+		refs, _, err := decodeInventory(cm.Data)
 		if err != nil {
 			return fmt.Sprintf("the inventory of target %q cannot be read", other), nil
 		}

@@ -77,6 +77,8 @@ type applier struct {
 	// them cannot be validated before they exist.
 	batchKinds      map[schema.GroupKind]bool
 	batchNamespaces map[string]bool
+	// namespaces this run created (true) or took over (false).
+	namespaces map[string]bool
 }
 
 // planned is the dry-run verdict on one object.
@@ -89,7 +91,9 @@ type planned struct {
 	recreate *unstructured.Unstructured
 	// live is the live object's version the dry-run compared with.
 	liveVersion, liveUID string
-	err                  error
+	// adopted: the live object had no trueup label and is taken over.
+	adopted bool
+	err     error
 }
 
 // runStage dry-runs every object of the stage and, unless anything failed or
@@ -164,8 +168,8 @@ func (a *applier) plan(ctx context.Context, obj *unstructured.Unstructured) plan
 		p.action = ActionConfigured
 		if err := a.checkOwner(p.ref, live); err != nil {
 			p.err = err
-		} else if live.GetLabels()[LabelTarget] == "" {
-			p.note = "adopted: the live object had no " + LabelTarget + " label"
+		} else if Adopt(a.target, OwnerOf(live), true) == AdoptionAllowed {
+			p.note, p.adopted = AdoptedNote, true
 		}
 	default:
 		p.action = ActionUnchanged
@@ -216,15 +220,15 @@ func (a *applier) deferred(obj *unstructured.Unstructured, err error) string {
 	return ""
 }
 
-// checkOwner refuses a live object that carries another target's label.
+// checkOwner refuses a live object that carries another target's label,
+// or has none and the target may not adopt it (CheckAdoption). The
+// reconciler checks the same before it applies anything; this catches an
+// object that appeared since.
 func (a *applier) checkOwner(ref drift.ObjectRef, live *unstructured.Unstructured) error {
 	if live == nil {
 		return nil
 	}
-	if owner := live.GetLabels()[LabelTarget]; owner != "" && owner != a.target {
-		return objectErr(a.target, ref, "apply", fmt.Errorf("%w: the live object is labelled %s=%s; remove it from one of the two targets", ErrOwnedByOtherTarget, LabelTarget, owner))
-	}
-	return nil
+	return CheckAdoption(a.target, ref, OwnerOf(live), !a.opts.AdoptAnnotatedOnly)
 }
 
 // forced reports whether an immutable change may recreate the object.
@@ -264,8 +268,23 @@ func (a *applier) applyStage(ctx context.Context, plans []planned, res *Result) 
 			continue
 		}
 		res.add(plans[i].ref, o.action, o.msg)
+		a.noteNamespace(plans[i], o.action)
 	}
 	return errors.Join(errs...)
+}
+
+// noteNamespace records whether trueup created or took over a Namespace it
+// applied, for the inventory's created mark (see Inventory.CreatedNamespaces).
+func (a *applier) noteNamespace(p planned, action Action) {
+	if !isNamespace(p.ref) {
+		return
+	}
+	switch {
+	case action == ActionCreated:
+		a.namespaces[p.ref.Name] = true
+	case p.adopted:
+		a.namespaces[p.ref.Name] = false
+	}
 }
 
 // applyOne applies one object, deleting it first for a forced recreate, and
