@@ -79,6 +79,7 @@ func Validate(c *Config) error {
 	validatePullRequests(e, "pullRequests", c)
 	validateHistory(e, "history", &c.History)
 	validateServer(e, "server", &c.Server)
+	validateAssumeRoles(e, c)
 	return e.result()
 }
 
@@ -318,12 +319,6 @@ func validateAccount(e *errs, p string, a *Account) {
 		for i, k := range a.Unmanaged.Kinds {
 			oneOf(e, index(field(field(p, "unmanaged"), "kinds"), i), k, driftaws.Kinds()...)
 		}
-	}
-	if a.AssumeRole != nil {
-		if !strings.HasPrefix(a.AssumeRole.RoleARN, "arn:") {
-			e.add(field(field(p, "assumeRole"), "roleARN"), "want an IAM role ARN like arn:aws:iam::123456789012:role/trueup")
-		}
-		secretRef(e, field(field(p, "assumeRole"), "externalIDFrom"), a.AssumeRole.ExternalIDFrom)
 	}
 }
 
