@@ -171,13 +171,32 @@ func TestAccountTargetsActAsTheirRoles(t *testing.T) {
 		printed.WriteString(out + errOut)
 		return out + errOut, code
 	}
+	// As the daemon does: one reconciler for every target, each acting
+	// with its own client.
+	loaded, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := selectTargets(loaded, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newReconciler(loaded, targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconcile := func(target string) *reconciler.Outcome {
+		out := r.Reconcile(context.Background(), target, reconciler.TriggerInterval, reconciler.ReconcileOptions{})
+		printed.WriteString(fmt.Sprintf("%v %+v\n", out.Err, out))
+		return out
+	}
 	for _, team := range []string{"team-a", "team-b"} {
-		if out, code := run("apply", team); code != 0 || !strings.Contains(out, "1 created") {
-			t.Fatalf("apply %s: exit %d\n%s", team, code, out)
+		if out := reconcile(team); out.Err != nil || out.Action != reconciler.ActionApplied {
+			t.Fatalf("reconcile %s: %s, %v", team, out.Action, out.Err)
 		}
-		if out, code := run("diff", team); code != 0 {
-			t.Fatalf("diff %s after apply: exit %d, want 0 (in sync)\n%s", team, code, out)
-		}
+	}
+	if out, code := run("diff"); code != 0 {
+		t.Fatalf("diff after apply: exit %d, want 0 (in sync)\n%s", code, out)
 	}
 	motoAuth(t, env, false)
 	if got := strings.Join(buckets(t, env), ","); got != "team-a-logs,team-b-logs" {
@@ -189,6 +208,9 @@ func TestAccountTargetsActAsTheirRoles(t *testing.T) {
 	// create it, whatever team-b's role could.
 	repo.Commit(t, map[string]gitrepo.Entry{"a/logs.yaml": gitrepo.File(bucketYAML("team-a-logs")), "a/steal.yaml": gitrepo.File(bucketYAML("team-b-stolen"))},
 		gitrepo.CommitOptions{Message: "a bucket of team b"})
+	if out := reconcile("team-a"); out.Err == nil || !strings.Contains(out.Err.Error(), "team-b-stolen") || !strings.Contains(out.Err.Error(), "AccessDenied") {
+		t.Fatalf("reconcile of team-b's bucket as team-a: %s, %v, want a failure naming AccessDenied", out.Action, out.Err)
+	}
 	if out, code := run("apply", "team-a"); code == 0 || !strings.Contains(out, "team-b-stolen") || !strings.Contains(out, "AccessDenied") {
 		t.Fatalf("apply of team-b's bucket as team-a: exit %d, want a failure naming AccessDenied\n%s", code, out)
 	}
