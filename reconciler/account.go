@@ -74,7 +74,7 @@ func (r *Reconciler) checkAccounts() error {
 // from, when it is the target's or its tenant's.
 func (r *Reconciler) identityError(t *config.Target, err error) error {
 	if ar := r.cfg.ActingRoleOf(t); ar.Own {
-		return fmt.Errorf("target %q, assumeRole of %s: %w", t.Name, ar.From, err)
+		return fmt.Errorf("assumeRole of %s: %w", ar.From, err)
 	}
 	return err
 }

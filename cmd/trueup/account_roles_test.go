@@ -275,8 +275,8 @@ func TestAccountRoleOfAnotherAccountIsRefused(t *testing.T) {
 			{"team-b", "team-b", `tenant "team-b"`},
 		} {
 			out := r.Reconcile(context.Background(), tc.target, reconciler.TriggerInterval, reconciler.ReconcileOptions{})
-			want := fmt.Sprintf("target %q, assumeRole of %s: account 111111111111: role arn:aws:iam::%s:role/%s gave credentials of account %s (arn:aws:sts::%s:assumed-role/%s/trueup-%s): refusing to touch it; assume a role of account 111111111111, or correct the account's accountID",
-				tc.target, tc.from, env.AccountID, tc.role, env.AccountID, env.AccountID, tc.role, tc.target)
+			want := fmt.Sprintf("assumeRole of %s: account 111111111111: role arn:aws:iam::%s:role/%s gave credentials of account %s (arn:aws:sts::%s:assumed-role/%s/trueup-%s): refusing to touch it; assume a role of account 111111111111, or correct the account's accountID",
+				tc.from, env.AccountID, tc.role, env.AccountID, env.AccountID, tc.role, tc.target)
 			if out.Err == nil || out.Err.Error() != want || !errors.Is(out.Err, driftaws.ErrWrongAccount) {
 				t.Errorf("%s: error = %v\nwant %s", tc.target, out.Err, want)
 			}
