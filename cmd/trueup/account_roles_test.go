@@ -31,7 +31,7 @@ func bucketYAML(name string) string {
 
 // rolesConfig writes a config with one account on endpoint, no role of its
 // own, and two targets: team-a assumes its own role (with an external id),
-// team-b its tenant's. The default credential chain holds keys.
+// team-b its tenant's (blue, with the default session name). The default credential chain holds keys.
 func rolesConfig(t *testing.T, env *motoenv.Env, endpoint string, repo *gitrepo.Repo, accessKey, secretKey string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -61,11 +61,10 @@ targets:
     path: b
     account: shared
 tenants:
-  - name: team-b
+  - name: blue
     targets: [team-b]
     assumeRole:
       roleARN: arn:aws:iam::%[3]s:role/team-b
-      sessionName: trueup-team-b
 `, filepath.Join(dir, "data"), repo.URL(), env.AccountID, env.Region, endpoint)
 	path := filepath.Join(dir, "trueup.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -270,13 +269,13 @@ func TestAccountRoleOfAnotherAccountIsRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, tc := range []struct{ target, role, from string }{
-			{"team-a", "team-a", `target "team-a"`},
-			{"team-b", "team-b", `tenant "team-b"`},
+		for _, tc := range []struct{ target, role, from, session string }{
+			{"team-a", "team-a", `target "team-a"`, "trueup-team-a"},
+			{"team-b", "team-b", `tenant "blue"`, "trueup-blue"}, // the default session name
 		} {
 			out := r.Reconcile(context.Background(), tc.target, reconciler.TriggerInterval, reconciler.ReconcileOptions{})
-			want := fmt.Sprintf("assumeRole of %s: account 111111111111: role arn:aws:iam::%s:role/%s gave credentials of account %s (arn:aws:sts::%s:assumed-role/%s/trueup-%s): refusing to touch it; assume a role of account 111111111111, or correct the account's accountID",
-				tc.from, env.AccountID, tc.role, env.AccountID, env.AccountID, tc.role, tc.target)
+			want := fmt.Sprintf("assumeRole of %s: account 111111111111: role arn:aws:iam::%s:role/%s gave credentials of account %s (arn:aws:sts::%s:assumed-role/%s/%s): refusing to touch it; assume a role of account 111111111111, or correct the account's accountID",
+				tc.from, env.AccountID, tc.role, env.AccountID, env.AccountID, tc.role, tc.session)
 			if out.Err == nil || out.Err.Error() != want || !errors.Is(out.Err, driftaws.ErrWrongAccount) {
 				t.Errorf("%s: error = %v\nwant %s", tc.target, out.Err, want)
 			}

@@ -23,7 +23,7 @@ func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Targ
 		path := fmt.Sprintf("accounts[%d]", i)
 		base := driftaws.Config{AccountID: a.AccountID, Region: a.Region, Endpoint: a.Endpoint, Profile: a.Profile,
 			CallTimeout: driftaws.CallTimeoutFor(shortestTimeout(targets, a.Name), 0)}
-		acct, err := newRoleAccount(ctx, base, a.AssumeRole)
+		acct, err := newRoleAccount(ctx, base, a.AssumeRole, "")
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -41,7 +41,7 @@ func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Targ
 				d.Roles[ar.Role.Key()] = acct
 				continue
 			}
-			c, err := newRoleAccount(ctx, base, ar.Role)
+			c, err := newRoleAccount(ctx, base, ar.Role, ar.SessionName())
 			if err != nil {
 				return nil, fmt.Errorf("%s (account %q): %w", ar.From, a.Name, err)
 			}
@@ -53,12 +53,16 @@ func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Targ
 }
 
 // newRoleAccount builds the client of base that assumes role (none: the
-// base credentials). The external id is read here and kept only in the
-// client's credential provider.
-func newRoleAccount(ctx context.Context, base driftaws.Config, role *config.AssumeRole) (*driftaws.Account, error) {
+// base credentials) with session (empty: the role's sessionName). The
+// external id is read here and kept only in the client's credential
+// provider.
+func newRoleAccount(ctx context.Context, base driftaws.Config, role *config.AssumeRole, session string) (*driftaws.Account, error) {
 	ac := base
 	if role != nil {
-		ac.AssumeRole = &driftaws.AssumeRole{RoleARN: role.RoleARN, SessionName: role.SessionName, Duration: time.Hour}
+		if session == "" {
+			session = role.SessionName
+		}
+		ac.AssumeRole = &driftaws.AssumeRole{RoleARN: role.RoleARN, SessionName: session, Duration: time.Hour}
 		if role.ExternalIDFrom != nil {
 			id, err := role.ExternalIDFrom.Resolve()
 			if err != nil {

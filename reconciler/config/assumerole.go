@@ -14,6 +14,24 @@ type ActingRole struct {
 	// Own is true when the role is the target's or its tenant's, not the
 	// account's: the target then needs a client of its own.
 	Own bool
+	// owner is the target's or tenant's name when Own.
+	owner string
+}
+
+// SessionName is the role session name to use: the role's sessionName,
+// else "trueup-<target or tenant>" for a target's or tenant's role (so
+// CloudTrail tells who acted), else "" (the SDK's default).
+func (a ActingRole) SessionName() string {
+	switch {
+	case a.Role == nil:
+		return ""
+	case a.Role.SessionName != "":
+		return a.Role.SessionName
+	case a.Own:
+		s := "trueup-" + a.owner
+		return s[:min(len(s), 64)]
+	}
+	return ""
 }
 
 // ActingRoleOf resolves the role account target t acts as: its own
@@ -25,10 +43,10 @@ func (c *Config) ActingRoleOf(t *Target) ActingRole {
 		return ActingRole{}
 	}
 	if t.AssumeRole != nil {
-		return ActingRole{Role: t.AssumeRole, From: `target "` + t.Name + `"`, Own: true}
+		return ActingRole{Role: t.AssumeRole, From: `target "` + t.Name + `"`, Own: true, owner: t.Name}
 	}
 	if tn := c.TenantOf(t.Name); tn != nil && tn.AssumeRole != nil {
-		return ActingRole{Role: tn.AssumeRole, From: `tenant "` + tn.Name + `"`, Own: true}
+		return ActingRole{Role: tn.AssumeRole, From: `tenant "` + tn.Name + `"`, Own: true, owner: tn.Name}
 	}
 	a, ok := c.accountNamed(t.Account)
 	if !ok || a.AssumeRole == nil {

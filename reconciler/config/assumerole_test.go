@@ -150,10 +150,11 @@ tenants:
 		wantARN string // "" for no role
 		from    string
 		own     bool
+		session string
 	}{
-		{target: "own", wantARN: "arn:aws:iam::111111111111:role/own", from: `target "own"`, own: true},
-		{target: "by-tenant", wantARN: "arn:aws:iam::111111111111:role/team-a", from: `tenant "team-a"`, own: true},
-		{target: "by-label", wantARN: "arn:aws:iam::222222222222:role/team-b", from: `tenant "team-b"`, own: true},
+		{target: "own", wantARN: "arn:aws:iam::111111111111:role/own", from: `target "own"`, own: true, session: "trueup-own"},
+		{target: "by-tenant", wantARN: "arn:aws:iam::111111111111:role/team-a", from: `tenant "team-a"`, own: true, session: "trueup-team-a"},
+		{target: "by-label", wantARN: "arn:aws:iam::222222222222:role/team-b", from: `tenant "team-b"`, own: true, session: "team-b"},
 		{target: "bare"},
 		{target: "by-account", wantARN: "arn:aws:iam::222222222222:role/trueup-data", from: `account "data"`},
 		{target: "kube"},
@@ -166,8 +167,9 @@ tenants:
 			if got.Role != nil {
 				arn = got.Role.RoleARN
 			}
-			if arn != tt.wantARN || got.From != tt.from || got.Own != tt.own {
-				t.Errorf("ActingRoleOf(%s) = {%s %q own=%v}, want {%s %q own=%v}", tt.target, arn, got.From, got.Own, tt.wantARN, tt.from, tt.own)
+			if arn != tt.wantARN || got.From != tt.from || got.Own != tt.own || got.SessionName() != tt.session {
+				t.Errorf("ActingRoleOf(%s) = {%s %q own=%v session=%q}, want {%s %q own=%v session=%q}",
+					tt.target, arn, got.From, got.Own, got.SessionName(), tt.wantARN, tt.from, tt.own, tt.session)
 			}
 		})
 	}
