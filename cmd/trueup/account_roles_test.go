@@ -31,7 +31,8 @@ func bucketYAML(name string) string {
 
 // rolesConfig writes a config with one account on endpoint, no role of its
 // own, and two targets: team-a assumes its own role (with an external id),
-// team-b its tenant's (blue, with the default session name). The default credential chain holds keys.
+// team-b its tenant's (blue, with the default session name). The default
+// credential chain holds keys.
 func rolesConfig(t *testing.T, env *motoenv.Env, endpoint string, repo *gitrepo.Repo, accessKey, secretKey string) string {
 	t.Helper()
 	dir := t.TempDir()
