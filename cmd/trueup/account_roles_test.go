@@ -12,8 +12,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	driftaws "github.com/trueup-dev/trueup/drift/aws"
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
@@ -294,4 +296,64 @@ func TestAccountRoleOfAnotherAccountIsRefused(t *testing.T) {
 			t.Errorf("buckets = %v, want none", got)
 		}
 	})
+}
+
+// TestHubCredentialsActInTheSpokeThroughTargetRoles: the daemon's own
+// credentials are of another (hub) account, as when trueup runs in a
+// platform account; the targets reach the account only through their
+// roles. The target applies into the account through its role; the
+// account-wide unmanaged report is read with the account's own identity
+// (here the hub's credentials), so it is unknown, naming the refusal,
+// never "nothing unmanaged".
+func TestHubCredentialsActInTheSpokeThroughTargetRoles(t *testing.T) {
+	const spoke = "111111111111"
+	env := motoenv.Start(t)
+	repo := gitrepo.Init(t, filepath.Join(t.TempDir(), "infra.git"))
+	repo.Commit(t, map[string]gitrepo.Entry{"a/logs.yaml": gitrepo.File(bucketYAML("team-a-logs")), "b/logs.yaml": gitrepo.File(bucketYAML("team-b-logs"))},
+		gitrepo.CommitOptions{Message: "a bucket per team"})
+	path := rolesConfig(t, env, env.Endpoint, repo, env.AccessKeyID, env.SecretAccessKey)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The account is the spoke; moto's credentials are the hub's.
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(raw), env.AccountID, spoke)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	if out, errOut, code := trueup(t, "apply", "team-a", "-c", path); code != 0 || !strings.Contains(out, "1 created") {
+		t.Fatalf("apply team-a: exit %d\n%s%s", code, out, errOut)
+	}
+	ctx := context.Background()
+	inSpoke := env.AWSConfig()
+	inSpoke.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(inSpoke), "arn:aws:iam::"+spoke+":role/check"))
+	for _, tc := range []struct {
+		account string
+		cfg     aws.Config
+		want    string
+	}{{spoke, inSpoke, "team-a-logs"}, {env.AccountID, env.AWSConfig(), ""}} {
+		cli := s3.NewFromConfig(tc.cfg, func(o *s3.Options) { o.UsePathStyle = true })
+		out := motoenv.Must(cli.ListBuckets(ctx, &s3.ListBucketsInput{}))(t)
+		var names []string
+		for _, b := range out.Buckets {
+			names = append(names, aws.ToString(b.Name))
+		}
+		if got := strings.Join(names, ","); got != tc.want {
+			t.Errorf("buckets of account %s = %q, want %q", tc.account, got, tc.want)
+		}
+	}
+
+	// With the unmanaged report on, the account's own identity (the hub's
+	// credentials) is refused: the report is unknown, the target's own
+	// resources still compare.
+	withUnmanaged := strings.Replace(strings.ReplaceAll(string(raw), env.AccountID, spoke), "    endpoint: "+env.Endpoint+"\n",
+		"    endpoint: "+env.Endpoint+"\n    unmanaged: {namePrefixes: [team-]}\n", 1)
+	if err := os.WriteFile(path, []byte(withUnmanaged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := trueup(t, "diff", "team-a", "-c", path)
+	if code != exitError || !strings.Contains(out, "unmanaged resources unknown") ||
+		!strings.Contains(out, "account "+spoke+": the credentials belong to account "+env.AccountID) || !strings.Contains(out, "1 in sync, 0 drifted") {
+		t.Fatalf("diff with the unmanaged report: exit %d, want 2 naming the refused account identity\n%s%s", code, out, errOut)
+	}
 }
