@@ -179,10 +179,10 @@ func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targ
 // supported kind by default) that no target of the account declares, when
 // the account asks for them. The listing is account-wide, so it is read
 // with the account's own identity, not the target's role (which may see
-// only the target's share of the account). What the target tagged and Git dropped
-// (pending) is the target's, not unmanaged. A target whose desired state is
-// not loaded here counts with what carries its tag. A listing that fails
-// is an unknown report.
+// only the target's share of the account). What the target tagged and Git
+// dropped (pending) is the target's, not unmanaged. A target whose desired
+// state is not loaded here counts with what carries its tag. A listing
+// that fails is an unknown report.
 func (r *Reconciler) unmanaged(ctx context.Context, t *config.Target, a *AccountDestination, objs []*unstructured.Unstructured, pending []drift.ObjectReport) []drift.ObjectReport {
 	if a.Unmanaged == nil {
 		return nil
