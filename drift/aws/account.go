@@ -76,13 +76,27 @@ type Config struct {
 	BulkThreshold int `json:"bulkThreshold,omitempty"`
 }
 
-// AssumeRole is a role to assume with the base credentials.
+// AssumeRole is a role to assume with the base credentials. ExternalID is
+// a secret: it is never marshalled, and String and GoString leave it out.
 type AssumeRole struct {
 	RoleARN     string        `json:"roleArn"`
-	ExternalID  string        `json:"externalId,omitempty"`
+	ExternalID  string        `json:"-"`
 	SessionName string        `json:"sessionName,omitempty"`
 	Duration    time.Duration `json:"duration,omitempty"`
 }
+
+func (r AssumeRole) String() string {
+	s := "role " + r.RoleARN
+	if r.SessionName != "" {
+		s += " as session " + r.SessionName
+	}
+	if r.ExternalID != "" {
+		s += " with an external id"
+	}
+	return s
+}
+
+func (r AssumeRole) GoString() string { return r.String() }
 
 // StaticCredentials are fixed keys, for tests. String and GoString never
 // print the secret.

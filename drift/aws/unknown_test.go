@@ -157,7 +157,7 @@ func TestCheckIdentity(t *testing.T) {
 		if !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("error %q, want prefix %q", err, want)
 		}
-		if strings.Contains(fmt.Sprintf("%v %+v %#v %s", err, wrong, cfg, a), "ext-secret-4711") {
+		if strings.Contains(fmt.Sprintf("%v %+v %#v %s %+v %#v", err, wrong, cfg, a, cfg.AssumeRole, *cfg.AssumeRole), "ext-secret-4711") {
 			t.Error("the external id leaks into the error or the account's description")
 		}
 		if _, err := a.Compare(ctx, stack(t), nil); !errors.Is(err, ErrWrongAccount) {
