@@ -17,9 +17,17 @@ import (
 	"github.com/trueup-dev/trueup/reconciler/kube"
 )
 
-// AccountDestination is one cloud account with its client built once.
+// AccountDestination is one cloud account with its clients built once.
 type AccountDestination struct {
+	// Account acts with the account's own identity (its assumeRole, or the
+	// base credentials): for the targets that assume no role of their own
+	// or their tenant's, and for the account-wide unmanaged report.
 	Account *driftaws.Account
+	// Roles are the clients of the roles that targets of the account
+	// assume themselves or through their tenant, keyed by
+	// config.AssumeRole.Key: one per distinct role, shared by the targets
+	// that assume it. New refuses a target whose role has none here.
+	Roles map[string]*driftaws.Account
 	// Unmanaged selects what unmanaged resources of the account are
 	// reported (by tag and name prefix); nil reports none.
 	Unmanaged *driftaws.Filter
@@ -32,6 +40,43 @@ type AccountDestination struct {
 // cover every account a target names.
 func WithAccounts(accounts map[string]*AccountDestination) Option {
 	return func(r *Reconciler) { r.accounts = accounts }
+}
+
+// actingAccount returns the client target t reads and writes its account
+// with: its own or its tenant's role, else the account's identity.
+func (r *Reconciler) actingAccount(t *config.Target, a *AccountDestination) *driftaws.Account {
+	if ar := r.cfg.ActingRoleOf(t); ar.Own {
+		return a.Roles[ar.Role.Key()] // New checked it is there
+	}
+	return a.Account
+}
+
+// checkAccounts makes sure every account target has the client of the
+// role it acts as, so none falls back to the account's identity.
+func (r *Reconciler) checkAccounts() error {
+	for i := range r.cfg.Targets {
+		t := &r.cfg.Targets[i]
+		if t.Account == "" {
+			continue
+		}
+		a, ok := r.accounts[t.Account]
+		if !ok {
+			return fmt.Errorf("target %q: no client for account %q", t.Name, t.Account)
+		}
+		if ar := r.cfg.ActingRoleOf(t); ar.Own && a.Roles[ar.Role.Key()] == nil {
+			return fmt.Errorf("target %q: no client for role %s (the assumeRole of %s) in account %q", t.Name, ar.Role.RoleARN, ar.From, t.Account)
+		}
+	}
+	return nil
+}
+
+// identityError says which role of the config a refused identity came
+// from, when it is the target's or its tenant's.
+func (r *Reconciler) identityError(t *config.Target, err error) error {
+	if ar := r.cfg.ActingRoleOf(t); ar.Own {
+		return fmt.Errorf("assumeRole of %s: %w", ar.From, err)
+	}
+	return err
 }
 
 // appliedRevisions remembers, per account target, the last revision applied.
@@ -99,12 +144,13 @@ func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targ
 	if _, err := driftaws.DecodeAll(objs); err != nil {
 		return nil, &StageError{Stage: StagePrepare, Revision: d.Revision, Err: err}
 	}
-	if err := a.Account.CheckIdentity(ctx); err != nil {
-		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: err}
+	acct := r.actingAccount(t, a)
+	if err := acct.CheckIdentity(ctx); err != nil {
+		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: r.identityError(t, err)}
 	}
 	// Compare also returns an error when some objects are unknown; their
 	// reports say so, and the rest of the report stands.
-	rep, err := a.Account.Compare(ctx, objs, r.ignoreRules(t))
+	rep, err := acct.Compare(ctx, objs, r.ignoreRules(t))
 	if err != nil && (len(rep.Objects) != len(objs) || !errors.Is(err, driftaws.ErrUnknown)) {
 		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: err}
 	}
@@ -117,7 +163,7 @@ func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targ
 	}
 	inv := kube.Inventory{Target: t.Name, Revision: r.appliedRevision(ctx, t.Name)}
 	inv.Found = inv.Revision != ""
-	managed, err := a.Account.Managed(ctx, t.Name)
+	managed, err := acct.Managed(ctx, t.Name)
 	for _, m := range managed {
 		inv.Objects = append(inv.Objects, m.Ref)
 	}
@@ -131,10 +177,12 @@ func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targ
 
 // unmanaged reports resources of the account's unmanaged kinds (every
 // supported kind by default) that no target of the account declares, when
-// the account asks for them. What the target tagged and Git dropped
-// (pending) is the target's, not unmanaged. A target whose desired state is
-// not loaded here counts with what carries its tag. A listing that fails
-// is an unknown report.
+// the account asks for them. The listing is account-wide, so it is read
+// with the account's own identity, not the target's role (which may see
+// only the target's share of the account). What the target tagged and Git
+// dropped (pending) is the target's, not unmanaged. A target whose desired
+// state is not loaded here counts with what carries its tag. A listing
+// that fails is an unknown report.
 func (r *Reconciler) unmanaged(ctx context.Context, t *config.Target, a *AccountDestination, objs []*unstructured.Unstructured, pending []drift.ObjectReport) []drift.ObjectReport {
 	if a.Unmanaged == nil {
 		return nil
@@ -198,7 +246,7 @@ func (r *Reconciler) applyAccount(ctx context.Context, t *config.Target, a *Acco
 	}
 	ctx, cancel := withTargetTimeout(ctx, t)
 	defer cancel()
-	res, err := aws.Apply(ctx, a.Account, t.Name, objs, ao)
+	res, err := aws.Apply(ctx, r.actingAccount(t, a), t.Name, objs, ao)
 	if err == nil && withPrune && !opts.DryRun {
 		r.applied.set(t.Name, plan.Desired.Revision.Commit)
 	}

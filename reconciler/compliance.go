@@ -150,7 +150,8 @@ func blockedError(blocked []policy.Finding) error {
 func (r *Reconciler) liveObjects(ctx context.Context, t *config.Target, dest *Destination, objs []*unstructured.Unstructured) map[drift.ObjectRef]*unstructured.Unstructured {
 	out := map[drift.ObjectRef]*unstructured.Unstructured{}
 	if t.Account != "" {
-		r.accountLive(ctx, r.accounts[t.Account], objs, out)
+		a := r.accounts[t.Account]
+		r.accountLive(ctx, r.actingAccount(t, a), objs, out)
 		return out
 	}
 	w := dest.liveWatcher()
@@ -171,12 +172,12 @@ func (r *Reconciler) liveObjects(ctx context.Context, t *config.Target, dest *De
 }
 
 // accountLive renders the live cloud resources as Kubernetes-style objects.
-func (r *Reconciler) accountLive(ctx context.Context, a *AccountDestination, objs []*unstructured.Unstructured, out map[drift.ObjectRef]*unstructured.Unstructured) {
+func (r *Reconciler) accountLive(ctx context.Context, acct *driftaws.Account, objs []*unstructured.Unstructured, out map[drift.ObjectRef]*unstructured.Unstructured) {
 	decoded, err := driftaws.DecodeAll(objs)
 	if err != nil {
 		return
 	}
-	obs, _ := a.Account.Observe(ctx, decoded, driftaws.ObserveOptions{}) // unknown ones carry Err
+	obs, _ := acct.Observe(ctx, decoded, driftaws.ObserveOptions{}) // unknown ones carry Err
 	for _, o := range obs {
 		if o.Err != nil || !o.Exists {
 			continue

@@ -20,6 +20,14 @@
 // fix. The target then acts through its ServiceAccount's Destination
 // (DestinationKey), which shares the cluster's watch.
 //
+// A cloud account target acts as its own assumeRole, else its tenant's,
+// else its account's (config.ActingRoleOf). Each distinct role has one
+// client per process (AccountDestination.Roles); every read and write of
+// the target goes through it, after its caller identity proved to be the
+// configured account (credentials of another account fail the target
+// before anything is read). The account-wide unmanaged report is read with
+// the account's own identity.
+//
 // The audit trail survives crashes and database outages. Each apply keeps a
 // write-ahead journal in dataDir/journal (journal.go): an intent line is
 // synced before each change is sent, so after a SIGKILL the next reconcile

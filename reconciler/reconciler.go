@@ -141,16 +141,16 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 	}
 	for _, t := range cfg.Targets {
 		switch {
-		case t.Account != "":
-			if _, ok := r.accounts[t.Account]; !ok {
-				return nil, fmt.Errorf("target %q: no client for account %q", t.Name, t.Account)
-			}
+		case t.Account != "": // checkAccounts below
 		default:
 			if _, ok := destinations[DestinationKey(cfg, t.Name)]; !ok {
 				return nil, fmt.Errorf("target %q: no client for cluster %q (key %q)", t.Name, t.Cluster, DestinationKey(cfg, t.Name))
 			}
 		}
 		r.targets[t.Name] = newTargetState()
+	}
+	if err := r.checkAccounts(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

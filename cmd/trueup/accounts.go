@@ -10,8 +10,10 @@ import (
 	"github.com/trueup-dev/trueup/reconciler/config"
 )
 
-// newAccounts builds one AWS client per account the targets name. No call
-// reaches AWS here: the first reconcile checks the caller's identity.
+// newAccounts builds, per account the targets name, one AWS client for the
+// account's own identity and one per distinct role its targets assume
+// themselves or through their tenant. No call reaches AWS here: the first
+// reconcile checks each client's caller identity.
 func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Target) (map[string]*reconciler.AccountDestination, error) {
 	out := map[string]*reconciler.AccountDestination{}
 	for i, a := range cfg.Accounts {
@@ -19,30 +21,57 @@ func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Targ
 			continue
 		}
 		path := fmt.Sprintf("accounts[%d]", i)
-		ac := driftaws.Config{AccountID: a.AccountID, Region: a.Region, Endpoint: a.Endpoint, Profile: a.Profile,
+		base := driftaws.Config{AccountID: a.AccountID, Region: a.Region, Endpoint: a.Endpoint, Profile: a.Profile,
 			CallTimeout: driftaws.CallTimeoutFor(shortestTimeout(targets, a.Name), 0)}
-		if ar := a.AssumeRole; ar != nil {
-			ac.AssumeRole = &driftaws.AssumeRole{RoleARN: ar.RoleARN, SessionName: ar.SessionName, Duration: time.Hour}
-			if ar.ExternalIDFrom != nil {
-				id, err := ar.ExternalIDFrom.Resolve()
-				if err != nil {
-					return nil, fmt.Errorf("%s.assumeRole.externalIDFrom: %w", path, err)
-				}
-				ac.AssumeRole.ExternalID = id.Reveal()
-			}
-		}
-		acct, err := driftaws.NewAccount(ctx, ac)
+		acct, err := newRoleAccount(ctx, base, a.AssumeRole, "")
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		d := &reconciler.AccountDestination{Account: acct}
+		d := &reconciler.AccountDestination{Account: acct, Roles: map[string]*driftaws.Account{}}
 		if u := a.Unmanaged; u != nil {
 			d.Unmanaged = &driftaws.Filter{NamePrefixes: u.NamePrefixes, Tags: u.Tags}
 			d.UnmanagedKinds = u.Kinds
 		}
+		for _, t := range targets {
+			ar := cfg.ActingRoleOf(t)
+			if t.Account != a.Name || !ar.Own || d.Roles[ar.Role.Key()] != nil {
+				continue
+			}
+			if ar.Role.Key() == a.AssumeRole.Key() {
+				d.Roles[ar.Role.Key()] = acct
+				continue
+			}
+			c, err := newRoleAccount(ctx, base, ar.Role, ar.SessionName())
+			if err != nil {
+				return nil, fmt.Errorf("%s (account %q): %w", ar.From, a.Name, err)
+			}
+			d.Roles[ar.Role.Key()] = c
+		}
 		out[a.Name] = d
 	}
 	return out, nil
+}
+
+// newRoleAccount builds the client of base that assumes role (none: the
+// base credentials) with session (empty: the role's sessionName). The
+// external id is read here and kept only in the client's credential
+// provider.
+func newRoleAccount(ctx context.Context, base driftaws.Config, role *config.AssumeRole, session string) (*driftaws.Account, error) {
+	ac := base
+	if role != nil {
+		if session == "" {
+			session = role.SessionName
+		}
+		ac.AssumeRole = &driftaws.AssumeRole{RoleARN: role.RoleARN, SessionName: session, Duration: time.Hour}
+		if role.ExternalIDFrom != nil {
+			id, err := role.ExternalIDFrom.Resolve()
+			if err != nil {
+				return nil, fmt.Errorf("assumeRole.externalIDFrom: %w", err)
+			}
+			ac.AssumeRole.ExternalID = id.Reveal()
+		}
+	}
+	return driftaws.NewAccount(ctx, ac)
 }
 
 // named reports whether a target names want through field.

@@ -76,13 +76,27 @@ type Config struct {
 	BulkThreshold int `json:"bulkThreshold,omitempty"`
 }
 
-// AssumeRole is a role to assume with the base credentials.
+// AssumeRole is a role to assume with the base credentials. ExternalID is
+// a secret: it is never marshalled, and String and GoString leave it out.
 type AssumeRole struct {
 	RoleARN     string        `json:"roleArn"`
-	ExternalID  string        `json:"externalId,omitempty"`
+	ExternalID  string        `json:"-"`
 	SessionName string        `json:"sessionName,omitempty"`
 	Duration    time.Duration `json:"duration,omitempty"`
 }
+
+func (r AssumeRole) String() string {
+	s := "role " + r.RoleARN
+	if r.SessionName != "" {
+		s += " as session " + r.SessionName
+	}
+	if r.ExternalID != "" {
+		s += " with an external id"
+	}
+	return s
+}
+
+func (r AssumeRole) GoString() string { return r.String() }
 
 // StaticCredentials are fixed keys, for tests. String and GoString never
 // print the secret.
@@ -352,10 +366,18 @@ type WrongAccountError struct {
 	Want, Got string
 	// Principal is the caller's ARN.
 	Principal string
+	// Role is the ARN of the role assumed to get the credentials; "" when
+	// none was.
+	Role string
 }
 
 func (e *WrongAccountError) Error() string {
-	return fmt.Sprintf("account %s: the credentials belong to account %s (%s): refusing to touch it", e.Want, e.Got, e.Principal)
+	if e.Role != "" {
+		return fmt.Sprintf("account %s: role %s gave credentials of account %s (%s): refusing to touch it; assume a role of account %s, or correct the account's accountID",
+			e.Want, e.Role, e.Got, e.Principal, e.Want)
+	}
+	return fmt.Sprintf("account %s: the credentials belong to account %s (%s): refusing to touch it; give trueup credentials of account %s (or a role in it to assume), or correct the account's accountID",
+		e.Want, e.Got, e.Principal, e.Want)
 }
 
 // Is matches ErrWrongAccount.
@@ -376,7 +398,11 @@ func (a *Account) CheckIdentity(ctx context.Context) error {
 		return readErr("account "+a.cfg.AccountID, "get caller identity", err)
 	}
 	if got := awssdk.ToString(out.Account); got != a.cfg.AccountID {
-		return &WrongAccountError{Want: a.cfg.AccountID, Got: got, Principal: awssdk.ToString(out.Arn)}
+		wrong := &WrongAccountError{Want: a.cfg.AccountID, Got: got, Principal: awssdk.ToString(out.Arn)}
+		if a.cfg.AssumeRole != nil {
+			wrong.Role = a.cfg.AssumeRole.RoleARN
+		}
+		return wrong
 	}
 	a.verified = true
 	return nil

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,14 +20,17 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	cfg := Config{
 		AccountID: "123456789012", Region: "eu-west-1", Endpoint: "http://127.0.0.1:5000",
 		Static:     &StaticCredentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: secret, SessionToken: "token-" + secret},
-		AssumeRole: &AssumeRole{RoleARN: "arn:aws:iam::123456789012:role/trueup", ExternalID: "ext"},
+		AssumeRole: &AssumeRole{RoleARN: "arn:aws:iam::123456789012:role/trueup", ExternalID: "ext-" + secret},
 	}
 	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
-		for _, v := range []any{cfg, &cfg, cfg.Static, *cfg.Static} {
+		for _, v := range []any{cfg, &cfg, cfg.Static, *cfg.Static, cfg.AssumeRole, *cfg.AssumeRole} {
 			if s := fmt.Sprintf(format, v); strings.Contains(s, secret) || strings.Contains(s, "AKIDEXAMPLE") {
 				t.Errorf("%s of %T prints a credential: %s", format, v, s)
 			}
 		}
+	}
+	if b, err := json.Marshal(cfg); err != nil || strings.Contains(string(b), secret) {
+		t.Errorf("json of the config prints a credential: %s, %v", b, err)
 	}
 	want := "account 123456789012 in eu-west-1 (static credentials, assuming arn:aws:iam::123456789012:role/trueup) at http://127.0.0.1:5000"
 	if got := cfg.String(); got != want {

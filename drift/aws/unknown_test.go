@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,37 @@ func TestCheckIdentity(t *testing.T) {
 		}
 		if _, err := a.Managed(ctx, "web"); !errors.Is(err, ErrWrongAccount) {
 			t.Errorf("Managed error = %v, want ErrWrongAccount", err)
+		}
+		if n := proxy.Calls("*", "*") - proxy.Calls("sts", "*"); n != 0 {
+			t.Errorf("%d calls besides STS reached the account", n)
+		}
+	})
+	t.Run("assumed role of the account", func(t *testing.T) {
+		cfg := testConfig(env, env.Endpoint)
+		cfg.AssumeRole = &AssumeRole{RoleARN: "arn:aws:iam::" + env.AccountID + ":role/team-a", SessionName: "trueup-team-a"}
+		if err := newAccount(t, cfg).CheckIdentity(ctx); err != nil {
+			t.Errorf("CheckIdentity: %v", err)
+		}
+	})
+	t.Run("assumed role of another account", func(t *testing.T) {
+		proxy := motoenv.NewProxy(t, env)
+		cfg := testConfig(env, proxy.URL)
+		cfg.AssumeRole = &AssumeRole{RoleARN: "arn:aws:iam::999999999999:role/team-a", SessionName: "trueup-team-a", ExternalID: "ext-secret-4711"}
+		a := newAccount(t, cfg)
+		err := a.CheckIdentity(ctx)
+		var wrong *WrongAccountError
+		if !errors.Is(err, ErrWrongAccount) || !errors.As(err, &wrong) || wrong.Got != "999999999999" || wrong.Role != cfg.AssumeRole.RoleARN {
+			t.Fatalf("CheckIdentity = %v, want ErrWrongAccount naming the role and account 999999999999", err)
+		}
+		want := "account 123456789012: role arn:aws:iam::999999999999:role/team-a gave credentials of account 999999999999 (arn:aws:sts::999999999999:assumed-role/team-a/trueup-team-a): refusing to touch it; assume a role of account 123456789012"
+		if !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("error %q, want prefix %q", err, want)
+		}
+		if strings.Contains(fmt.Sprintf("%v %+v %#v %s %+v %#v", err, wrong, cfg, a, cfg.AssumeRole, *cfg.AssumeRole), "ext-secret-4711") {
+			t.Error("the external id leaks into the error or the account's description")
+		}
+		if _, err := a.Compare(ctx, stack(t), nil); !errors.Is(err, ErrWrongAccount) {
+			t.Errorf("Compare error = %v, want ErrWrongAccount", err)
 		}
 		if n := proxy.Calls("*", "*") - proxy.Calls("sts", "*"); n != 0 {
 			t.Errorf("%d calls besides STS reached the account", n)

@@ -80,6 +80,7 @@ func Validate(c *Config) error {
 	validateHistory(e, "history", &c.History)
 	validateServer(e, "server", &c.Server)
 	validateTenancy(e, c, idx)
+	validateAssumeRoles(e, c)
 	return e.result()
 }
 
@@ -319,12 +320,6 @@ func validateAccount(e *errs, p string, a *Account) {
 		for i, k := range a.Unmanaged.Kinds {
 			oneOf(e, index(field(field(p, "unmanaged"), "kinds"), i), k, driftaws.Kinds()...)
 		}
-	}
-	if a.AssumeRole != nil {
-		if !strings.HasPrefix(a.AssumeRole.RoleARN, "arn:") {
-			e.add(field(field(p, "assumeRole"), "roleARN"), "want an IAM role ARN like arn:aws:iam::123456789012:role/trueup")
-		}
-		secretRef(e, field(field(p, "assumeRole"), "externalIDFrom"), a.AssumeRole.ExternalIDFrom)
 	}
 }
 
