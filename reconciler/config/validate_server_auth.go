@@ -23,12 +23,13 @@ func validateServerAuth(e *errs, c *Config) {
 		if l.addr == "" {
 			continue
 		}
-		if _, port, err := net.SplitHostPort(l.addr); err != nil || port == "" {
+		_, port, err := net.SplitHostPort(l.addr)
+		if err != nil || port == "" {
 			e.add(field(p, l.name), "want host:port like \":9090\" or \"127.0.0.1:9090\", got %q", l.addr)
 			continue
 		}
 		for other, addr := range listens {
-			if addr == l.addr && l.addr != "" {
+			if addr == l.addr && port != "0" { // port 0: any free port, each its own
 				e.add(field(p, l.name), "%q is also server.%s: give each listener its own address", l.addr, other)
 			}
 		}
