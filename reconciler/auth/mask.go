@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/trueup-dev/trueup/drift"
@@ -48,11 +49,13 @@ func MaskJSON(raw json.RawMessage) json.RawMessage {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return json.RawMessage("null")
 	}
-	out, err := json.Marshal(maskValue(v))
-	if err != nil {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(maskValue(v)); err != nil {
 		return json.RawMessage("null")
 	}
-	return out
+	return bytes.TrimRight(out.Bytes(), "\n")
 }
 
 // maskValue masks the field diffs in v, in place.
