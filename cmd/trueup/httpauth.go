@@ -27,10 +27,10 @@ func newAuthGate(ctx context.Context, cfg *config.Config, listen string, log *sl
 			"anyone who reaches it would read every target's drift and history. Configure server.auth (tokenReview and roles), "+
 			"or set server.auth.mode: none to accept an open listener (or listen on 127.0.0.1)", listen)}
 	case a == nil:
-		log.Warn("server.auth is not set: pages and API are open to anyone on this machine", "listen", listen)
+		log.Warn("server.auth is not set: pages and API are open to anyone on this machine", "address", listen)
 		return &auth.Gate{}, nil, nil
 	case a.Mode == config.AuthNone:
-		log.Warn("server.auth.mode is none: pages and API are open to anyone who reaches the listener", "listen", listen)
+		log.Warn("server.auth.mode is none: pages and API are open to anyone who reaches the listener", "address", listen)
 		return &auth.Gate{}, nil, nil
 	}
 	g := &auth.Gate{Policy: auth.NewPolicy(a.Roles), Hint: authHint(a),
