@@ -3,11 +3,13 @@ package main
 import (
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler"
+	"github.com/trueup-dev/trueup/reconciler/auth"
 	"github.com/trueup-dev/trueup/reconciler/state"
 )
 
@@ -30,30 +32,41 @@ var targetPage = template.Must(template.New("target").Funcs(template.FuncMap{
 <p><a href="/api/v1/targets">all targets (JSON)</a></p></body></html>
 `))
 
-// targetHandler serves targetPage. Field values in episodes are masked at
-// the source, like everywhere else.
-func targetHandler(r *reconciler.Reconciler, st *state.Store) http.HandlerFunc {
+// targetHandler serves targetPage to a user who may view the target (403
+// otherwise, whether or not the target exists). Field values in episodes
+// are masked at the source, like everywhere else, and all of them for a
+// user whose role binding says maskValues.
+func targetHandler(d *daemon) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		name := req.PathValue("name")
+		dec, ok := d.allow(w, req, auth.View, name)
+		if !ok {
+			return
+		}
 		var page struct {
 			Name     string
 			Outcome  *reconciler.Outcome
 			Episodes []state.Episode
 		}
 		page.Name = name
-		if !r.HasTarget(name) {
+		if !d.r.HasTarget(name) {
 			http.Error(w, "no target "+name+" in this daemon's config", http.StatusNotFound)
 			return
 		}
-		for _, o := range r.Status() {
+		for _, o := range d.r.Status() {
 			if o.Target == name {
 				page.Outcome = o
 			}
 		}
-		eps, err := st.Episodes(nil, state.EpisodeFilter{Target: name, Open: true})
+		eps, err := d.st.Episodes(nil, state.EpisodeFilter{Target: name, Open: true})
 		if err != nil {
 			http.Error(w, "read state: "+err.Error(), http.StatusInternalServerError)
 			return
+		}
+		if dec.Masked {
+			for i := range eps {
+				eps[i].Fields = auth.MaskFields(eps[i].Fields)
+			}
 		}
 		page.Episodes = eps
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -78,11 +91,17 @@ var episodePage = template.Must(template.New("episode").Funcs(template.FuncMap{
 `))
 
 // episodeHandler serves episodePage for an episode in live state (open,
-// or closed within the last day; older ones are in the history only).
-func episodeHandler(st *state.Store) http.HandlerFunc {
+// or closed within the last day; older ones are in the history only), to
+// a user who may view its target. An episode id starts with its target's
+// name, so another tenant's episode is a 403 whether or not it exists.
+func episodeHandler(d *daemon) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		id := req.PathValue("id")
-		ep, err := st.Episode(nil, id)
+		target, _, _ := strings.Cut(id, "/")
+		if _, ok := d.allow(w, req, auth.View, target); !ok {
+			return
+		}
+		ep, err := d.st.Episode(nil, id)
 		switch {
 		case err != nil:
 			http.Error(w, "read state: "+err.Error(), http.StatusInternalServerError)
@@ -90,6 +109,13 @@ func episodeHandler(st *state.Store) http.HandlerFunc {
 		case ep == nil:
 			http.Error(w, "no episode "+id+" in live state (episodes closed over a day ago are in the history: trueup history --type drift-resolved)", http.StatusNotFound)
 			return
+		}
+		dec, ok := d.allow(w, req, auth.View, ep.Target)
+		if !ok {
+			return
+		}
+		if dec.Masked {
+			ep.Fields = auth.MaskFields(ep.Fields)
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = episodePage.Execute(w, ep)

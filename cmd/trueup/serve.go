@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/trueup-dev/trueup/notifications"
@@ -40,7 +37,11 @@ jitter, backing off on errors), and watches on the managed objects detect a
 'kubectl edit' within a second or two. SIGINT/SIGTERM stop it gracefully:
 in-flight applies get 30s to finish.
 
-HTTP endpoints: /healthz, /readyz, /metrics, /api/v1/targets.`,
+HTTP endpoints: /healthz, /readyz (open, for probes), /targets/NAME and
+/episodes/ID (pages), /api/v1/targets, /api/v1/episodes, /api/v1/history,
+/metrics (on server.metricsListen when set, open there) and POST /hooks/git
+(on server.webhookListen when set). Pages and API need a user with a role
+when server.auth is set; without it, only a loopback listener is allowed.`,
 		Example: "  trueup serve -c trueup.yaml\n  trueup serve -c trueup.yaml --log-format json --listen :8080",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -82,6 +83,16 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	if err != nil {
 		return err
 	}
+	// Who may read pages and API: refused before anything starts when the
+	// listener is reachable from elsewhere and server.auth is not set.
+	listen := cfg.Server.Listen
+	if so.listen != "" {
+		listen = so.listen
+	}
+	gate, login, err := newAuthGate(ctx, cfg, listen, log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rec, h, st, err := recording(ctx, cfg)
@@ -111,23 +122,18 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	}
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- dispatcher.Run(ctx) }()
-	listen := cfg.Server.Listen
-	if so.listen != "" {
-		listen = so.listen
-	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return &exitCodeError{code: exitError, err: fmt.Errorf("listen %s: %w (pick another address with --listen)", listen, err)}
-	}
-	mux := newServerMux(r, st, reg)
-	if err := addWebhooks(mux, cfg, r, reg); err != nil {
+	d := &daemon{cfg: cfg, r: r, st: st, h: h, reg: reg}
+	if d.webhook, err = webhookHandler(cfg, r, reg); err != nil {
 		return err
 	}
-	// ReadTimeout bounds a slow webhook body as well as everything else.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	log.Info("trueup started", "version", version, "listen", ln.Addr().String(), "targets", len(targets))
-
+	servers, err := listenAll(cfg, listen, d, newServerMux(d, gate, login...))
+	if err != nil {
+		return err
+	}
+	for _, s := range servers {
+		go func() { _ = s.srv.Serve(s.ln) }()
+	}
+	log.Info("trueup started", append([]any{"version", version}, append(listenAttrs(servers), "targets", len(targets))...)...)
 	ro := reconciler.DefaultRunOptions()
 	ro.Watch = !so.noWatch
 	err = r.Run(ctx, ro)
@@ -137,35 +143,61 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(shutdown)
+	for _, s := range servers {
+		_ = s.srv.Shutdown(shutdown)
+	}
 	dispatcher.Close() // delivers what is queued, within its drain timeout
 	<-dispatched
 	log.Info("trueup stopped")
 	return err
 }
 
-func newServerMux(r *reconciler.Reconciler, st *state.Store, reg *prometheus.Registry) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /targets/{name}", targetHandler(r, st))
-	mux.HandleFunc("GET /episodes/{id...}", episodeHandler(st))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", readyz(r))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /api/v1/targets", func(w http.ResponseWriter, _ *http.Request) {
-		type status struct {
-			*reconciler.Outcome
-			Error string `json:"error,omitempty"`
+// listener is one of the daemon's HTTP servers.
+type listener struct {
+	// name is the log key of its address: listen, webhookListen, metricsListen.
+	name string
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// listenAll opens server.listen (main), and server.webhookListen and
+// server.metricsListen when set, each serving only its route without a
+// user. Every server has the same timeouts: ReadTimeout bounds a slow
+// webhook body as well as everything else.
+func listenAll(cfg *config.Config, listen string, d *daemon, main http.Handler) ([]listener, error) {
+	wanted := []struct {
+		name, addr, flag string
+		h                http.Handler
+	}{
+		{"listen", listen, "--listen", main},
+		{"webhookListen", cfg.Server.WebhookListen, "server.webhookListen", singleRoute("POST /hooks/git", d.webhook)},
+		{"metricsListen", cfg.Server.MetricsListen, "server.metricsListen", singleRoute("GET /metrics", d.metrics())},
+	}
+	var out []listener
+	for _, w := range wanted {
+		if w.addr == "" {
+			continue
 		}
-		var out []status
-		for _, o := range r.Status() {
-			out = append(out, status{Outcome: o, Error: o.Error()})
+		ln, err := net.Listen("tcp", w.addr)
+		if err != nil {
+			for _, l := range out {
+				_ = l.ln.Close()
+			}
+			return nil, &exitCodeError{code: exitError, err: fmt.Errorf("listen %s: %w (pick another address with %s)", w.addr, err, w.flag)}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		if err := json.NewEncoder(w).Encode(out); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
-			return
-		}
-	})
-	return mux
+		out = append(out, listener{name: w.name, ln: ln,
+			srv: &http.Server{Handler: w.h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}})
+	}
+	return out, nil
+}
+
+// listenAttrs are the log attributes of the listeners' addresses.
+func listenAttrs(ls []listener) []any {
+	var out []any
+	for _, l := range ls {
+		out = append(out, l.name, l.ln.Addr().String())
+	}
+	return out
 }
 
 // readyz answers 503, naming the targets, until every target has finished
@@ -181,23 +213,21 @@ func readyz(r *reconciler.Reconciler) http.HandlerFunc {
 	}
 }
 
-// addWebhooks serves POST /hooks/git (Gitea and GitHub push events) when
-// server.webhookSecretFrom is set; without a secret the path answers 404
-// with what to configure, since unsigned hooks are never accepted.
-func addWebhooks(mux *http.ServeMux, cfg *config.Config, r *reconciler.Reconciler, reg *prometheus.Registry) error {
+// webhookHandler serves POST /hooks/git (Gitea and GitHub push events)
+// when server.webhookSecretFrom is set; without a secret the path answers
+// 404 with what to configure, since unsigned hooks are never accepted.
+func webhookHandler(cfg *config.Config, r *reconciler.Reconciler, reg *prometheus.Registry) (http.Handler, error) {
 	ref := cfg.Server.WebhookSecretFrom
 	if ref == nil {
-		mux.HandleFunc("POST /hooks/git", func(w http.ResponseWriter, _ *http.Request) {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "webhooks are off: set server.webhookSecretFrom in the config", http.StatusNotFound)
-		})
-		return nil
+		}), nil
 	}
 	secret, err := ref.Resolve()
 	if err != nil {
-		return &exitCodeError{code: exitError, err: fmt.Errorf("server.webhookSecretFrom: %w", err)}
+		return nil, &exitCodeError{code: exitError, err: fmt.Errorf("server.webhookSecretFrom: %w", err)}
 	}
-	mux.Handle("POST /hooks/git", webhook.New([]byte(secret.Reveal()), r, reg))
-	return nil
+	return webhook.New([]byte(secret.Reveal()), r, reg), nil
 }
 
 // housekeep drops, every hour, live state that only the history needs to

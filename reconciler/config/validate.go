@@ -81,6 +81,7 @@ func Validate(c *Config) error {
 	validateServer(e, "server", &c.Server)
 	validateTenancy(e, c, idx)
 	validateAssumeRoles(e, c)
+	validateServerAuth(e, c)
 	return e.result()
 }
 
