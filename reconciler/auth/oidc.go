@@ -385,7 +385,7 @@ func (a *OIDC) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, a.cookie(SessionCookie, "", "/", -1))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, "<!doctype html><title>Logged out · trueup</title><h1>Logged out</h1><p>Your trueup session has ended in this browser. <a href=%q>Log in again</a>.</p>\n", LoginURL("/"))
+	fmt.Fprintf(w, "<!doctype html><title>Logged out · trueup</title><h1 id=\"logged-out\">Logged out</h1><p>Your trueup session has ended in this browser. <a href=%q>Log in again</a>.</p>\n", LoginURL("/"))
 }
 
 // cookie makes a cookie of the login: HttpOnly, SameSite=Lax (the
