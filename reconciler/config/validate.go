@@ -79,6 +79,7 @@ func Validate(c *Config) error {
 	validatePullRequests(e, "pullRequests", c)
 	validateHistory(e, "history", &c.History)
 	validateServer(e, "server", &c.Server)
+	validateOIDC(e, "server.auth.oidc", &c.Server)
 	return e.result()
 }
 
