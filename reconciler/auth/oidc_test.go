@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/trueup-dev/trueup/reconciler/config"
 )
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -301,5 +303,34 @@ func TestOIDCOptionsDefaults(t *testing.T) {
 	o, _, _ = OIDCOptions{IssuerURL: "http://idp", ClientID: "c", RedirectURL: "http://t/auth/callback", Scopes: []string{"email"}}.withDefaults()
 	if !reflect.DeepEqual(o.Scopes, []string{"openid", "email"}) {
 		t.Fatalf("scopes %v, want openid added", o.Scopes)
+	}
+}
+
+func TestOIDCOptionsFromConfig(t *testing.T) {
+	t.Setenv("TRUEUP_TEST_OIDC_SECRET", "client-secret")
+	t.Setenv("TRUEUP_TEST_SESSION_KEY", strings.Repeat("k", 40))
+	s := config.Server{
+		PublicURL: "https://trueup.example.com/",
+		Auth: &config.ServerAuth{
+			OIDC: &config.OIDC{
+				IssuerURL:        "https://dex.example.com/dex",
+				ClientID:         "trueup",
+				ClientSecretFrom: &config.SecretRef{Env: "TRUEUP_TEST_OIDC_SECRET"},
+				GroupsClaim:      "roles",
+			},
+			SessionKeyFrom: &config.SecretRef{Env: "TRUEUP_TEST_SESSION_KEY"},
+		},
+	}
+	o, err := OIDCOptionsFromConfig(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.RedirectURL != "https://trueup.example.com/auth/callback" || o.ClientSecret != "client-secret" ||
+		string(o.SessionKey) != strings.Repeat("k", 40) || o.GroupsClaim != "roles" {
+		t.Fatalf("options %+v", o)
+	}
+	t.Setenv("TRUEUP_TEST_SESSION_KEY", "short")
+	if _, err := OIDCOptionsFromConfig(s); err == nil || !strings.Contains(err.Error(), "server.auth.sessionKeyFrom") || strings.Contains(err.Error(), "short") {
+		t.Fatalf("short key: err = %v, want one naming the field and not the key", err)
 	}
 }
