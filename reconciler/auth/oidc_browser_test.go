@@ -24,8 +24,12 @@ import (
 // fixtures, a missing program fails the test with the command that installs
 // it; nothing is skipped.
 
-// browserTimeout bounds one browser test.
-const browserTimeout = 3 * time.Minute
+// browserTimeout bounds one browser test, stepTimeout one step of it (a
+// page that never shows what the test waits for).
+const (
+	browserTimeout = 3 * time.Minute
+	stepTimeout    = 30 * time.Second
+)
 
 // protectedPath is the test's page behind the login.
 const protectedPath = "/app/page"
@@ -150,16 +154,25 @@ func page(t *testing.T, ctx context.Context) (location, text string) {
 // visibleText waits for the element that the CSS selector sel finds to be
 // visible and returns its text.
 func visibleText(ctx context.Context, sel string) (string, error) {
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+	if err := do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
 		return "", err
 	}
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
 	return chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// do runs the steps in the test's tab, within stepTimeout.
+func do(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	return chromedp.Do(ctx, steps...)
 }
 
 // fillDexLogin submits Dex's password form.
 func fillDexLogin(t *testing.T, ctx context.Context, email, password string) {
 	t.Helper()
-	err := chromedp.Do(ctx,
+	err := do(ctx,
 		chromedp.WaitVisible(chromedp.CSS("#login")),
 		chromedp.SetValue(chromedp.CSS("#login"), email),
 		chromedp.SetValue(chromedp.CSS("#password"), password),
@@ -178,7 +191,7 @@ func TestOIDCBrowserLogin(t *testing.T) {
 	want := app.srv.URL + protectedPath + "?tab=drift"
 
 	t.Run("anonymous is sent to Dex's login form", func(t *testing.T) {
-		if err := chromedp.Do(ctx, chromedp.Navigate(want), chromedp.WaitVisible(chromedp.CSS("#login"))); err != nil {
+		if err := do(ctx, chromedp.Navigate(want), chromedp.WaitVisible(chromedp.CSS("#login"))); err != nil {
 			t.Fatalf("open %s: %v", want, err)
 		}
 		loc, _ := page(t, ctx)
@@ -190,7 +203,7 @@ func TestOIDCBrowserLogin(t *testing.T) {
 
 	t.Run("a wrong password stays on Dex", func(t *testing.T) {
 		fillDexLogin(t, ctx, alice.Email, alice.Password+"-wrong")
-		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#login-error"))); err != nil {
+		if err := do(ctx, chromedp.WaitVisible(chromedp.CSS("#login-error"))); err != nil {
 			t.Fatalf("no error on Dex's page: %v", err)
 		}
 		loc, text := page(t, ctx)
@@ -221,7 +234,7 @@ func TestOIDCBrowserLogin(t *testing.T) {
 	})
 
 	t.Run("logout ends the session", func(t *testing.T) {
-		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#logged-out")))
+		err := do(ctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#logged-out")))
 		var text string
 		if err == nil {
 			text, err = visibleText(ctx, "h1")
@@ -230,7 +243,7 @@ func TestOIDCBrowserLogin(t *testing.T) {
 			t.Fatalf("logout page %q (%v), want Logged out", text, err)
 		}
 		screenshot(t, ctx, dir, "4-logged-out")
-		if err := chromedp.Do(ctx, chromedp.Navigate(want), chromedp.WaitVisible(chromedp.CSS("#login"))); err != nil {
+		if err := do(ctx, chromedp.Navigate(want), chromedp.WaitVisible(chromedp.CSS("#login"))); err != nil {
 			t.Fatalf("after logout, %s does not ask for a login: %v", want, err)
 		}
 		loc, _ := page(t, ctx)
@@ -263,11 +276,11 @@ func TestOIDCBrowserLoginGroups(t *testing.T) {
 
 	// Two connectors: Dex asks which one.
 	mock := `a[href*="/auth/mock"]`
-	if err := chromedp.Do(ctx, chromedp.Navigate(want), chromedp.WaitVisible(chromedp.CSS(mock))); err != nil {
+	if err := do(ctx, chromedp.Navigate(want), chromedp.WaitVisible(chromedp.CSS(mock))); err != nil {
 		t.Fatalf("open %s: no Dex connector choice: %v", want, err)
 	}
 	screenshot(t, ctx, dir, "1-dex-connectors")
-	err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(mock)))
+	err := do(ctx, chromedp.Click(chromedp.CSS(mock)))
 	var user, groups string
 	if err == nil {
 		user, err = visibleText(ctx, "#user")
