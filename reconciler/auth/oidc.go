@@ -78,8 +78,8 @@ type OIDCOptions struct {
 	// SessionTTL is how long a session lasts; default 8h. A session never
 	// outlives it, whatever the ID token's expiry.
 	SessionTTL time.Duration
-	// HTTPClient calls the provider; default http.DefaultClient with a
-	// timeout per call.
+	// HTTPClient calls the provider (discovery, keys, code exchange);
+	// default: a client with a 30 s timeout.
 	HTTPClient *http.Client
 }
 
@@ -192,6 +192,17 @@ func LoginURL(next string) string {
 		next = "/"
 	}
 	return LoginPath + "?next=" + url.QueryEscape(next)
+}
+
+// RedirectToLogin answers a browser's request that has no valid session
+// (none, expired or refused by Authenticate): it deletes the session
+// cookie and sends the browser to the login, which comes back to the
+// requested path. Use it for GET and HEAD requests of pages; API clients
+// should get a 401.
+func (a *OIDC) RedirectToLogin(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, a.cookie(SessionCookie, "", "/", -1))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, LoginURL(r.URL.RequestURI()), http.StatusFound)
 }
 
 // Authenticate reads the session cookie: no cookie is ok=false; a cookie

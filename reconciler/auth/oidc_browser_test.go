@@ -68,7 +68,7 @@ func startLoginApp(t *testing.T, o dexenv.Options) *loginApp {
 		case err != nil:
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 		case !ok:
-			http.Redirect(w, r, auth.LoginURL(r.URL.RequestURI()), http.StatusFound)
+			a.RedirectToLogin(w, r)
 		default:
 			fmt.Fprintf(w, `<!doctype html><title>protected</title><h1 id="user">%s</h1><p id="groups">groups: %s</p>
 <form method="post" action="%s"><button id="logout" type="submit">Log out</button></form>`,

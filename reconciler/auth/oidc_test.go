@@ -334,3 +334,18 @@ func TestOIDCOptionsFromConfig(t *testing.T) {
 		t.Fatalf("short key: err = %v, want one naming the field and not the key", err)
 	}
 }
+
+func TestRedirectToLogin(t *testing.T) {
+	a := testOIDC(key(1), true)
+	r := httptest.NewRequest(http.MethodGet, "/targets/app?tab=drift", nil)
+	w := httptest.NewRecorder()
+	a.RedirectToLogin(w, r)
+	want := LoginPath + "?next=" + url.QueryEscape("/targets/app?tab=drift")
+	if w.Code != http.StatusFound || w.Header().Get("Location") != want {
+		t.Fatalf("HTTP %d to %q, want 302 to %q", w.Code, w.Header().Get("Location"), want)
+	}
+	cookies := w.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Name != SessionCookie || cookies[0].MaxAge >= 0 {
+		t.Fatalf("cookies %v, want the session cookie deleted", cookies)
+	}
+}
