@@ -25,10 +25,10 @@ help: ## list the targets
 build: ## build bin/trueup
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/trueup
 
-testenv: ## build kube-apiserver, etcd and Gitea for the tests (cached per machine)
+testenv: ## build kube-apiserver, etcd, Gitea and Dex for the tests (cached per machine)
 	bash fixtures/testenv/build.sh
 
-tools: ## check the programs the tests use (git, kubectl)
+tools: ## check the programs the tests use (git, kubectl, PostgreSQL, moto, Chromium) and install missing ones
 	@bash fixtures/testenv/tools.sh
 
 test: testenv tools ## build what the tests need, run every test with -race, then short fuzz runs

@@ -88,7 +88,7 @@ tenants:
 		{
 			name: "tenant role shape is checked without targets",
 			yaml: roleBase + `tenants:
-  - {name: team-a, assumeRole: {roleARN: "role/team-a", externalIDFrom: {}}}
+  - {name: team-a, targets: [nothing-*], assumeRole: {roleARN: "role/team-a", externalIDFrom: {}}}
 `,
 			want: []string{
 				`tenants[0].assumeRole.externalIDFrom: set env: NAME or file: PATH`,

@@ -2,7 +2,6 @@ package config
 
 import (
 	"net"
-	"net/url"
 	"slices"
 )
 
@@ -64,7 +63,7 @@ func validateAuth(e *errs, p string, a *ServerAuth, c *Config) {
 		}
 	}
 	if a.OIDC != nil {
-		validateOIDC(e, field(p, "oidc"), a.OIDC, c.Server.PublicURL)
+		validateOIDC(e, field(p, "oidc"), &c.Server)
 	}
 	secretRef(e, field(p, "sessionKeyFrom"), a.SessionKeyFrom)
 	if len(a.Roles) == 0 {
@@ -111,30 +110,6 @@ func validateRoleBinding(e *errs, p string, b *RoleBinding, tenants []string) {
 	case RoleAuditor, RoleAdmin:
 		if len(b.Tenants) > 0 {
 			e.add(field(p, "tenants"), "role %s covers every tenant: remove tenants (or use role viewer or operator)", b.Role)
-		}
-	}
-}
-
-func validateOIDC(e *errs, p string, o *OIDC, publicURL string) {
-	switch u, err := url.Parse(o.IssuerURL); {
-	case o.IssuerURL == "":
-		e.add(field(p, "issuerURL"), "required: the provider's issuer URL (https://...)")
-	case err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))):
-		e.add(field(p, "issuerURL"), "want an https URL (http only on 127.0.0.1, for tests), got %q", truncate(o.IssuerURL, 80))
-	}
-	if o.ClientID == "" {
-		e.add(field(p, "clientID"), "required: the client ID registered with the provider")
-	}
-	secretRef(e, field(p, "clientSecretFrom"), o.ClientSecretFrom)
-	switch {
-	case o.RedirectURL != "":
-		validateHTTPURL(e, field(p, "redirectURL"), o.RedirectURL)
-	case publicURL == "":
-		e.add(field(p, "redirectURL"), "required when server.publicURL is not set: the daemon's URL + /auth/callback, as registered with the provider")
-	}
-	for i, s := range o.Scopes {
-		if s == "" {
-			e.add(index(field(p, "scopes"), i), "empty scope: remove it")
 		}
 	}
 }

@@ -63,7 +63,7 @@ func TestValidateServerAuth(t *testing.T) {
 			name:   "oidc shape",
 			server: "  auth:\n    oidc: {issuerURL: 'http://dex.example.com', clientSecretFrom: {env: A, file: /b}}\n    sessionKeyFrom: {}\n    roles: [{role: admin, users: [a]}]\n",
 			want: []string{
-				`server.auth.oidc.issuerURL: want an https URL (http only on 127.0.0.1, for tests)`,
+				`server.auth.oidc.issuerURL: "http://dex.example.com" is plain http: use https`,
 				`server.auth.oidc.clientID: required`,
 				`server.auth.oidc.clientSecretFrom: set only one of env and file`,
 				`server.auth.oidc.redirectURL: required when server.publicURL is not set`,
