@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -48,21 +49,34 @@ func newAuthGate(ctx context.Context, cfg *config.Config, listen string, log *sl
 		}
 		chain = append(chain, rv)
 	}
-	// OIDC login hook (for the lead): when a.OIDC != nil, build the OIDC
-	// authenticator, put it in the chain, serve its routes open on the main
-	// listener and send browsers asking for a page to its login:
-	//
-	//	o, err := auth.NewOIDC(ctx, auth.OIDCOptions{...from a.OIDC, a.SessionKeyFrom, cfg.Server.PublicURL})
-	//	chain = append(chain, o)
-	//	login := http.NewServeMux(); o.Register(login)
-	//	extra = append(extra, route{pattern: "/auth/", access: openLogin, handler: login})
-	//	g.LoginPath = "/auth/login"
-	//
-	// An unauthenticated GET with Accept: text/html is then redirected to
-	// /auth/login?next=<path> (auth.Gate.LoginPath) instead of a 401.
-	_ = ctx // for NewOIDC's discovery
+	if a.OIDC != nil {
+		o, err := auth.OIDCOptionsFromConfig(cfg.Server)
+		if err != nil {
+			return nil, nil, &exitCodeError{code: exitError, err: err}
+		}
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		login, err := auth.NewOIDC(ctx, o)
+		if err != nil {
+			return nil, nil, &exitCodeError{code: exitError, err: fmt.Errorf("server.auth.oidc: %w (check issuerURL and that the provider is reachable)", err)}
+		}
+		chain = append(chain, login)
+		extra = append(extra, loginRoutes(login)...)
+		g.LoginPath = auth.LoginPath
+	}
 	g.Authenticator = chain
 	return g, extra, nil
+}
+
+// loginRoutes are the browser login flow's routes, open on the main
+// listener (they are how a user gets a session).
+func loginRoutes(login *auth.OIDC) []route {
+	mux := http.NewServeMux()
+	login.Register(mux)
+	var out []route
+	for _, p := range []string{"GET " + auth.LoginPath, "GET " + auth.CallbackPath, "POST " + auth.LogoutPath} {
+		out = append(out, route{pattern: p, access: openLogin, handler: mux})
+	}
+	return out
 }
 
 // newTokenReview checks bearer tokens with the TokenReview API of the

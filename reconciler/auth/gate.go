@@ -74,6 +74,9 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			}
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
+		case err != nil && g.LoginPath != "" && wantsPage(r) && (errors.Is(err, ErrSessionExpired) || errors.Is(err, ErrSessionInvalid)):
+			http.Redirect(w, r, g.LoginPath+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+			return
 		case err != nil:
 			g.unauthorized(w, `Bearer realm="trueup", error="invalid_token"`, err.Error()+": "+g.Hint)
 			return
