@@ -24,26 +24,7 @@ import (
 func TestTenantTargetSharesTheClusterWatch(t *testing.T) {
 	env := kubeenv.Shared(t)
 	ns := env.Namespace(t)
-	rbac := strings.NewReplacer("NS", ns).Replace(`apiVersion: v1
-kind: ServiceAccount
-metadata: {name: deployer, namespace: NS}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: deployer, namespace: NS}
-rules: [{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch, create, update, patch, delete]}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: deployer, namespace: NS}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
-subjects: [{kind: ServiceAccount, name: deployer, namespace: NS}]
-`)
-	cmd := exec.CommandContext(t.Context(), "kubectl", "--kubeconfig", env.Kubeconfig, "apply", "-f", "-")
-	cmd.Stdin = strings.NewReader(rbac)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("kubectl apply rbac: %v\n%s", err, out)
-	}
+	env.GrantServiceAccount(t, ns, "deployer", `[{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch, create, update, patch, delete]}]`)
 	dir := t.TempDir()
 	repo := gitrepo.Init(t, filepath.Join(dir, "repo.git"))
 	repo.Commit(t, map[string]gitrepo.Entry{"app/cm.yaml": gitrepo.File(configMap("settings", "a"))}, gitrepo.CommitOptions{Message: "first"})

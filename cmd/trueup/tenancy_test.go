@@ -36,33 +36,9 @@ func newTenantsSetup(t *testing.T, roleA, roleB string) *tenantsSetup {
 	s.repoA = gitrepo.Init(t, filepath.Join(dir, "a.git"))
 	s.repoB = gitrepo.Init(t, filepath.Join(dir, "b.git"))
 
-	rbac := ""
 	for _, tn := range []struct{ ns, rules string }{{s.aNS, roleA}, {s.bNS, roleB}} {
-		rbac += strings.NewReplacer("NS", tn.ns, "RULES", tn.rules).Replace(`---
-apiVersion: v1
-kind: Namespace
-metadata: {name: NS}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: deployer, namespace: NS}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: deployer, namespace: NS}
-rules: RULES
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: deployer, namespace: NS}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
-subjects: [{kind: ServiceAccount, name: deployer, namespace: NS}]
-`)
-	}
-	cmd := exec.CommandContext(t.Context(), "kubectl", "--kubeconfig", env.Kubeconfig, "apply", "-f", "-")
-	cmd.Stdin = strings.NewReader(rbac)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("kubectl apply rbac: %v\n%s", err, out)
+		env.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+tn.ns+"}\n")
+		env.GrantServiceAccount(t, tn.ns, "deployer", tn.rules)
 	}
 
 	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
@@ -114,7 +90,8 @@ func (s *tenantsSetup) managed(t *testing.T, target string) string {
 		"-l", "trueup.dev/target="+target, "-o", "name"))
 }
 
-const roleConfigMaps = `[{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch, create, update, patch, delete]}]`
+// roleConfigMaps may change ConfigMaps and only read Services.
+const roleConfigMaps = `[{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch, create, update, patch, delete]}, {apiGroups: [""], resources: [services], verbs: [get, list, watch]}]`
 
 // TestTenantBoundaries is the acceptance of issue 15's Kubernetes part on
 // a control plane with the RBAC authorizer.

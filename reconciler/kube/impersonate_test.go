@@ -16,26 +16,7 @@ import (
 // allowing verbs on ConfigMaps there, as the admin.
 func (f *fixture) grantServiceAccount(name, verbs string) {
 	f.t.Helper()
-	rbac := strings.NewReplacer("NAME", name, "NS", f.ns, "VERBS", verbs).Replace(`apiVersion: v1
-kind: ServiceAccount
-metadata: {name: NAME, namespace: NS}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: NAME, namespace: NS}
-rules: [{apiGroups: [""], resources: [configmaps], verbs: [VERBS]}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: NAME, namespace: NS}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: NAME}
-subjects: [{kind: ServiceAccount, name: NAME, namespace: NS}]
-`)
-	cmd := exec.CommandContext(f.t.Context(), "kubectl", "--kubeconfig", f.env.Kubeconfig, "apply", "-f", "-")
-	cmd.Stdin = strings.NewReader(rbac)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		f.t.Fatalf("kubectl apply rbac: %v\n%s", err, out)
-	}
+	f.env.GrantServiceAccount(f.t, f.ns, name, `[{apiGroups: [""], resources: [configmaps], verbs: [`+verbs+`]}]`)
 }
 
 // Every request of an impersonating cluster goes out as the ServiceAccount
@@ -149,11 +130,7 @@ metadata: {name: trueup-NS, namespace: trueup-system}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: trueup-NS}
 subjects: [{kind: ServiceAccount, name: trueup, namespace: NS}]
 `)
-	cmd := exec.CommandContext(t.Context(), "kubectl", "--kubeconfig", f.env.Kubeconfig, "apply", "-f", "-")
-	cmd.Stdin = strings.NewReader(rbac)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("kubectl apply rbac: %v\n%s", err, out)
-	}
+	f.env.Apply(t, rbac)
 	tok, err := f.env.Clientset.CoreV1().ServiceAccounts(f.ns).CreateToken(t.Context(), "trueup", &authv1.TokenRequest{}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
