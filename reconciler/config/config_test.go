@@ -63,6 +63,11 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`targets[0].labels["app.kubernetes.io/name"]: want a string, got the number 3`},
 		},
 		{
+			name: "an unquoted off is a boolean in YAML: quote it",
+			yaml: header + "tenancy: {mode: off}\n",
+			want: []string{`tenancy.mode: want a string, got false: quote the word (e.g. "off")`},
+		},
+		{
 			name: "pull-request needs a provider",
 			yaml: base + "targets:\n  - {name: a, source: platform, cluster: prod, remediation: {drift: pull-request}}\n",
 			want: []string{`targets[0].remediation.drift: pull-request needs sources[platform].provider`},

@@ -209,6 +209,11 @@ func unknownHint(k string, names []string) string {
 func checkScalar(e *errs, path string, v any, t reflect.Type) any {
 	switch t.Kind() {
 	case reflect.String:
+		if b, ok := v.(bool); ok {
+			// YAML 1.1 reads off/on/no/yes unquoted as booleans.
+			e.add(path, "want a string, got %s: quote the word (e.g. \"off\")", describe(b))
+			return nil
+		}
 		if _, ok := v.(string); !ok {
 			e.add(path, "want a string, got %s", describe(v))
 			return nil
