@@ -23,9 +23,9 @@ func tenantScenario(t *testing.T, targetExtra string, opts ...reconciler.Option)
 	s.setup.Top = fmt.Sprintf(`tenants:
   - name: team-a
     targets: [%s]
-    namespaces: [%s, %s]
+    namespaces: [%s, %s, %s-own]
     clusterKinds: [Namespace]
-    createNamespaces: true`, s.ns, s.ns, other)
+    createNamespaces: true`, s.ns, s.ns, other, s.ns)
 	s.rec = s.another(opts...)
 	s.kubectlAll("create", "namespace", other)
 	s.kubectlAll("create", "configmap", "-n", other, "their-data", "--from-literal=owner=team-b")
