@@ -25,8 +25,9 @@ help: ## list the targets
 build: ## build bin/trueup
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/trueup
 
-testenv: ## build kube-apiserver, etcd, Gitea and Dex for the tests (cached per machine)
+testenv: ## build kube-apiserver, etcd, Gitea, Dex and helm for the tests (cached per machine)
 	bash fixtures/testenv/build.sh
+	bash fixtures/testenv/helm/build.sh
 
 tools: ## check the programs the tests use (git, kubectl, PostgreSQL, moto, Chromium) and install missing ones
 	@bash fixtures/testenv/tools.sh
