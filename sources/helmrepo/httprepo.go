@@ -100,39 +100,39 @@ func expectedDigest(pin, indexHex, version string) (string, error) {
 }
 
 // archive returns the archive whose digest is want ("" when unknown): from
-// the disk cache, else by download from source (shared by concurrent
-// callers of one source), verified
-// against want, checked and stored. It returns the archive's digest.
+// the disk cache, else by download from source, verified against want,
+// checked and stored. Concurrent callers of one source share one download
+// (cache look-up included, so a late caller finds what the first stored).
+// It returns the archive's digest.
 func (c *Client) archive(ctx context.Context, want, source string, download func(context.Context) ([]byte, error)) ([]byte, string, error) {
-	if want != "" {
-		data, err := c.cache.get(want)
-		if err != nil {
-			return nil, "", err
-		}
-		if data != nil {
-			if err := CheckArchive(data, c.limits); err != nil {
-				return nil, "", err
+	v, err, _ := c.flight.Do("archive "+want+" "+source, func() (any, error) {
+		if want != "" {
+			data, err := c.cache.get(want)
+			if err != nil || data != nil {
+				return data, err
 			}
-			return data, want, nil
 		}
-	}
-	key := "archive " + want + " " + source
-	v, err, _ := c.flight.Do(key, func() (any, error) { return download(ctx) })
+		data, err := download(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if got := "sha256:" + sha256Hex(data); want != "" && got != want {
+			return nil, fmt.Errorf("%w: want %s, the downloaded archive is %s", ErrDigest, want, got)
+		}
+		if err := CheckArchive(data, c.limits); err != nil {
+			return nil, err
+		}
+		return data, c.cache.put(data)
+	})
 	if err != nil {
 		return nil, "", err
 	}
 	data := v.([]byte)
-	got := "sha256:" + sha256Hex(data)
-	if want != "" && got != want {
-		return nil, "", fmt.Errorf("%w: want %s, the downloaded archive is %s", ErrDigest, want, got)
-	}
+	// Checked again: a cached archive may predate lower limits.
 	if err := CheckArchive(data, c.limits); err != nil {
 		return nil, "", err
 	}
-	if err := c.cache.put(data); err != nil {
-		return nil, "", err
-	}
-	return data, got, nil
+	return data, "sha256:" + sha256Hex(data), nil
 }
 
 // index returns the repository's index.yaml, from memory when fetched less
