@@ -82,6 +82,14 @@ func TestHTTPDigestPin(t *testing.T) {
 			}
 		})
 	}
+	t.Run("pin that differs from the index's digest fails before downloading", func(t *testing.T) {
+		srv := chartrepo.NewServer(t, chartrepo.Options{})
+		archives := publish(t, srv, true, "1.0.0", "1.1.0")
+		_, err := helmrepo.New(t.TempDir()).Fetch(context.Background(), helmrepo.Ref{Repository: srv.URL, Name: "demo", Version: "1.0.0", Digest: chartrepo.Digest(archives["1.1.0"])}, helmrepo.Auth{})
+		if !errors.Is(err, helmrepo.ErrDigest) || srv.Requests("demo-1.0.0.tgz") != 0 {
+			t.Fatalf("err = %v after %d archive downloads, want ErrDigest and none", err, srv.Requests("demo-1.0.0.tgz"))
+		}
+	})
 	t.Run("archive replaced behind an index with digests", func(t *testing.T) {
 		srv := chartrepo.NewServer(t, chartrepo.Options{})
 		publish(t, srv, true, "1.0.0")
