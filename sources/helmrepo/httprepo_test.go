@@ -3,6 +3,8 @@ package helmrepo_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -251,5 +253,59 @@ func assertNoSecrets(t *testing.T, err error, secrets ...string) {
 		if s != "" && strings.Contains(err.Error(), s) {
 			t.Fatalf("error shows a credential: %v", err)
 		}
+	}
+}
+
+func TestHTTPCredentialsStayOnTheRepositoryHost(t *testing.T) {
+	const user, password = "u", "Pw-0nly-for-the-repo"
+	repo := chartrepo.NewServer(t, chartrepo.Options{Username: user, Password: password})
+	other := chartrepo.NewServer(t, chartrepo.Options{})
+	archive := chartrepo.Package(t, chartrepo.Demo(), "demo", "1.0.0")
+	other.Serve("demo-1.0.0.tgz", archive)
+	repo.AddURL("demo", "1.0.0", other.URL+"/demo-1.0.0.tgz")
+	ch, err := helmrepo.New(t.TempDir()).Fetch(context.Background(), helmrepo.Ref{Repository: repo.URL, Name: "demo", Version: "1.0.0"}, helmrepo.Auth{Username: user, Password: password})
+	if err != nil || ch.Digest != chartrepo.Digest(archive) {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if other.Requests("demo-1.0.0.tgz") != 1 || other.RequestsWithAuthorization() != 0 {
+		t.Fatalf("the archive host got %d requests, %d with credentials; want 1, 0", other.Requests("demo-1.0.0.tgz"), other.RequestsWithAuthorization())
+	}
+	if repo.RequestsWithAuthorization() != 1 {
+		t.Fatalf("the repository got %d requests with credentials, want 1 (index.yaml)", repo.RequestsWithAuthorization())
+	}
+}
+
+func TestHTTPCorruptCacheIsFetchedAgain(t *testing.T) {
+	srv := chartrepo.NewServer(t, chartrepo.Options{})
+	archives := publish(t, srv, true, "1.0.0")
+	dir := t.TempDir()
+	ref := helmrepo.Ref{Repository: srv.URL, Name: "demo", Version: "1.0.0"}
+	if _, err := helmrepo.New(dir).Fetch(context.Background(), ref, helmrepo.Auth{}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "sha256", strings.TrimPrefix(chartrepo.Digest(archives["1.0.0"]), "sha256:")+".tgz")
+	if err := os.WriteFile(file, []byte("bit rot"), 0o644); err != nil {
+		t.Fatalf("the cache is not content-addressed where expected: %v", err)
+	}
+	ch, err := helmrepo.New(dir).Fetch(context.Background(), ref, helmrepo.Auth{})
+	if err != nil || string(ch.Archive) != string(archives["1.0.0"]) {
+		t.Fatalf("Fetch after corruption: %v", err)
+	}
+	if n := srv.Requests("demo-1.0.0.tgz"); n != 2 {
+		t.Fatalf("archive downloaded %d times, want 2 (the corrupt copy refused)", n)
+	}
+	if data, err := os.ReadFile(file); err != nil || string(data) != string(archives["1.0.0"]) {
+		t.Fatalf("cache not repaired: %v", err)
+	}
+}
+
+func TestHTTPCanceledContext(t *testing.T) {
+	srv := chartrepo.NewServer(t, chartrepo.Options{})
+	publish(t, srv, true, "1.0.0")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := helmrepo.New(t.TempDir()).Fetch(ctx, helmrepo.Ref{Repository: srv.URL, Name: "demo"}, helmrepo.Auth{})
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, helmrepo.ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable wrapping context.Canceled", err)
 	}
 }

@@ -44,7 +44,7 @@ func (c *Client) fetchOCI(ctx context.Context, ref Ref, cred Auth) (*Chart, erro
 	}
 	want := layer.Digest.String()
 	if ref.Digest != "" && ref.Digest != want && ref.Digest != mdesc.Digest.String() {
-		return nil, fmt.Errorf("version %s: %w: pinned %s, the registry's tag %s has manifest %s with chart layer %s", version, ErrDigest, ref.Digest, tag, mdesc.Digest, want)
+		return nil, fmt.Errorf("version %s: %w: pinned %s, the registry's tag %s has manifest %s with chart layer %s: pin the version exactly, or update the digest if the new chart is trusted", version, ErrDigest, ref.Digest, tag, mdesc.Digest, want)
 	}
 	if layer.Size > c.limits.ArchiveSize {
 		return nil, fmt.Errorf("version %s: chart layer: %w: %d bytes, limit %d", version, ErrTooLarge, layer.Size, c.limits.ArchiveSize)
