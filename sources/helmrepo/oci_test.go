@@ -124,3 +124,23 @@ func TestOCIAuth(t *testing.T) {
 		})
 	}
 }
+
+func TestOCINotAChart(t *testing.T) {
+	reg := registryenv.Start(t, registryenv.Options{})
+	archive := chartrepo.Package(t, chartrepo.Demo(), "demo", "1.0.0")
+	reg.PushArtifact(t, "charts/image", "1.0.0", "application/vnd.oci.image.config.v1+json", []byte("{}"), "application/vnd.oci.image.layer.v1.tar+gzip", archive)
+	_, err := helmrepo.New(t.TempDir(), helmrepo.WithPlainHTTP(reg.Host)).Fetch(context.Background(), helmrepo.Ref{Repository: "oci://" + reg.Host + "/charts", Name: "image", Version: "1.0.0"}, helmrepo.Auth{})
+	if !errors.Is(err, helmrepo.ErrInvalid) || !strings.Contains(err.Error(), "not a Helm chart") {
+		t.Fatalf("err = %v, want ErrInvalid: not a Helm chart", err)
+	}
+}
+
+func TestOCIPlainHTTPOnlyWhenAsked(t *testing.T) {
+	reg := registryenv.Start(t, registryenv.Options{})
+	reg.PushChart(t, "charts", "demo", "1.0.0", chartrepo.Package(t, chartrepo.Demo(), "demo", "1.0.0"))
+	// Without WithPlainHTTP the client speaks HTTPS to the plain-HTTP registry.
+	_, err := helmrepo.New(t.TempDir()).Fetch(context.Background(), helmrepo.Ref{Repository: "oci://" + reg.Host + "/charts", Name: "demo", Version: "1.0.0"}, helmrepo.Auth{})
+	if !errors.Is(err, helmrepo.ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable (TLS handshake with a plain-HTTP server)", err)
+	}
+}
