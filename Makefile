@@ -25,9 +25,10 @@ help: ## list the targets
 build: ## build bin/trueup
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/trueup
 
-testenv: ## build kube-apiserver, etcd, Gitea, Dex and helm for the tests (cached per machine)
+testenv: ## build kube-apiserver, etcd, Gitea, Dex, helm and an OCI registry for the tests (cached per machine)
 	bash fixtures/testenv/build.sh
 	bash fixtures/testenv/helm/build.sh
+	bash fixtures/testenv/registry/build.sh
 
 tools: ## check the programs the tests use (git, kubectl, PostgreSQL, moto, Chromium) and install missing ones
 	@bash fixtures/testenv/tools.sh
