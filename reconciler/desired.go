@@ -25,6 +25,11 @@ type Desired struct {
 	Revision sources.Revision
 	Mode     render.Mode
 	Objects  []sources.Object
+	// Hooks are the Helm hook objects the render left out (render.helm).
+	Hooks []render.Hook
+	// Inputs are the revisions of other sources the render read (Helm
+	// values files from another source).
+	Inputs []sources.Revision
 }
 
 // DesiredLoader resolves a target's source to a revision and renders the
@@ -35,12 +40,13 @@ type DesiredLoader struct {
 	sources map[string]git.Source
 	read    git.ReadOptions
 	render  render.Options
+	charts  ChartFetcher // nil: remote charts fail their target
 
 	mu    sync.Mutex
 	cache map[desiredKey]*Desired
 }
 
-type desiredKey struct{ source, commit, path string }
+type desiredKey struct{ source, commit, path, helm string }
 
 // maxCachedRenders bounds the render cache; it is cleared when full.
 const maxCachedRenders = 256
@@ -75,11 +81,23 @@ func (l *DesiredLoader) Load(ctx context.Context, t *config.Target) (*Desired, e
 // LoadRevision renders the target's path at an already fetched revision.
 func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision) (*Desired, error) {
 	key := desiredKey{source: src.Name, commit: rev.Commit, path: t.Path}
+	helm := t.Render != nil && t.Render.Helm != nil
+	var in helmInputs
+	if helm {
+		var err error
+		if in, err = l.loadHelmInputs(ctx, t); err != nil {
+			return nil, &StageError{Stage: StageSource, Revision: rev, Err: fmt.Errorf("target %q: %w", t.Name, err)}
+		}
+		key.helm = helmKey(t.Render.Helm, in)
+	}
 	if d := l.cached(key); d != nil {
 		return d, nil
 	}
 	opt := l.read
 	opt.Path = t.Path
+	if helm && t.Render.Helm.Chart.Remote == nil {
+		opt.Path = t.Render.Helm.Chart.Path // symlinks stay inside the chart
+	}
 	ropt := l.render
 	if src.Limits.MaxTotalBytes > 0 {
 		ropt.MaxBytes = src.Limits.MaxTotalBytes
@@ -89,6 +107,10 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 	var res *render.Result
 	var renderErr error
 	err := l.client.ReadTree(ctx, src, rev.Commit, opt, func(files sources.Tree) error {
+		if helm {
+			res, renderErr = l.renderHelm(ctx, t, files, in, ropt)
+			return nil
+		}
 		res, renderErr = render.Render(files, t.Path, ropt)
 		return nil
 	})
@@ -98,7 +120,7 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 	if renderErr != nil {
 		return nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), renderErr)}
 	}
-	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects}
+	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects, Hooks: res.Hooks, Inputs: in.revs}
 	l.store(key, d)
 	return d, nil
 }

@@ -175,9 +175,9 @@ func TestGenerateNameAndHelmChartSayWhatTrueupNeeds(t *testing.T) {
 	}{
 		{"jobs", render.ErrInvalid, []string{`jobs/job.yaml[0]: metadata.generateName "migrate-" without metadata.name`,
 			"trueup needs metadata.name", "set metadata.name"}},
-		{"chart", render.ErrUnsupported, []string{"chart/Chart.yaml: chart is a Helm chart", "`render: helm`",
-			"does not support yet", "planned"}},
-		{"apps/web", render.ErrUnsupported, []string{"apps/web/charts/db is a Helm chart", "`render: helm`"}},
+		{"chart", render.ErrUnsupported, []string{"chart/Chart.yaml: chart is a Helm chart", "targets[].render.helm",
+			"(chart: chart)"}},
+		{"apps/web", render.ErrUnsupported, []string{"apps/web/charts/db is a Helm chart", "targets[].render.helm"}},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			_, err := r.load(t, tc.path)

@@ -61,6 +61,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 	if dest != nil {
 		out.Warnings = watchWarnings(dest, plan.Report.Objects)
 	}
+	out.Warnings = append(out.Warnings, hookWarnings(plan.Desired)...)
 	if err := r.withPolicies(ctx, t, dest, plan); err != nil {
 		out.Action, out.Err = ActionFailed, err
 		return r.finish(ctx, st, out, opts.Actor)

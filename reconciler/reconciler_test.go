@@ -132,6 +132,9 @@ targets:
     %s
 %s
 `, filepath.Join(dir, "data"), setup.RepoURL, setup.Kubeconfig, setup.Namespace, setup.Namespace, target, setup.Top)
+	if strings.Contains(targetExtra, "render:") {
+		yaml = strings.Replace(yaml, "    path: app\n", "", 1) // the chart folder is render.helm.chart
+	}
 	for _, ns := range setup.MoreNamespaces {
 		yaml = strings.Replace(yaml, "targets:\n", fmt.Sprintf("targets:\n  - {name: %s, source: repo, path: app, cluster: test, namespace: %s, timeout: 30s, wait: false}\n", ns, ns), 1)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/render"
 )
 
@@ -36,6 +37,10 @@ sent to a cluster. The revision goes to stderr, the objects to stdout.`,
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "# target %s: %s@%s (%s) by %s: %s, %d objects\n", t.Name, d.Revision.Source,
 				d.Revision.Short(), d.Mode, d.Revision.Author.Name, firstLine(d.Revision.Message), len(d.Objects))
+			for _, h := range d.Hooks {
+				fmt.Fprintf(cmd.ErrOrStderr(), "# helm hook %s (%s) from %s left out (render.helm.hooks: apply applies it)\n",
+					h.Object, h.Events, sources.QuotePath(h.Origin.File))
+			}
 			return render.WriteYAML(cmd.OutOrStdout(), d.Objects)
 		},
 	}

@@ -98,6 +98,9 @@ func (t *Target) setDefaults() {
 	if t.Policies.OnViolation == "" {
 		t.Policies.OnViolation = "skip-object"
 	}
+	if t.Render != nil && t.Render.Helm != nil {
+		t.Render.Helm.setDefaults(t)
+	}
 }
 
 func orDuration(d *Duration, def time.Duration) {

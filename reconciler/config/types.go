@@ -192,6 +192,9 @@ type Target struct {
 	// AssumeRole is the IAM role an account target acts as, instead of its
 	// tenant's or account's.
 	AssumeRole *AssumeRole `json:"assumeRole,omitempty"`
+	// Render says how the target's files become objects; unset: plain
+	// YAML/JSON or kustomize at Path.
+	Render *Render `json:"render,omitempty"`
 }
 
 // Prune says whether objects that left Git are deleted, and how many at most.

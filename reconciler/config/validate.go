@@ -359,6 +359,7 @@ func validateTarget(e *errs, p string, t *Target, idx nameIndex) {
 	if t.Concurrency < 0 || t.Concurrency > 64 {
 		e.add(field(p, "concurrency"), "want 1-64, got %d", t.Concurrency)
 	}
+	validateRender(e, p, t, idx)
 }
 
 func validatePath(e *errs, p, v string) {

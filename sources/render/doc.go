@@ -37,8 +37,8 @@
 // A YAML mapping that holds a key twice is an error naming the file,
 // document, key path and lines, as kustomize refuses it; the conversion to
 // JSON would otherwise keep the last value silently. A folder holding a
-// Chart.yaml is a Helm chart, which plain mode refuses (Helm charts need
-// `render: helm`, not supported yet) instead of reading its templates.
+// Chart.yaml is a Helm chart, which plain mode refuses (a chart is rendered
+// with RenderHelm: targets[].render.helm) instead of reading its templates.
 //
 // Every object needs apiVersion, kind and metadata.name (generateName is
 // refused with the reason: trueup finds an object again by its name).
@@ -103,6 +103,33 @@
 // would build are bounded from the walk (a base listed twice counts twice),
 // so kustomizations that include each other to multiply a small input are
 // refused before kustomize does the work.
+//
+// # Helm charts
+//
+// RenderHelm renders a chart folder of the tree with the Helm library's
+// template engine, as `helm template` does, without a cluster, network or
+// helm binary: the chart's files (honouring .helmignore) are loaded from the
+// tree and count against its read limits; dependencies must be vendored in
+// charts/ (folders or .tgz archives), a dependency Chart.yaml lists and
+// charts/ lacks is an error that says to run `helm dependency build`.
+// Values are values.yaml, then the given values files in order, then the
+// set values (strvals syntax, as --set and --set-string); dependency
+// conditions, tags and import-values apply; Capabilities are helm
+// template's defaults with the given kubeVersion and apiVersions. lookup
+// fails with an error naming the call (helm template would return an
+// empty object and render something the chart never installs); DNS
+// functions return "". values.schema.json is not checked (its $refs may
+// point at the network). The output is decoded like plain manifests: CRDs
+// from crds/ first (when included), then the templates in path order, each
+// object's origin the template file in the repository
+// (<chart>/templates/deployment.yaml; a .tgz dependency's templates get
+// the folder it would unpack to). NOTES.txt and partials are skipped.
+// Objects annotated helm.sh/hook are left out and listed in Result.Hooks,
+// unless ApplyHooks. Limits: the chart's files and the output count against
+// MaxBytes, every document against the document limits, the template
+// execution against HelmOptions.Timeout; Helm itself stops an include
+// nested more than 1000 deep. The Helm engine cannot be interrupted: after
+// the timeout the render fails and its goroutine is left to finish.
 //
 // WriteYAML prints objects the way `kustomize build` does, for `trueup
 // render`.

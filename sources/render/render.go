@@ -30,6 +30,8 @@ type Result struct {
 	// it came from. It is nil when no object was built by kustomize;
 	// otherwise it has one entry per object, zero for plain objects.
 	Kustomize []KustomizeOrigin
+	// Hooks are the Helm hook objects a chart render left out (ModeHelm).
+	Hooks []Hook
 }
 
 // Render turns the files of a commit into the objects of the target at
@@ -86,9 +88,8 @@ const helmChartFile = "Chart.yaml"
 func refuseHelmChart(files sources.Tree, dir string) error {
 	for _, u := range PlainUnits(files, dir) {
 		if path.Base(u.Path) == helmChartFile && !u.Kustomize {
-			return errorf(ErrUnsupported, "%s: %s is a Helm chart: Helm charts need `render: helm` on the target, which "+
-				"trueup does not support yet (it is planned); until then, commit the output of `helm template` and point "+
-				"the target at it", sources.QuotePath(u.Path), sources.QuotePath(path.Dir(u.Path)))
+			return errorf(ErrUnsupported, "%s: %s is a Helm chart: render it with targets[].render.helm "+
+				"(chart: %s) instead of a plain path", sources.QuotePath(u.Path), sources.QuotePath(path.Dir(u.Path)), sources.QuotePath(path.Dir(u.Path)))
 		}
 	}
 	return nil

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trueup-dev/trueup/fixtures/gitrepo"
+)
+
+// TestRenderHelmChart: `trueup render` prints a chart target's objects
+// (values file and set applied) and names the hook it left out.
+func TestRenderHelmChart(t *testing.T) {
+	dir := t.TempDir()
+	repo := gitrepo.Init(t, filepath.Join(dir, "repo.git"))
+	repo.Commit(t, map[string]gitrepo.Entry{
+		"charts/web/Chart.yaml":  gitrepo.File("apiVersion: v2\nname: web\nversion: 0.1.0\n"),
+		"charts/web/values.yaml": gitrepo.File("replicaCount: 1\ntag: \"1.0\"\n"),
+		"charts/web/templates/cm.yaml": gitrepo.File("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n" +
+			"data:\n  replicas: {{ .Values.replicaCount | quote }}\n  tag: {{ .Values.tag | quote }}\n"),
+		"charts/web/templates/hook.yaml": gitrepo.File("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: before\n  annotations: {helm.sh/hook: pre-install}\n"),
+		"env/prod.yaml":                  gitrepo.File("replicaCount: 3\n"),
+	}, gitrepo.CommitOptions{Message: "chart"})
+	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
+kind: Config
+dataDir: %s
+sources: [{name: repo, url: %s}]
+clusters: [{name: prod, kubeconfig: {path: /nonexistent}}]
+targets:
+  - name: web
+    source: repo
+    cluster: prod
+    render: {helm: {chart: charts/web, releaseName: shop, values: [{path: env/prod.yaml}], set: {tag: "2.0"}}}
+`, filepath.Join(dir, "data"), repo.URL())
+	path := filepath.Join(dir, "trueup.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := trueup(t, "render", "web", "-c", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := "apiVersion: v1\ndata:\n  replicas: \"3\"\n  tag: \"2.0\"\nkind: ConfigMap\nmetadata:\n  name: shop\n"
+	if stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
+	}
+	for _, w := range []string{"(helm)", "1 objects", "helm hook ConfigMap before (pre-install) from charts/web/templates/hook.yaml left out"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr %q does not say %q", stderr, w)
+		}
+	}
+}

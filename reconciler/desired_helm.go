@@ -1,0 +1,155 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/sources"
+	"github.com/trueup-dev/trueup/sources/git"
+	"github.com/trueup-dev/trueup/sources/render"
+)
+
+// ChartFetcher fetches a remote chart (an HTTP chart repository or an OCI
+// registry) as a packaged chart archive (.tgz) and its digest. It is the
+// seam for remote chart sources; without one a remote chart fails its
+// target at render.
+type ChartFetcher interface {
+	Fetch(ctx context.Context, ref config.RemoteChart) (archive []byte, digest string, err error)
+}
+
+// ErrRemoteChartsUnsupported: a target names a remote chart and no
+// ChartFetcher is configured.
+var ErrRemoteChartsUnsupported = errors.New("remote charts are not supported yet")
+
+// WithChartFetcher sets the fetcher of remote charts.
+func (l *DesiredLoader) WithChartFetcher(f ChartFetcher) *DesiredLoader {
+	l.charts = f
+	return l
+}
+
+// helmInputs are the values files a Helm target reads from other sources,
+// each at that source's newest revision.
+type helmInputs struct {
+	values map[int]render.ValuesFile // by index in render.helm.values
+	revs   []sources.Revision        // the other sources' revisions, for the cache key
+}
+
+// helmKey fingerprints what a Helm render depends on beyond the target's
+// own commit: its render settings and the other sources' commits.
+func helmKey(h *config.HelmRender, in helmInputs) string {
+	b, _ := json.Marshal(h)
+	var revs []string
+	for _, r := range in.revs {
+		revs = append(revs, r.Source+"@"+r.Commit)
+	}
+	sort.Strings(revs)
+	return string(b) + "|" + strings.Join(revs, ",")
+}
+
+// loadHelmInputs reads the values files that live in other sources.
+func (l *DesiredLoader) loadHelmInputs(ctx context.Context, t *config.Target) (helmInputs, error) {
+	in := helmInputs{values: map[int]render.ValuesFile{}}
+	seen := map[string]sources.Revision{}
+	for i, v := range t.Render.Helm.Values {
+		if v.Source == "" || v.Source == t.Source {
+			continue
+		}
+		src, ok := l.sources[v.Source]
+		if !ok {
+			return in, fmt.Errorf("render.helm.values[%d]: unknown source %q", i, v.Source)
+		}
+		rev, fetched := seen[v.Source]
+		if !fetched {
+			var err error
+			if rev, err = l.client.Fetch(ctx, src); err != nil {
+				return in, fmt.Errorf("render.helm.values[%d]: %w", i, err)
+			}
+			seen[v.Source] = rev
+			in.revs = append(in.revs, rev)
+		}
+		data, err := l.readOne(ctx, src, rev, v.Path)
+		if err != nil {
+			return in, fmt.Errorf("render.helm.values[%d]: source %q at %s: %w", i, v.Source, rev.Short(), err)
+		}
+		in.values[i] = render.ValuesFile{Name: v.Source + ":" + v.Path, Data: data}
+	}
+	return in, nil
+}
+
+// readOne reads one file of a source at a revision, within its limits.
+func (l *DesiredLoader) readOne(ctx context.Context, src git.Source, rev sources.Revision, p string) ([]byte, error) {
+	var data []byte
+	err := l.client.ReadTree(ctx, src, rev.Commit, l.read, func(files sources.Tree) error {
+		var err error
+		data, err = files.ReadFile(p)
+		return err
+	})
+	return data, err
+}
+
+// renderHelm renders a target's chart from the tree of its source.
+func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files sources.Tree, in helmInputs, ropt render.Options) (*render.Result, error) {
+	h := t.Render.Helm
+	if h.Chart.Remote != nil {
+		return nil, l.remoteChart(ctx, h.Chart.Remote)
+	}
+	opt := render.HelmOptions{
+		Chart:       h.Chart.Path,
+		ReleaseName: h.ReleaseName,
+		Namespace:   h.Namespace,
+		IncludeCRDs: h.IncludesCRDs(),
+		KubeVersion: h.KubeVersion,
+		APIVersions: h.APIVersions,
+		ApplyHooks:  h.Hooks == config.HooksApply,
+	}
+	for i, v := range h.Values {
+		if f, other := in.values[i]; other {
+			opt.Values = append(opt.Values, f)
+			continue
+		}
+		data, err := files.ReadFile(v.Path)
+		if err != nil {
+			return nil, fmt.Errorf("render.helm.values[%d]: %w", i, err)
+		}
+		opt.Values = append(opt.Values, render.ValuesFile{Name: v.Path, Data: data})
+	}
+	keys := make([]string, 0, len(h.Set))
+	for k := range h.Set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a parent key before its children: a.b before a.b.c
+	for _, k := range keys {
+		v := h.Set[k]
+		_, isString := v.Value.(string)
+		opt.Set = append(opt.Set, render.SetValue{Key: k, Value: v.String(), String: isString})
+	}
+	return render.RenderHelm(ctx, files, opt, ropt)
+}
+
+// remoteChart is the seam for remote charts: without a ChartFetcher, the
+// target fails with a clear error.
+func (l *DesiredLoader) remoteChart(ctx context.Context, ref *config.RemoteChart) error {
+	if l.charts == nil {
+		return fmt.Errorf("chart %s from %s: %w: vendor the chart into the source (helm pull --untar) and set render.helm.chart "+
+			"to its folder", ref.Name, ref.Repository, ErrRemoteChartsUnsupported)
+	}
+	if _, _, err := l.charts.Fetch(ctx, *ref); err != nil {
+		return fmt.Errorf("chart %s from %s: %w", ref.Name, ref.Repository, err)
+	}
+	return fmt.Errorf("chart %s from %s: %w: rendering a fetched archive is not wired yet", ref.Name, ref.Repository, ErrRemoteChartsUnsupported)
+}
+
+// hookWarnings say which Helm hooks a render left out.
+func hookWarnings(d *Desired) []string {
+	var out []string
+	for _, h := range d.Hooks {
+		out = append(out, fmt.Sprintf("helm hook %s (%s) from %s is not applied: trueup runs no hooks; "+
+			"set render.helm.hooks: apply to apply hook objects as ordinary objects", h.Object, h.Events, sources.QuotePath(h.Origin.File)))
+	}
+	return out
+}

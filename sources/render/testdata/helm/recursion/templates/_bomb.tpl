@@ -1,0 +1,1 @@
+{{- define "bomb" -}}{{ include "bomb" . }}{{ include "bomb" . }}{{- end -}}
