@@ -87,6 +87,7 @@ func RenderHelm(ctx context.Context, files sources.Tree, h HelmOptions, opt Opti
 	if err != nil {
 		return nil, fmt.Errorf("render chart %q: %w", h.Chart, err)
 	}
+	opt.lastKeyWins = true // as Helm reads its own output
 	res, err := renderHelm(ctx, files, dir, h, newBudget(opt))
 	if err != nil {
 		return nil, fmt.Errorf("render chart %s: %w", sources.QuotePath(dir), err)

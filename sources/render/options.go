@@ -26,6 +26,11 @@ type Options struct {
 	MaxDepth int
 	// MaxAliases is the most YAML aliases (*name) in one document.
 	MaxAliases int
+
+	// lastKeyWins keeps the last of a mapping's duplicate keys instead of
+	// refusing the document: a chart's template output, which Helm itself
+	// reads that way (files in Git are refused, as kustomize does).
+	lastKeyWins bool
 }
 
 // DefaultOptions returns the default limits.

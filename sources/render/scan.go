@@ -60,8 +60,10 @@ func scanYAMLDoc(id string, data []byte, line int, opt Options) (size int64, emp
 	if err != nil {
 		return 0, false, err
 	}
-	if err := checkDuplicateKeys(id, &doc, "", line); err != nil {
-		return 0, false, err
+	if !opt.lastKeyWins {
+		if err := checkDuplicateKeys(id, &doc, "", line); err != nil {
+			return 0, false, err
+		}
 	}
 	return st.size, len(doc.Content) == 0, nil
 }
