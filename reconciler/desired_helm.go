@@ -1,16 +1,21 @@
 package reconciler
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/git"
+	"github.com/trueup-dev/trueup/sources/helmrepo"
 	"github.com/trueup-dev/trueup/sources/render"
 )
 
@@ -37,7 +42,16 @@ func (l *DesiredLoader) WithChartFetcher(f ChartFetcher) *DesiredLoader {
 type helmInputs struct {
 	values map[int]render.ValuesFile // by index in render.helm.values
 	revs   []sources.Revision        // the other sources' revisions, for the cache key
+	// chart is a remote chart's files, mounted at chartMount, and digest
+	// its archive's digest (in the cache key: a range that resolves to a
+	// new version renders again).
+	chart  sources.Files
+	digest string
 }
+
+// chartMount is where a remote chart's files sit in the tree it is
+// rendered from (its objects' origins start with it).
+const chartMount = "remote-chart"
 
 // helmKey fingerprints what a Helm render depends on beyond the target's
 // own commit: its render settings and the other sources' commits.
@@ -48,12 +62,18 @@ func helmKey(h *config.HelmRender, in helmInputs) string {
 		revs = append(revs, r.Source+"@"+r.Commit)
 	}
 	sort.Strings(revs)
-	return string(b) + "|" + strings.Join(revs, ",")
+	return string(b) + "|" + strings.Join(revs, ",") + "|" + in.digest
 }
 
 // loadHelmInputs reads the values files that live in other sources.
 func (l *DesiredLoader) loadHelmInputs(ctx context.Context, t *config.Target) (helmInputs, error) {
 	in := helmInputs{values: map[int]render.ValuesFile{}}
+	if ref := t.Render.Helm.Chart.Remote; ref != nil && l.charts != nil {
+		var err error
+		if in.chart, in.digest, err = l.fetchChart(ctx, ref); err != nil {
+			return in, err
+		}
+	}
 	seen := map[string]sources.Revision{}
 	for i, v := range t.Render.Helm.Values {
 		if v.Source == "" || v.Source == t.Source {
@@ -95,11 +115,16 @@ func (l *DesiredLoader) readOne(ctx context.Context, src git.Source, rev sources
 // renderHelm renders a target's chart from the tree of its source.
 func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files sources.Tree, in helmInputs, ropt render.Options) (*render.Result, error) {
 	h := t.Render.Helm
-	if h.Chart.Remote != nil {
-		return nil, l.remoteChart(ctx, h.Chart.Remote)
+	chartFiles, chartDir := files, h.Chart.Path
+	if ref := h.Chart.Remote; ref != nil {
+		if in.chart == nil {
+			return nil, fmt.Errorf("chart %s from %s: %w: vendor the chart into the source (helm pull --untar) and set render.helm.chart "+
+				"to its folder", ref.Name, ref.Repository, ErrRemoteChartsUnsupported)
+		}
+		chartFiles, chartDir = in.chart, chartMount
 	}
 	opt := render.HelmOptions{
-		Chart:       h.Chart.Path,
+		Chart:       chartDir,
 		ReleaseName: h.ReleaseName,
 		Namespace:   h.Namespace,
 		IncludeCRDs: h.IncludesCRDs(),
@@ -128,20 +153,57 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		_, isString := v.Value.(string)
 		opt.Set = append(opt.Set, render.SetValue{Key: k, Value: v.String(), String: isString})
 	}
-	return render.RenderHelm(ctx, files, opt, ropt)
+	return render.RenderHelm(ctx, chartFiles, opt, ropt)
 }
 
-// remoteChart is the seam for remote charts: without a ChartFetcher, the
-// target fails with a clear error.
-func (l *DesiredLoader) remoteChart(ctx context.Context, ref *config.RemoteChart) error {
-	if l.charts == nil {
-		return fmt.Errorf("chart %s from %s: %w: vendor the chart into the source (helm pull --untar) and set render.helm.chart "+
-			"to its folder", ref.Name, ref.Repository, ErrRemoteChartsUnsupported)
+// fetchChart fetches a remote chart and unpacks its archive (checked by
+// the fetcher) into files under chartMount.
+func (l *DesiredLoader) fetchChart(ctx context.Context, ref *config.RemoteChart) (sources.Files, string, error) {
+	archive, digest, err := l.charts.Fetch(ctx, *ref)
+	if err != nil {
+		return nil, "", fmt.Errorf("render.helm.chart: %w", err)
 	}
-	if _, _, err := l.charts.Fetch(ctx, *ref); err != nil {
-		return fmt.Errorf("chart %s from %s: %w", ref.Name, ref.Repository, err)
+	files, err := unpackChart(archive)
+	if err != nil {
+		return nil, "", fmt.Errorf("render.helm.chart: chart %s from %s (%s): %w", ref.Name, ref.Repository, digest, err)
 	}
-	return fmt.Errorf("chart %s from %s: %w: rendering a fetched archive is not wired yet", ref.Name, ref.Repository, ErrRemoteChartsUnsupported)
+	return files, digest, nil
+}
+
+// unpackChart reads a chart archive (.tgz, every file under one top-level
+// folder, as `helm package` writes it) into files under chartMount.
+func unpackChart(archive []byte) (sources.Files, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		return nil, fmt.Errorf("chart archive: %w", err)
+	}
+	tr := tar.NewReader(zr)
+	files := sources.Files{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("chart archive: %w", err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue // folders; links and devices were refused by the fetcher
+		}
+		_, rest, ok := strings.Cut(strings.TrimPrefix(h.Name, "./"), "/")
+		if !ok || rest == "" {
+			return nil, fmt.Errorf("chart archive: %s is not inside the chart's folder", sources.QuotePath(h.Name))
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("chart archive: %s: %w", sources.QuotePath(h.Name), err)
+		}
+		files[chartMount+"/"+rest] = data
+	}
+	if len(files) == 0 {
+		return nil, errors.New("chart archive: no files")
+	}
+	return files, nil
 }
 
 // hookWarnings say which Helm hooks a render left out.
@@ -152,4 +214,20 @@ func hookWarnings(d *Desired) []string {
 			"set render.helm.hooks: apply to apply hook objects as ordinary objects", h.Object, h.Events, sources.QuotePath(h.Origin.File)))
 	}
 	return out
+}
+
+// HelmRepoFetcher fetches remote charts with a helmrepo client (HTTP chart
+// repositories and OCI registries; anonymous: credentials are not
+// configurable yet).
+type HelmRepoFetcher struct{ Client *helmrepo.Client }
+
+var _ ChartFetcher = HelmRepoFetcher{}
+
+// Fetch fetches the chart's archive and its digest.
+func (f HelmRepoFetcher) Fetch(ctx context.Context, ref config.RemoteChart) ([]byte, string, error) {
+	ch, err := f.Client.Fetch(ctx, helmrepo.Ref{Repository: ref.Repository, Name: ref.Name, Version: ref.Version, Digest: ref.Digest}, helmrepo.Auth{})
+	if err != nil {
+		return nil, "", err
+	}
+	return ch.Archive, ch.Digest, nil
 }
