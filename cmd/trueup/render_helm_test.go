@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trueup-dev/trueup/fixtures/chartrepo"
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
+	"github.com/trueup-dev/trueup/fixtures/registryenv"
 )
 
 // TestRenderHelmChart: `trueup render` prints a chart target's objects
@@ -49,6 +51,41 @@ targets:
 	for _, w := range []string{"(helm)", "1 objects", "helm hook ConfigMap before (pre-install) from charts/web/templates/hook.yaml left out"} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("stderr %q does not say %q", stderr, w)
+		}
+	}
+}
+
+// TestRenderRemoteOCIChart renders a chart pushed to a real OCI registry
+// (CNCF Distribution on 127.0.0.1, spoken to over plain HTTP because it is
+// on this machine) with a values file from the target's Git source.
+func TestRenderRemoteOCIChart(t *testing.T) {
+	dir := t.TempDir()
+	reg := registryenv.Start(t, registryenv.Options{})
+	reg.PushChart(t, "charts", "demo", "1.2.0", chartrepo.Package(t, chartrepo.Demo(), "demo", "1.2.0"))
+	repo := gitrepo.Init(t, filepath.Join(dir, "repo.git"))
+	repo.Commit(t, map[string]gitrepo.Entry{"env/prod.yaml": gitrepo.File("message: from-oci\n")}, gitrepo.CommitOptions{Message: "values"})
+	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
+kind: Config
+dataDir: %s
+sources: [{name: repo, url: %s}]
+clusters: [{name: prod, kubeconfig: {path: /nonexistent}}]
+targets:
+  - name: web
+    source: repo
+    cluster: prod
+    render: {helm: {chart: {repository: "oci://%s/charts", name: demo, version: "^1"}, releaseName: shop, values: [{path: env/prod.yaml}]}}
+`, filepath.Join(dir, "data"), repo.URL(), reg.Host)
+	path := filepath.Join(dir, "trueup.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := trueup(t, "render", "web", "-c", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"name: shop-demo", "message: from-oci", `chartVersion: 1.2.0`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("render does not contain %q:\n%s", want, stdout)
 		}
 	}
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/sources/git"
+	"github.com/trueup-dev/trueup/sources/helmrepo"
 )
 
 // loadConfig loads the config file; invalid files exit 1 with every problem.
@@ -118,7 +121,28 @@ func newDesiredLoader(cfg *config.Config) (*reconciler.DesiredLoader, error) {
 	if err := os.MkdirAll(cache, 0o700); err != nil {
 		return nil, &exitCodeError{code: exitError, err: fmt.Errorf("data dir: %w (set dataDir in the config to a writable folder)", err)}
 	}
-	return reconciler.NewDesiredLoader(git.New(cache), srcs), nil
+	charts := helmrepo.New(filepath.Join(cfg.DataDir, "charts"), helmrepo.WithPlainHTTP(loopbackRegistries(cfg)...))
+	return reconciler.NewDesiredLoader(git.New(cache), srcs).WithChartFetcher(reconciler.HelmRepoFetcher{Client: charts}), nil
+}
+
+// loopbackRegistries are the hosts of OCI chart registries on this machine,
+// spoken to over plain HTTP (as Docker treats localhost registries); every
+// other registry needs HTTPS.
+func loopbackRegistries(cfg *config.Config) []string {
+	var hosts []string
+	for _, t := range cfg.Targets {
+		if t.Render == nil || t.Render.Helm == nil || t.Render.Helm.Chart.Remote == nil {
+			continue
+		}
+		u, err := url.Parse(t.Render.Helm.Chart.Remote.Repository)
+		if err != nil || u.Scheme != "oci" {
+			continue
+		}
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()) {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return hosts
 }
 
 // lookupTarget finds a target or lists the ones that exist.
