@@ -9,6 +9,7 @@ import (
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/git"
 	"github.com/trueup-dev/trueup/sources/render"
+	"github.com/trueup-dev/trueup/sources/sops"
 )
 
 // SourceClient fetches and reads Git sources (implemented by *git.Client).
@@ -35,12 +36,17 @@ type DesiredLoader struct {
 	sources map[string]git.Source
 	read    git.ReadOptions
 	render  render.Options
+	// keys decrypt the SOPS files of a target, by target name.
+	keys map[string]*sops.Keys
 
 	mu    sync.Mutex
 	cache map[desiredKey]*Desired
 }
 
-type desiredKey struct{ source, commit, path string }
+type desiredKey struct {
+	source, commit, path string
+	keys                 *sops.Keys // renders with other keys decrypt differently
+}
 
 // maxCachedRenders bounds the render cache; it is cleared when full.
 const maxCachedRenders = 256
@@ -54,6 +60,23 @@ func NewDesiredLoader(client SourceClient, srcs map[string]git.Source) *DesiredL
 		render:  render.DefaultOptions(),
 		cache:   map[desiredKey]*Desired{},
 	}
+}
+
+// SetDecryption sets the keys that decrypt the SOPS files of each target,
+// by target name. A target without keys still detects SOPS files and fails
+// its render on them, never applying ciphertext. Call it before the first
+// Load.
+func (l *DesiredLoader) SetDecryption(keys map[string]*sops.Keys) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys = keys
+	clear(l.cache)
+}
+
+func (l *DesiredLoader) keysFor(target string) *sops.Keys {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.keys[target]
 }
 
 // Load fetches the target's source and renders its path. Errors name the
@@ -74,7 +97,8 @@ func (l *DesiredLoader) Load(ctx context.Context, t *config.Target) (*Desired, e
 
 // LoadRevision renders the target's path at an already fetched revision.
 func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision) (*Desired, error) {
-	key := desiredKey{source: src.Name, commit: rev.Commit, path: t.Path}
+	keys := l.keysFor(t.Name)
+	key := desiredKey{source: src.Name, commit: rev.Commit, path: t.Path, keys: keys}
 	if d := l.cached(key); d != nil {
 		return d, nil
 	}
@@ -89,7 +113,11 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 	var res *render.Result
 	var renderErr error
 	err := l.client.ReadTree(ctx, src, rev.Commit, opt, func(files sources.Tree) error {
-		res, renderErr = render.Render(files, t.Path, ropt)
+		// SOPS files are decrypted as they are read, in memory only.
+		tree := sops.NewTree(files, keys)
+		if res, renderErr = render.Render(tree, t.Path, ropt); renderErr == nil {
+			renderErr = sops.MarkObjects(res.Objects, tree.Decrypted())
+		}
 		return nil
 	})
 	if err != nil {

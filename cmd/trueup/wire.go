@@ -118,7 +118,13 @@ func newDesiredLoader(cfg *config.Config) (*reconciler.DesiredLoader, error) {
 	if err := os.MkdirAll(cache, 0o700); err != nil {
 		return nil, &exitCodeError{code: exitError, err: fmt.Errorf("data dir: %w (set dataDir in the config to a writable folder)", err)}
 	}
-	return reconciler.NewDesiredLoader(git.New(cache), srcs), nil
+	keys, err := decryptionKeys(cfg)
+	if err != nil {
+		return nil, &exitCodeError{code: exitError, err: fmt.Errorf("read decryption keys: %w", err)}
+	}
+	loader := reconciler.NewDesiredLoader(git.New(cache), srcs)
+	loader.SetDecryption(keys)
+	return loader, nil
 }
 
 // lookupTarget finds a target or lists the ones that exist.
