@@ -9,6 +9,7 @@ import (
 
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/reconciler"
+	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/sources/git"
 	"github.com/trueup-dev/trueup/sources/sops"
 )
@@ -50,6 +51,13 @@ func TestDesiredDecryptsSOPSWithTheTargetsKeys(t *testing.T) {
 	}
 	if len(d.Objects) != 2 || decrypted != 1 {
 		t.Fatalf("%d objects, %d decrypted; want 2 and 1", len(d.Objects), decrypted)
+	}
+
+	// Another target of the same source and path without keys: the render
+	// cached for web (same commit and path) is not reused.
+	_, err = r.loader.Load(t.Context(), &config.Target{Name: "other", Source: "platform", Path: "app"})
+	if !errors.Is(err, sops.ErrNoKey) {
+		t.Fatalf("another target without keys: %v, want ErrNoKey", err)
 	}
 
 	r.loader.SetDecryption(nil)
