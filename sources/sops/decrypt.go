@@ -45,7 +45,14 @@ func storeFor(f Format) (store, error) {
 // is used in errors and to tell JSON from YAML; errors never carry the
 // plaintext, and name the recipients the file is encrypted for when no key
 // decrypts it.
-func Decrypt(name string, data []byte, keys *Keys) ([]byte, error) {
+func Decrypt(name string, data []byte, keys *Keys) (out []byte, err error) {
+	defer func() {
+		// A file of a commit is outside input: a panic in the sops library
+		// on a malformed file fails this file, not the daemon.
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("the sops library failed on this file (malformed SOPS metadata?): %w", ErrInvalid)
+		}
+	}()
 	f, ok := IsEncrypted(name, data)
 	if !ok {
 		return nil, fmt.Errorf("%s: no SOPS metadata: %w", name, ErrInvalid)
@@ -76,7 +83,7 @@ func Decrypt(name string, data []byte, keys *Keys) ([]byte, error) {
 	if err != nil || want != mac {
 		return nil, fmt.Errorf("the MAC does not match the content: the file was changed after it was encrypted (re-encrypt it with sops): %w", ErrIntegrity)
 	}
-	out, err := st.EmitPlainFile(tree.Branches)
+	out, err = st.EmitPlainFile(tree.Branches)
 	if err != nil {
 		return nil, fmt.Errorf("write the decrypted file: %w", errors.Join(ErrInvalid, errors.New("cannot emit plaintext")))
 	}
