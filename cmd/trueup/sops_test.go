@@ -142,13 +142,16 @@ func TestSOPSSecretAppliesAndNeverLeaks(t *testing.T) {
 		t.Fatalf("no listen address in the log:\n%s", logs.String())
 	}
 	var api string
-	for _, p := range []string{"/api/v1/targets", "/api/v1/targets/web", "/targets/web"} {
+	for _, p := range []string{"/api/v1/targets", "/api/v1/episodes", "/api/v1/history", "/targets/web"} {
 		resp, err := http.Get("http://" + listen[1] + p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d\n%s", p, resp.StatusCode, body)
+		}
 		api += string(body)
 	}
 	stop()
