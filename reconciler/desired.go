@@ -9,6 +9,7 @@ import (
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/git"
 	"github.com/trueup-dev/trueup/sources/render"
+	"github.com/trueup-dev/trueup/sources/sops"
 )
 
 // SourceClient fetches and reads Git sources (implemented by *git.Client).
@@ -41,12 +42,17 @@ type DesiredLoader struct {
 	read    git.ReadOptions
 	render  render.Options
 	charts  ChartFetcher // nil: remote charts fail their target
+	// keys decrypt the SOPS files of a target, by target name.
+	keys map[string]*sops.Keys
 
 	mu    sync.Mutex
 	cache map[desiredKey]*Desired
 }
 
-type desiredKey struct{ source, commit, path, helm string }
+type desiredKey struct {
+	source, commit, path, helm string
+	keys                       *sops.Keys // renders with other keys decrypt differently
+}
 
 // maxCachedRenders bounds the render cache; it is cleared when full.
 const maxCachedRenders = 256
@@ -60,6 +66,23 @@ func NewDesiredLoader(client SourceClient, srcs map[string]git.Source) *DesiredL
 		render:  render.DefaultOptions(),
 		cache:   map[desiredKey]*Desired{},
 	}
+}
+
+// SetDecryption sets the keys that decrypt the SOPS files of each target,
+// by target name. A target without keys still detects SOPS files and fails
+// its render on them, never applying ciphertext. Call it before the first
+// Load.
+func (l *DesiredLoader) SetDecryption(keys map[string]*sops.Keys) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys = keys
+	clear(l.cache)
+}
+
+func (l *DesiredLoader) keysFor(target string) *sops.Keys {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.keys[target]
 }
 
 // Load fetches the target's source and renders its path. Errors name the
@@ -80,7 +103,8 @@ func (l *DesiredLoader) Load(ctx context.Context, t *config.Target) (*Desired, e
 
 // LoadRevision renders the target's path at an already fetched revision.
 func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision) (*Desired, error) {
-	key := desiredKey{source: src.Name, commit: rev.Commit, path: t.Path}
+	keys := l.keysFor(t.Name)
+	key := desiredKey{source: src.Name, commit: rev.Commit, path: t.Path, keys: keys}
 	helm := t.Render != nil && t.Render.Helm != nil
 	var in helmInputs
 	if helm {
@@ -107,11 +131,16 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 	var res *render.Result
 	var renderErr error
 	err := l.client.ReadTree(ctx, src, rev.Commit, opt, func(files sources.Tree) error {
+		// SOPS files are decrypted as they are read, in memory only.
+		tree := sops.NewTree(files, keys)
 		if helm {
-			res, renderErr = l.renderHelm(ctx, t, files, in, ropt)
-			return nil
+			res, renderErr = l.renderHelm(ctx, t, tree, in, ropt)
+		} else {
+			res, renderErr = render.Render(tree, t.Path, ropt)
 		}
-		res, renderErr = render.Render(files, t.Path, ropt)
+		if renderErr == nil {
+			renderErr = sops.MarkObjects(res.Objects, tree.Decrypted())
+		}
 		return nil
 	})
 	if err != nil {

@@ -114,6 +114,9 @@ type Origin struct {
 	File string `json:"file"`
 	// Index is the zero-based document index within the file.
 	Index int `json:"index"`
+	// Decrypted is true when the file was SOPS-encrypted and was decrypted
+	// in memory to render the object.
+	Decrypted bool `json:"decrypted,omitempty"`
 }
 
 // Object is one rendered desired object and its origin.

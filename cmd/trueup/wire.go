@@ -122,7 +122,13 @@ func newDesiredLoader(cfg *config.Config) (*reconciler.DesiredLoader, error) {
 		return nil, &exitCodeError{code: exitError, err: fmt.Errorf("data dir: %w (set dataDir in the config to a writable folder)", err)}
 	}
 	charts := helmrepo.New(filepath.Join(cfg.DataDir, "charts"), helmrepo.WithPlainHTTP(loopbackRegistries(cfg)...))
-	return reconciler.NewDesiredLoader(git.New(cache), srcs).WithChartFetcher(reconciler.HelmRepoFetcher{Client: charts}), nil
+	keys, err := decryptionKeys(cfg)
+	if err != nil {
+		return nil, &exitCodeError{code: exitError, err: fmt.Errorf("read decryption keys: %w", err)}
+	}
+	loader := reconciler.NewDesiredLoader(git.New(cache), srcs).WithChartFetcher(reconciler.HelmRepoFetcher{Client: charts})
+	loader.SetDecryption(keys)
+	return loader, nil
 }
 
 // loopbackRegistries are the hosts of OCI chart registries on this machine,

@@ -48,6 +48,10 @@ type Tenant struct {
 	// AssumeRole is the IAM role its account targets act as (unless the
 	// target names its own).
 	AssumeRole *AssumeRole `json:"assumeRole,omitempty"`
+	// Decryption holds the keys that decrypt SOPS-encrypted files for the
+	// tenant's targets; when set, it replaces the source's decryption for
+	// them.
+	Decryption *Decryption `json:"decryption,omitempty"`
 }
 
 // TenantSource is a source a tenant may read, optionally only under Paths

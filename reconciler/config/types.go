@@ -53,6 +53,9 @@ type Source struct {
 	// Provider is the Git host's API, for pull requests (drift mode
 	// pull-request) and pull-request previews.
 	Provider *Provider `json:"provider,omitempty"`
+	// Decryption holds the keys that decrypt SOPS-encrypted files of the
+	// source, for targets whose tenant sets no decryption of its own.
+	Decryption *Decryption `json:"decryption,omitempty"`
 }
 
 // SourceLimits bound the files one target of a source reads: the files its

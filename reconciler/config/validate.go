@@ -82,6 +82,7 @@ func Validate(c *Config) error {
 	validateTenancy(e, c, idx)
 	validateAssumeRoles(e, c)
 	validateServerAuth(e, c)
+	validateDecryption(e, c)
 	return e.result()
 }
 

@@ -39,7 +39,8 @@
 // What is refused. Secret objects and masked values (ErrSecret): live
 // Secret values never reach Git. Identity fields, status and the
 // last-applied annotation (ErrPath). Paths leaving the repository
-// (ErrOutside). Values made by generators, or labels and annotations a
+// (ErrOutside). Files encrypted with SOPS (ErrEncrypted): decrypted
+// values never reach Git. Values made by generators, or labels and annotations a
 // kustomization sets on every object (ErrUnsupported). Edit is all or
 // nothing, never writes outside the target's files and kustomization
 // graph (plus the new patch in the target's directory), and its errors

@@ -29,6 +29,10 @@ var (
 	// (a generator, a transformer shared by many objects, a remote base)
 	// or the file is laid out in a way the editor cannot change exactly.
 	ErrUnsupported = errors.New("cannot be written back automatically")
+	// ErrEncrypted: the file is SOPS-encrypted. Decrypted values never
+	// reach Git, and ciphertext cannot be edited in place: change the file
+	// with sops.
+	ErrEncrypted = errors.New("the file is SOPS-encrypted: trueup never writes to encrypted files (edit it with sops)")
 )
 
 // Error is the failure of one change. Its text starts with the object,

@@ -9,6 +9,7 @@ import (
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/render"
+	"github.com/trueup-dev/trueup/sources/sops"
 )
 
 // Change is one drifted field to adopt into Git.
@@ -272,6 +273,9 @@ func (w *work) place(target string, r request) (Applied, error) {
 func (w *work) editFile(e docEdit) (int, error) {
 	if _, err := cleanPath(e.file); err != nil {
 		return 0, err
+	}
+	if _, enc := sops.IsEncrypted(e.file, w.files[e.file]); enc {
+		return 0, inFile(e.file, ErrEncrypted)
 	}
 	out, line, err := e.apply(w.files[e.file])
 	if err != nil {
