@@ -56,6 +56,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10000x: a count, not a durat
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(SLOW_FUZZTIME) -fuzzminimizetime 3s ./reconciler/policy
 	$(GO) test -run '^$$' -fuzz '^FuzzTreeEditPaths$$' -fuzztime $(SLOW_FUZZTIME) ./sources/git
 	$(GO) test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) ./sources/githost/internal/hostapi
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckArchive$$' -fuzztime $(SLOW_FUZZTIME) ./sources/helmrepo
 
 demo: build testenv ## run trueup serve on a throwaway control plane and walk through a drift
 	$(GO) build -o bin/demo-controlplane ./fixtures/demo/controlplane
