@@ -10,6 +10,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 
 	driftaws "github.com/trueup-dev/trueup/drift/aws"
 )
@@ -27,10 +28,20 @@ func (a *applier) createGroup(ctx context.Context, name string, spec *driftaws.S
 			ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: ec2Tags(tags),
 		}},
 	})
-	if err != nil {
+	var id string
+	switch {
+	case err == nil:
+		id = awssdk.ToString(out.GroupId)
+	case isDuplicateGroup(err):
+		// A retried attempt whose first try created the group (the first
+		// answer was cut by its deadline): continue with it only when it
+		// carries this target's tag, never with another's group.
+		if id = a.ownDuplicate(ctx, name, spec.VpcID, tags); id == "" {
+			return fmt.Errorf("create security group: %w", err)
+		}
+	default:
 		return fmt.Errorf("create security group: %w", err)
 	}
-	id := awssdk.ToString(out.GroupId)
 	live, err := client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
 	if err != nil {
 		return fmt.Errorf("created %s, but read it back: %w", id, err)
@@ -168,4 +179,31 @@ func ec2Tags(tags map[string]string) []ec2types.Tag {
 		out = append(out, ec2types.Tag{Key: awssdk.String(k), Value: awssdk.String(tags[k])})
 	}
 	return out
+}
+
+// isDuplicateGroup reports EC2's answer to creating a group whose name
+// exists in the VPC.
+func isDuplicateGroup(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "InvalidGroup.Duplicate"
+}
+
+// ownDuplicate returns the id of the group named name in vpc (nil: the
+// default VPC) when it carries this target's tag, else "".
+func (a *applier) ownDuplicate(ctx context.Context, name string, vpc *string, tags map[string]string) string {
+	filters := []ec2types.Filter{{Name: awssdk.String("group-name"), Values: []string{name}}}
+	if v := awssdk.ToString(vpc); v != "" {
+		filters = append(filters, ec2types.Filter{Name: awssdk.String("vpc-id"), Values: []string{v}})
+	}
+	live, err := a.account.EC2().DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: filters})
+	if err != nil || len(live.SecurityGroups) != 1 {
+		return ""
+	}
+	g := live.SecurityGroups[0]
+	for _, tag := range g.Tags {
+		if awssdk.ToString(tag.Key) == driftaws.TagTarget && awssdk.ToString(tag.Value) == tags[driftaws.TagTarget] && tags[driftaws.TagTarget] != "" {
+			return awssdk.ToString(g.GroupId)
+		}
+	}
+	return ""
 }
