@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"net/http"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/trueup-dev/trueup/fixtures/giteaenv"
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
-	"github.com/trueup-dev/trueup/reconciler/history"
 )
 
 // TestGiteaPushWebhookReconciles: the demo source lives in a real Gitea
@@ -39,29 +34,10 @@ func TestGiteaPushWebhookReconciles(t *testing.T) {
 	t.Setenv("TRUEUP_TEST_GITEA_TOKEN", gitea.Token)
 	t.Setenv("TRUEUP_TEST_WEBHOOK_SECRET", secret)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0"}, streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &logs})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	applied := func(rev, trigger string) bool {
-		out, _, code := trueup(t, "history", "--target", "web", "--type", "reconcile", "-o", "json", "--limit", "1000", "-c", cfg)
-		var recs []history.Record
-		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
-			return false
-		}
-		for _, r := range recs {
-			var d struct{ Trigger string }
-			if r.Outcome == "applied" && strings.HasPrefix(r.Revision, rev) && json.Unmarshal(r.Data, &d) == nil && (trigger == "" || d.Trigger == trigger) {
-				return true
-			}
-		}
-		return false
-	}
+	d := startDaemon(t, cfg)
+	applied := func(rev, trigger string) bool { return d.applied(t, "web", rev, trigger) }
 	waitUntil(t, "the first apply from Gitea", func() bool { return applied("", "") })
-	addr := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(logs.String())[1]
+	addr := d.addr(t)
 	gitea.CreateWebhook(t, repo, "http://"+addr+"/hooks/git", secret, []string{"push"})
 
 	files := gitrepo.ReadDir(t, "../../fixtures/demo/repo")
@@ -84,7 +60,7 @@ func TestGiteaPushWebhookReconciles(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("forged push: %d, want 401", resp.StatusCode)
 	}
-	if strings.Contains(logs.String(), gitea.Token) {
+	if strings.Contains(d.logs.String(), gitea.Token) {
 		t.Error("the daemon's log carries the Gitea token")
 	}
 }

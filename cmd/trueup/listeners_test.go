@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -19,13 +17,8 @@ import (
 // metricsListen).
 func startServe(t *testing.T, cfg, listen string, keys ...string) (*lockedBuffer, map[string]string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", listen, "--no-watch"}, streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: logs})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	d := startDaemonOn(t, cfg, listen, "--no-watch")
+	logs := d.logs
 	waitUntil(t, "the daemon to listen", func() bool { return strings.Contains(logs.String(), "trueup started") })
 	addrs := map[string]string{}
 	for _, k := range keys {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -141,47 +139,16 @@ func TestLiveEditAlertsSlackOnceAndHealUpdatesIt(t *testing.T) {
 	withSlack(t, cfg, slackSrv.GetAPIURL())
 	t.Setenv("TRUEUP_TEST_SLACK_TOKEN", testSlackToken)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0", "--log-level", "info"},
-			streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &logs})
-	}()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			<-done
-		}
-	}
-	t.Cleanup(stop)
-	records := func() []history.Record {
-		out, _, code := trueup(t, "history", "-o", "json", "--limit", "100000", "-c", cfg)
-		var recs []history.Record
-		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
-			return nil
-		}
-		return recs
-	}
-	waitUntil(t, "the first apply", func() bool {
-		for _, r := range records() {
-			if r.Type == history.TypeReconcile && r.Outcome == "applied" && r.Target == "web" {
-				return true
-			}
-		}
-		return false
-	})
+	d := startDaemon(t, cfg, "--log-level", "info")
+	logs, stop := d.logs, d.stop
+	records := func() []history.Record { return d.records(t) }
+	waitUntil(t, "the first apply", func() bool { return d.applied(t, "web", "", "") })
 	if calls := slackSrv.snapshot(); len(calls) != 0 {
 		t.Fatalf("the first apply is info and must not reach the target's Slack notifier: %+v", calls)
 	}
-	listen := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(logs.String())
-	if listen == nil {
-		t.Fatalf("no listen address in the log:\n%s", logs.String())
-	}
+	addr := d.addr(t)
 	for path, want := range map[string]int{"/targets/web": http.StatusOK, "/targets/nope": http.StatusNotFound} {
-		resp, err := http.Get("http://" + listen[1] + path)
+		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,31 +272,10 @@ func TestPushWebhookTriggersReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("TRUEUP_TEST_WEBHOOK_SECRET", secret)
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0", "--log-level", "info"}, streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &logs})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	records := func() []history.Record {
-		out, _, code := trueup(t, "history", "-o", "json", "--limit", "100000", "-c", cfg)
-		var recs []history.Record
-		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
-			return nil
-		}
-		return recs
-	}
-	applied := func(rev string) bool {
-		for _, r := range records() {
-			if r.Target == "web" && r.Outcome == "applied" && strings.HasPrefix(r.Revision, rev) {
-				return true
-			}
-		}
-		return false
-	}
+	d := startDaemon(t, cfg, "--log-level", "info")
+	applied := func(rev string) bool { return d.applied(t, "web", rev, "") }
 	waitUntil(t, "the first apply", func() bool { return applied("") })
-	addr := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(logs.String())[1]
+	addr := d.addr(t)
 
 	files := map[string]gitrepo.Entry{}
 	for p, e := range gitrepo.ReadDir(t, "../../fixtures/demo/repo") {
@@ -359,15 +305,7 @@ func TestPushWebhookTriggersReconcile(t *testing.T) {
 	if code := post(hmacHex(secret, body)); code != http.StatusAccepted {
 		t.Fatalf("signed push: %d, want 202", code)
 	}
-	waitUntil(t, "the pushed commit applied", func() bool {
-		for _, r := range records() {
-			var d struct{ Trigger string }
-			if r.Target == "web" && r.Outcome == "applied" && strings.HasPrefix(r.Revision, head) && json.Unmarshal(r.Data, &d) == nil && d.Trigger == "webhook" {
-				return true
-			}
-		}
-		return false
-	})
+	waitUntil(t, "the pushed commit applied", func() bool { return d.applied(t, "web", head, "webhook") })
 	if got := kubectl(t, env, "-n", "web", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "4" {
 		t.Errorf("replicas after the push = %s, want 4", got)
 	}

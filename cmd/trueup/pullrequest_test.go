@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,12 +49,13 @@ type giteaDemo struct {
 	addr   string
 	logs   *lockedBuffer
 	secret string
+	daemon *serving
 }
 
 // startGiteaDemo starts it; provider, when not nil, is given Gitea's
 // address and returns the provider's API URL (a fault proxy in front).
 func startGiteaDemo(t *testing.T, provider func(giteaURL string) string) *giteaDemo {
-	g := &giteaDemo{env: kubeenv.Start(t), gitea: giteaenv.Start(t), logs: &lockedBuffer{}, secret: "gitea-hook-secret"}
+	g := &giteaDemo{env: kubeenv.Start(t), gitea: giteaenv.Start(t), secret: "gitea-hook-secret"}
 	env, gitea := g.env, g.gitea
 	cfg, local := demoSetup(t, env.Kubeconfig)
 	g.cfg, g.local = cfg, local
@@ -95,12 +94,8 @@ func startGiteaDemo(t *testing.T, provider func(giteaURL string) string) *giteaD
 	t.Setenv("TRUEUP_TEST_GITEA_TOKEN", gitea.Token)
 	t.Setenv("TRUEUP_TEST_WEBHOOK_SECRET", g.secret)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0"}, streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: g.logs})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	g.daemon = startDaemon(t, cfg)
+	g.logs = g.daemon.logs
 	waitUntil(t, "both targets applied", func() bool {
 		n := 0
 		for _, r := range g.records(t, history.TypeReconcile) {
@@ -110,19 +105,14 @@ func startGiteaDemo(t *testing.T, provider func(giteaURL string) string) *giteaD
 		}
 		return n >= 2
 	})
-	g.addr = regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(g.logs.String())[1]
+	g.addr = g.daemon.addr(t)
 	gitea.CreateWebhook(t, repo, "http://"+g.addr+"/hooks/git", g.secret, []string{"push", "pull_request", "pull_request_sync"})
 	return g
 }
 
 // records are the history's records of a type.
 func (g *giteaDemo) records(t *testing.T, typ string) []history.Record {
-	out, _, code := trueup(t, "history", "--type", typ, "-o", "json", "--limit", "1000", "-c", g.cfg)
-	var recs []history.Record
-	if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
-		return nil
-	}
-	return recs
+	return g.daemon.records(t, "--type", typ)
 }
 
 // pullRequests are a target's pull-request records, oldest first.

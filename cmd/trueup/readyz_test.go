@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -55,15 +52,8 @@ func TestReadyzWaitsForEveryTargetsFirstReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0", "--no-watch"}, streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &logs})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	waitUntil(t, "the daemon to listen", func() bool { return strings.Contains(logs.String(), "listen=") })
-	addr := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(logs.String())[1]
+	d := startDaemon(t, cfg, "--no-watch")
+	logs, addr := d.logs, d.addr(t)
 	readyz := func() (int, string) {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -10,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -100,22 +97,8 @@ func TestSOPSSecretAppliesAndNeverLeaks(t *testing.T) {
 	withSlack(t, cfg, slackSrv.GetAPIURL())
 	t.Setenv("TRUEUP_TEST_SLACK_TOKEN", testSlackToken)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0", "--log-level", "debug"},
-			streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &logs})
-	}()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			<-done
-		}
-	}
-	t.Cleanup(stop)
+	d := startDaemon(t, cfg, "--log-level", "debug")
+	logs, stop := d.logs, d.stop
 	livePassword := func() string {
 		b64 := kubectl(t, env, "-n", "web", "get", "secret", "db", "-o", "jsonpath={.data.password}")
 		v, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
@@ -137,13 +120,10 @@ func TestSOPSSecretAppliesAndNeverLeaks(t *testing.T) {
 	})
 	waitUntil(t, "the Secret healed", func() bool { return livePassword() == sopsPlaintext })
 
-	listen := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(logs.String())
-	if listen == nil {
-		t.Fatalf("no listen address in the log:\n%s", logs.String())
-	}
+	addr := d.addr(t)
 	var api string
 	for _, p := range []string{"/api/v1/targets", "/api/v1/episodes", "/api/v1/history", "/targets/web"} {
-		resp, err := http.Get("http://" + listen[1] + p)
+		resp, err := http.Get("http://" + addr + p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -129,3 +129,30 @@ func TestPostgresStoresSegmentsWithoutPglzAndRunsWithoutJIT(t *testing.T) {
 		t.Errorf("jit = %q (%v), want off", jit, err)
 	}
 }
+
+// TestSQLiteConcurrentFirstOpen opens a database that does not exist yet
+// from several stores at once, as a daemon starting and a `trueup history`
+// beside it do: each open succeeds and they share one schema and chain.
+func TestSQLiteConcurrentFirstOpen(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		path := filepath.Join(t.TempDir(), "history.db")
+		const n = 6
+		errs := make(chan error, n)
+		stores := make(chan Store, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				s, err := OpenSQLite(path)
+				errs <- err
+				stores <- s
+			}()
+		}
+		for i := 0; i < n; i++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: concurrent first open: %v", round, err)
+			}
+			if s := <-stores; s != nil {
+				s.Close()
+			}
+		}
+	}
+}
