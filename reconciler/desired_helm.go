@@ -47,6 +47,9 @@ type helmInputs struct {
 	// new version renders again).
 	chart  sources.Files
 	digest string
+	// extra are values files merged after the target's own (before set):
+	// the write-back's probes.
+	extra []render.ValuesFile
 }
 
 // chartMount is where a remote chart's files sit in the tree it is
@@ -143,6 +146,7 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		}
 		opt.Values = append(opt.Values, render.ValuesFile{Name: v.Path, Data: data})
 	}
+	opt.Values = append(opt.Values, in.extra...)
 	keys := make([]string, 0, len(h.Set))
 	for k := range h.Set {
 		keys = append(keys, k)
