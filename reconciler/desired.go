@@ -139,7 +139,7 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 			res, renderErr = render.Render(tree, t.Path, ropt)
 		}
 		if renderErr == nil {
-			renderErr = sops.MarkObjects(res.Objects, tree.Decrypted())
+			renderErr = markDecrypted(t, tree, res.Objects, in)
 		}
 		return nil
 	})
@@ -203,4 +203,43 @@ func (l *DesiredLoader) ReadTree(ctx context.Context, source, path string) (sour
 		return nil, rev, fmt.Errorf("read %s at %s: %w", path, rev.Short(), err)
 	}
 	return files.Under(path), rev, nil
+}
+
+// markDecrypted marks the objects that hold decrypted values and refuses
+// those that may not: an object read from a SOPS file must be a Secret
+// (sops.MarkObjects); for a chart, a value of an encrypted values file may
+// only appear in Secrets (sops.MarkFromValues).
+func markDecrypted(t *config.Target, tree *sops.Tree, objs []sources.Object, in helmInputs) error {
+	decrypted := tree.Decrypted()
+	values := map[string][]byte{}
+	if t.Render != nil && t.Render.Helm != nil {
+		own := map[string]bool{}
+		for i, v := range t.Render.Helm.Values {
+			if _, other := in.values[i]; !other {
+				own[v.Path] = true
+			}
+		}
+		var rest []string
+		for _, p := range decrypted {
+			if !own[p] {
+				rest = append(rest, p)
+				continue
+			}
+			data, err := tree.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			values[p] = data
+		}
+		decrypted = rest
+		for i, f := range in.values {
+			if in.decrypted[i] {
+				values[f.Name] = f.Data
+			}
+		}
+	}
+	if err := sops.MarkObjects(objs, decrypted); err != nil {
+		return err
+	}
+	return sops.MarkFromValues(objs, values)
 }

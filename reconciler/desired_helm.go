@@ -17,6 +17,7 @@ import (
 	"github.com/trueup-dev/trueup/sources/git"
 	"github.com/trueup-dev/trueup/sources/helmrepo"
 	"github.com/trueup-dev/trueup/sources/render"
+	"github.com/trueup-dev/trueup/sources/sops"
 )
 
 // ChartFetcher fetches a remote chart (an HTTP chart repository or an OCI
@@ -47,6 +48,8 @@ type helmInputs struct {
 	// new version renders again).
 	chart  sources.Files
 	digest string
+	// decrypted marks the values files that were SOPS-encrypted.
+	decrypted map[int]bool
 	// extra are values files merged after the target's own (before set):
 	// the write-back's probes.
 	extra []render.ValuesFile
@@ -70,7 +73,7 @@ func helmKey(h *config.HelmRender, in helmInputs) string {
 
 // loadHelmInputs reads the values files that live in other sources.
 func (l *DesiredLoader) loadHelmInputs(ctx context.Context, t *config.Target) (helmInputs, error) {
-	in := helmInputs{values: map[int]render.ValuesFile{}}
+	in := helmInputs{values: map[int]render.ValuesFile{}, decrypted: map[int]bool{}}
 	if ref := t.Render.Helm.Chart.Remote; ref != nil && l.charts != nil {
 		var err error
 		if in.chart, in.digest, err = l.fetchChart(ctx, ref); err != nil {
@@ -99,7 +102,15 @@ func (l *DesiredLoader) loadHelmInputs(ctx context.Context, t *config.Target) (h
 		if err != nil {
 			return in, fmt.Errorf("render.helm.values[%d]: source %q at %s: %w", i, v.Source, rev.Short(), err)
 		}
-		in.values[i] = render.ValuesFile{Name: v.Source + ":" + v.Path, Data: data}
+		name := v.Source + ":" + v.Path
+		if _, enc := sops.IsEncrypted(v.Path, data); enc {
+			// Decrypted with the target's keys, in memory only.
+			if data, err = sops.Decrypt(v.Path, data, l.keysFor(t.Name)); err != nil {
+				return in, fmt.Errorf("render.helm.values[%d]: source %q: %s: %w", i, v.Source, sources.QuotePath(v.Path), err)
+			}
+			in.decrypted[i] = true
+		}
+		in.values[i] = render.ValuesFile{Name: name, Data: data}
 	}
 	return in, nil
 }
