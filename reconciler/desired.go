@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/kube"
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/git"
 	"github.com/trueup-dev/trueup/sources/render"
@@ -47,6 +48,9 @@ type DesiredLoader struct {
 
 	mu    sync.Mutex
 	cache map[desiredKey]*Desired
+	// caps discovers a target's cluster for Helm's .Capabilities (set by
+	// the reconciler; nil: helm template's defaults).
+	caps func(ctx context.Context, t *config.Target) (kube.Capabilities, error)
 }
 
 type desiredKey struct {

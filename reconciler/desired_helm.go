@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/kube"
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/git"
 	"github.com/trueup-dev/trueup/sources/helmrepo"
@@ -48,6 +50,9 @@ type helmInputs struct {
 	// new version renders again).
 	chart  sources.Files
 	digest string
+	// caps are the destination cluster's version and API versions (zero
+	// without a cluster: helm template's defaults).
+	caps kube.Capabilities
 	// decrypted marks the values files that were SOPS-encrypted.
 	decrypted map[int]bool
 	// extra are values files merged after the target's own (before set):
@@ -68,7 +73,7 @@ func helmKey(h *config.HelmRender, in helmInputs) string {
 		revs = append(revs, r.Source+"@"+r.Commit)
 	}
 	sort.Strings(revs)
-	return string(b) + "|" + strings.Join(revs, ",") + "|" + in.digest
+	return string(b) + "|" + strings.Join(revs, ",") + "|" + in.digest + "|" + in.caps.KubeVersion + "|" + strings.Join(in.caps.APIVersions, ",")
 }
 
 // loadHelmInputs reads the values files that live in other sources.
@@ -78,6 +83,12 @@ func (l *DesiredLoader) loadHelmInputs(ctx context.Context, t *config.Target) (h
 		var err error
 		if in.chart, in.digest, err = l.fetchChart(ctx, ref); err != nil {
 			return in, err
+		}
+	}
+	if l.caps != nil && t.Render.Helm.KubeVersion == "" {
+		var err error
+		if in.caps, err = l.caps(ctx, t); err != nil {
+			return in, fmt.Errorf("render.helm: the chart is rendered for the target's cluster: %w (set render.helm.kubeVersion to render without asking it)", err)
 		}
 	}
 	seen := map[string]sources.Revision{}
@@ -143,7 +154,7 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		Namespace:   h.Namespace,
 		IncludeCRDs: h.IncludesCRDs(),
 		KubeVersion: h.KubeVersion,
-		APIVersions: h.APIVersions,
+		APIVersions: append(slices.Clone(in.caps.APIVersions), h.APIVersions...),
 		ApplyHooks:  h.Hooks == config.HooksApply,
 	}
 	for i, v := range h.Values {
@@ -158,6 +169,9 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		opt.Values = append(opt.Values, render.ValuesFile{Name: v.Path, Data: data})
 	}
 	opt.Values = append(opt.Values, in.extra...)
+	if opt.KubeVersion == "" {
+		opt.KubeVersion = in.caps.KubeVersion // "" without a cluster: helm template's default
+	}
 	keys := make([]string, 0, len(h.Set))
 	for k := range h.Set {
 		keys = append(keys, k)

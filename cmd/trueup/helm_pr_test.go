@@ -34,7 +34,6 @@ func TestHelmDriftPullRequestEditsValuesLine(t *testing.T) {
         chart: charts/podinfo
         releaseName: podinfo
         namespace: podinfo
-        kubeVersion: "1.33.0" # podinfo needs >= 1.23; helm template's default is 1.20
         values:
           - path: ` + valuesFile + `
     remediation: {drift: pull-request}
