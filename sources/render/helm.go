@@ -121,6 +121,11 @@ func renderHelm(ctx context.Context, files sources.Tree, dir string, h HelmOptio
 	if err != nil {
 		return nil, errorf(ErrHelm, "values: %v", err)
 	}
+	// Helm's own schema check (skipped above) follows file: and http:
+	// references in the schema; validateSchemas follows none.
+	if err := validateSchemas(ch, asMap(top["Values"]), dir); err != nil {
+		return nil, err
+	}
 	// 3. Execute the templates, bounded in time and output.
 	out, err := execute(ctx, ch, dir, top, h.Timeout, b)
 	if err != nil {
