@@ -208,17 +208,29 @@ func (w *kustInputs) postRenderOrigin(dir, kfile string, obj *unstructured.Unstr
 		if i, err := strconv.Atoi(tracked.GetAnnotations()[postRenderIndex]); err == nil && i >= 0 && i < len(chart) {
 			return fromChart(chart[i].Origin)
 		}
-		if ro, _ := tracked.GetOrigin(); ro == nil || path.Clean(ro.Path) != PostRenderOutput {
+		if ownResource(tracked) {
 			return w.origin(dir, kfile, obj, tracked)
 		}
 	}
-	// A patch dropped the mark, or the tracked build failed: look the
-	// object up among the chart's by kind and name, then among the
-	// kustomization's own resources.
+	// A patch dropped the mark (and kustomize's origin with it), or the
+	// tracked build failed: look the object up among the chart's by kind
+	// and name, then among the kustomization's own resources.
 	if o, ok := chartCandidate(obj, chart); ok {
 		return fromChart(o)
 	}
 	return w.origin(dir, kfile, obj, tracked)
+}
+
+// ownResource reports whether kustomize recorded that r comes from the
+// kustomization's own resources or generators. (When a patch dropped the
+// origin annotation, kustomize reports the transformer that last changed r
+// instead, with no path.)
+func ownResource(r *resource.Resource) bool {
+	ro, _ := r.GetOrigin()
+	if ro == nil {
+		return false
+	}
+	return (ro.Path != "" && path.Clean(ro.Path) != PostRenderOutput) || strings.HasSuffix(ro.ConfiguredBy.Kind, "Generator")
 }
 
 // chartCandidate finds the chart object obj was made from: same group and

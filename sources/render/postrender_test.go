@@ -259,3 +259,36 @@ func TestHelmPostRenderErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHelmPostRenderOriginsSurviveRenamesAndDroppedAnnotations: a name
+// prefix renames the chart's objects and a patch replaces the Service's
+// annotations (dropping the origin mark): both keep their template.
+func TestHelmPostRenderOriginsSurviveRenamesAndDroppedAnnotations(t *testing.T) {
+	files := postRenderTree()
+	files["post/kustomization.yaml"] = []byte(`namePrefix: prod-
+patches:
+  - target: {kind: Service}
+    patch: |-
+      - {op: replace, path: /metadata/annotations, value: {owner: web}}
+`)
+	res, err := renderPostRendered(t, files, render.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"Deployment/prod-podinfo": "chart/templates/deployment.yaml",
+		"Service/prod-podinfo":    "chart/templates/service.yaml",
+	}
+	for _, o := range res.Objects {
+		k := o.Object.GetKind() + "/" + o.Object.GetName()
+		if f, ok := want[k]; ok {
+			if o.Origin.File != f {
+				t.Errorf("%s: origin %+v, want %s", k, o.Origin, f)
+			}
+			delete(want, k)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("not rendered: %v", want)
+	}
+}
