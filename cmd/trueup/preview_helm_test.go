@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trueup-dev/trueup/fixtures/chartrepo"
 	"github.com/trueup-dev/trueup/fixtures/giteaenv"
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/helm"
@@ -155,6 +156,99 @@ targets:
 		t.Errorf("statuses of %s: %+v", head, gitea.CommitStatuses(t, repo, head))
 	}
 	if got := labels(); got != "podinfo-6.9.2 ghcr.io/stefanprodan/podinfo:6.9.2" {
+		t.Errorf("the preview changed the cluster: %q", got)
+	}
+}
+
+// TestPreviewRemoteChartPostRender: a target renders a remote chart (a real
+// HTTP chart repository) with a values file and a post-render
+// kustomization from its Git source. `trueup apply` applies the
+// post-rendered objects; a pull request that changes the values file and
+// the post-render's labels is previewed with both changes. The chart
+// itself comes from the running config (render.helm.chart), not from the
+// pull request.
+func TestPreviewRemoteChartPostRender(t *testing.T) {
+	env := kubeenv.Shared(t)
+	ns := env.Namespace(t)
+	gitea := giteaenv.Start(t)
+	charts := chartrepo.NewServer(t, chartrepo.Options{})
+	charts.Add("demo", "1.0.0", chartrepo.Package(t, chartrepo.Demo(), "demo", "1.0.0"), true)
+	dir := t.TempDir()
+	local := gitrepo.Init(t, filepath.Join(dir, "env.git"))
+	files := func(message, labels string) map[string]gitrepo.Entry {
+		return map[string]gitrepo.Entry{
+			"env/prod.yaml":               gitrepo.File("message: " + message + "\n"),
+			"env/post/kustomization.yaml": gitrepo.File("labels: [{pairs: {" + labels + "}}]\n"),
+		}
+	}
+	local.Commit(t, files("one", "team: web"), gitrepo.CommitOptions{Message: "demo"})
+	repo := gitea.CreateRepo(t, "env")
+	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/main")
+	cfg := filepath.Join(dir, "trueup.yaml")
+	text := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
+kind: Config
+dataDir: %s
+sources:
+  - name: env
+    url: %s
+    ref: {branch: main}
+    auth:
+      username: %s
+      passwordFrom: {env: TRUEUP_TEST_GITEA_TOKEN}
+    provider: {type: gitea, url: '%s', tokenFrom: {env: TRUEUP_TEST_GITEA_TOKEN}}
+clusters:
+  - name: test
+    kubeconfig: {path: %s}
+targets:
+  - name: %s
+    source: env
+    cluster: test
+    namespace: %[6]s
+    wait: false
+    render:
+      helm:
+        chart: {repository: '%s', name: demo, version: 1.0.0}
+        releaseName: web
+        values: [{path: env/prod.yaml}]
+        postRender: {kustomization: env/post}
+`, filepath.Join(dir, "data"), repo.CloneURL, gitea.AdminUser, gitea.URL, env.Kubeconfig, ns, charts.URL)
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TRUEUP_TEST_GITEA_TOKEN", gitea.Token)
+	if out, stderr, code := trueup(t, "apply", ns, "-c", cfg); code != 0 {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	live := func() string {
+		return kubectl(t, env, "-n", ns, "get", "configmap", "web-demo", "-o", `jsonpath={.data.message} {.metadata.labels.team} {.metadata.labels.tier}`)
+	}
+	if got := live(); got != "one web " {
+		t.Fatalf("applied configmap: %q, want message one and the post-render's label team=web", got)
+	}
+
+	local.Commit(t, files("two", "team: web, tier: frontend"), gitrepo.CommitOptions{Message: "message two, tier label"})
+	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/two")
+	number := gitea.CreatePullRequest(t, repo, "two", "main", "Message two", "")
+	out, stderr, code := trueup(t, "preview", "env", fmt.Sprint(number), "-c", cfg)
+	if code != 0 {
+		t.Fatalf("preview: exit %d\n%s\n%s", code, out, stderr)
+	}
+	var body string
+	for _, c := range gitea.ListComments(t, repo, number) {
+		if strings.Contains(c.Body, "<!-- trueup:preview -->") {
+			body = c.Body
+		}
+	}
+	for _, want := range []string{
+		"~ ConfigMap/" + ns + "/web-demo\n",
+		`    /data/message: git: "two"  live: "one"`,
+		`    /metadata/labels/tier: git: "frontend"  live: (absent)`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("preview comment lacks %q:\n%s\n(stdout %s)", want, body, out)
+		}
+	}
+	if got := live(); got != "one web " {
 		t.Errorf("the preview changed the cluster: %q", got)
 	}
 }
