@@ -140,7 +140,8 @@
 // in-memory filesystem and put first in its resources; the kustomization
 // (which must not list that file) is walked and sandboxed like any other,
 // so its patches, images, labels, namespace and replicas apply to the
-// chart's objects and its own resources are added. The same budget bounds
+// chart's objects and its own resources are added; unless ApplyHooks, a
+// hook among them is set aside like the chart's. The same budget bounds
 // the chart and the post-render: the output replaces the chart's objects
 // in the object count, the written chart output counts against MaxBytes.
 // A chart object keeps its template as its origin; Result.Kustomize lists

@@ -96,7 +96,7 @@ func RenderHelm(ctx context.Context, files sources.Tree, h HelmOptions, opt Opti
 		return nil, fmt.Errorf("render chart %s: %w", sources.QuotePath(dir), err)
 	}
 	if h.PostRender != nil {
-		if res, err = postRender(res, *h.PostRender, b); err != nil {
+		if res, err = postRender(res, *h.PostRender, h.ApplyHooks, b); err != nil {
 			return nil, fmt.Errorf("post-render chart %s: %w", sources.QuotePath(dir), err)
 		}
 	}

@@ -40,8 +40,9 @@ const PostRenderOutput = "helm-output.yaml"
 const postRenderIndex = "trueup.dev/post-render-index"
 
 // postRender runs the kustomization of pr over the objects of a chart
-// render, within the render's budget.
-func postRender(chart *Result, pr PostRender, b *budget) (*Result, error) {
+// render, within the render's budget. Unless applyHooks, hook objects of
+// its output are set aside like the chart's.
+func postRender(chart *Result, pr PostRender, applyHooks bool, b *budget) (*Result, error) {
 	dir, err := cleanTarget(pr.Kustomization)
 	if err != nil {
 		return nil, fmt.Errorf("%q: %w", pr.Kustomization, err)
@@ -99,14 +100,21 @@ func postRender(chart *Result, pr PostRender, b *budget) (*Result, error) {
 	}
 	// 4. Origins: a chart object keeps its template; others as kustomize's.
 	tracked := w.postRenderTracked(dir, kfile, kust, chart.Objects)
-	res := &Result{Mode: ModeHelm, Hooks: chart.Hooks}
+	res := &Result{Mode: ModeHelm, Hooks: slices.Clone(chart.Hooks)}
 	for i, r := range out.Resources() {
 		obj, err := w.object(kfile, i, r)
 		if err != nil {
 			return nil, err
 		}
 		o, ko := w.postRenderOrigin(dir, kfile, obj, tracked[r.CurId().String()], chart.Objects)
-		res.Objects = append(res.Objects, sources.Object{Object: obj, Origin: o})
+		so := sources.Object{Object: obj, Origin: o}
+		if ev := obj.GetAnnotations()[hookAnnotation]; ev != "" && !applyHooks {
+			// A hook of the kustomization's own resources is set aside
+			// as the chart's are.
+			res.Hooks = append(res.Hooks, Hook{Object: describeObject(so), Events: ev, Origin: o})
+			continue
+		}
+		res.Objects = append(res.Objects, so)
 		res.Kustomize = append(res.Kustomize, ko)
 	}
 	if err := checkDuplicates(res.Objects); err != nil {

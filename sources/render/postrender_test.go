@@ -292,3 +292,31 @@ patches:
 		t.Errorf("not rendered: %v", want)
 	}
 }
+
+// TestHelmPostRenderSetsHooksAside: a hook among the kustomization's own
+// resources is set aside like the chart's, unless hooks are applied.
+func TestHelmPostRenderSetsHooksAside(t *testing.T) {
+	files := postRenderTree()
+	files["post/kustomization.yaml"] = []byte("resources: [job.yaml]\n")
+	files["post/job.yaml"] = []byte("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {helm.sh/hook: pre-upgrade}\n" +
+		"spec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: busybox}]}}}\n")
+	for _, apply := range []bool{false, true} {
+		h := podinfoProd(t)
+		h.ApplyHooks = apply
+		h.PostRender = &render.PostRender{Files: files, Kustomization: "post"}
+		res, err := render.RenderHelm(t.Context(), files, h, render.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		applied, setAside := false, false
+		for _, o := range res.Objects {
+			applied = applied || o.Object.GetName() == "migrate"
+		}
+		for _, hk := range res.Hooks {
+			setAside = setAside || (hk.Object == "Job/batch migrate" && hk.Events == "pre-upgrade" && hk.Origin.File == "post/job.yaml")
+		}
+		if applied != apply || setAside == apply {
+			t.Errorf("applyHooks %v: the kustomization's hook Job applied %v, set aside %v (hooks %+v)", apply, applied, setAside, res.Hooks)
+		}
+	}
+}
