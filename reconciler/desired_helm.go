@@ -156,6 +156,7 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		KubeVersion: h.KubeVersion,
 		APIVersions: append(slices.Clone(in.caps.APIVersions), h.APIVersions...),
 		ApplyHooks:  h.Hooks == config.HooksApply,
+		PostRender:  postRenderOf(h, files),
 	}
 	for i, v := range h.Values {
 		if f, other := in.values[i]; other {
@@ -183,6 +184,16 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		opt.Set = append(opt.Set, render.SetValue{Key: k, Value: v.String(), String: isString})
 	}
 	return render.RenderHelm(ctx, chartFiles, opt, ropt)
+}
+
+// postRenderOf is render.helm.postRender for the renderer: its
+// kustomization is read from the target's source (files), whether the
+// chart is in it or remote.
+func postRenderOf(h *config.HelmRender, files sources.Tree) *render.PostRender {
+	if h.PostRender == nil {
+		return nil
+	}
+	return &render.PostRender{Files: files, Kustomization: h.PostRender.Kustomization}
 }
 
 // fetchChart fetches a remote chart and unpacks its archive (checked by

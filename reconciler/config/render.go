@@ -44,6 +44,9 @@ type HelmRender struct {
 	// Hooks is "skip" (default: hook objects are reported and not applied)
 	// or "apply" (applied as ordinary objects).
 	Hooks string `json:"hooks,omitempty"`
+	// PostRender runs kustomize over the chart's objects (hooks left out)
+	// before they are applied, like Flux's postRenderers.
+	PostRender *HelmPostRender `json:"postRender,omitempty"`
 }
 
 // HelmChart is a chart folder in the source (Path) or a remote chart

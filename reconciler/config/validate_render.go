@@ -67,6 +67,7 @@ func validateRender(e *errs, p string, t *Target, idx nameIndex) {
 		}
 	}
 	oneOf(e, field(hp, "hooks"), h.Hooks, HooksSkip, HooksApply)
+	validatePostRender(e, field(hp, "postRender"), h.PostRender)
 }
 
 // validateChart checks a chart folder path or a remote chart's shape.
