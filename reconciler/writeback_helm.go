@@ -136,6 +136,9 @@ func (l *DesiredLoader) helmWriteback(ctx context.Context, t *config.Target, fil
 		switch {
 		case len(found) == 0 && len(fixedBySet) > 0:
 			return fail(fmt.Errorf("the value comes from render.helm.set[%s] in trueup's config: change it there: %w", fixedBySet[0], writeback.ErrUnsupported))
+		case len(found) == 0 && h.PostRender != nil:
+			return fail(fmt.Errorf("no single Helm value renders the live value (the template %s or the post-render kustomization %s sets it): "+
+				"change them by hand: %w", sources.QuotePath(base.Origin.File), sources.QuotePath(h.PostRender.Kustomization), writeback.ErrUnsupported))
 		case len(found) == 0:
 			return fail(fmt.Errorf("no single Helm value renders the live value (the template %s computes it): change the chart or its values by hand: %w",
 				sources.QuotePath(base.Origin.File), writeback.ErrUnsupported))
