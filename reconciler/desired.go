@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -151,7 +152,12 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 		return nil, &StageError{Stage: StageSource, Revision: rev, Err: fmt.Errorf("target %q: read %s at %s: %w", t.Name, t.Path, rev.Short(), err)}
 	}
 	if renderErr != nil {
-		return nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), renderErr)}
+		stage := StageRender
+		var fe *dependencyFetchError
+		if errors.As(renderErr, &fe) {
+			stage = StageSource // a chart repository unreachable: retried
+		}
+		return nil, &StageError{Stage: stage, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), renderErr)}
 	}
 	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects, Hooks: res.Hooks, Inputs: in.revs}
 	l.store(key, d)

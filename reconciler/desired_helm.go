@@ -148,6 +148,10 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		}
 		chartFiles, chartDir = in.chart, chartMount
 	}
+	chartFiles, err := l.lockedDependencies(ctx, chartFiles, chartDir)
+	if err != nil {
+		return nil, fmt.Errorf("render.helm.chart: %w", err)
+	}
 	opt := render.HelmOptions{
 		Chart:       chartDir,
 		ReleaseName: h.ReleaseName,
