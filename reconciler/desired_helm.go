@@ -226,14 +226,14 @@ var _ ChartFetcher = HelmRepoFetcher{}
 // Fetch reads the chart's credentials, then fetches its archive and digest.
 // A refused or missing login says to set render.helm.chart.auth.
 func (f HelmRepoFetcher) Fetch(ctx context.Context, ref config.RemoteChart) ([]byte, string, error) {
-	auth, err := chartAuth(ref.Auth)
+	auth, err := chartAuth(ref)
 	if err != nil {
 		return nil, "", fmt.Errorf("chart %s from %s: %w", ref.Name, ref.Repository, err)
 	}
 	ch, err := f.Client.Fetch(ctx, helmrepo.Ref{Repository: ref.Repository, Name: ref.Name, Version: ref.Version, Digest: ref.Digest}, auth)
 	if errors.Is(err, helmrepo.ErrAuth) {
 		if ref.Auth == nil {
-			return nil, "", fmt.Errorf("%w: the repository asks for credentials: set render.helm.chart.auth ({username, passwordFrom} or {tokenFrom})", err)
+			return nil, "", fmt.Errorf("%w: the repository asks for credentials: set render.helm.chart.auth ({username, passwordFrom}, {tokenFrom}, or for oci:// {dockerConfigFrom})", err)
 		}
 		return nil, "", fmt.Errorf("%w: the repository refused the credentials of render.helm.chart.auth: check them", err)
 	}
@@ -244,8 +244,8 @@ func (f HelmRepoFetcher) Fetch(ctx context.Context, ref config.RemoteChart) ([]b
 }
 
 // chartAuth resolves render.helm.chart.auth into helmrepo credentials.
-func chartAuth(a *config.ChartAuth) (helmrepo.Auth, error) {
-	c, err := a.Resolve()
+func chartAuth(ref config.RemoteChart) (helmrepo.Auth, error) {
+	c, err := ref.Auth.Resolve(ref.Repository)
 	if err != nil {
 		return helmrepo.Auth{}, err
 	}

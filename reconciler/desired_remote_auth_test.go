@@ -2,6 +2,7 @@ package reconciler_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -20,8 +21,9 @@ import (
 
 // TestHelmRemoteChartCredentials renders charts from a real HTTP chart
 // repository (basic auth, then a bearer token) and a real OCI registry
-// (CNCF Distribution with htpasswd) that require credentials, read from
-// render.helm.chart.auth's env and file references at fetch time. Without
+// (CNCF Distribution with htpasswd; username and password, then a Docker
+// config.json) that require credentials, read from render.helm.chart.auth's
+// env and file references at fetch time. Without
 // credentials the load fails with ErrAuth naming the chart and saying to set
 // render.helm.chart.auth; with wrong ones it fails with ErrAuth and the
 // secret appears nowhere in the error; with the right ones it renders.
@@ -86,6 +88,9 @@ func TestHelmRemoteChartCredentials(t *testing.T) {
 		{"oci htpasswd", "oci://" + reg.Host + "/charts",
 			&config.ChartAuth{Username: user, PasswordFrom: secretFile("oci-password", password)},
 			&config.ChartAuth{Username: user, PasswordFrom: secretFile("oci-wrong", wrong)}},
+		{"oci docker config", "oci://" + reg.Host + "/charts",
+			&config.ChartAuth{DockerConfigFrom: secretFile("docker.json", dockerConfig(reg.Host, user, password))},
+			&config.ChartAuth{DockerConfigFrom: secretFile("docker-wrong.json", dockerConfig(reg.Host, user, wrong))}},
 	}
 	for _, r := range repos {
 		t.Run(r.name, func(t *testing.T) {
@@ -106,7 +111,7 @@ func TestHelmRemoteChartCredentials(t *testing.T) {
 			if !errors.Is(err, helmrepo.ErrAuth) || !strings.Contains(err.Error(), "refused the credentials of render.helm.chart.auth") {
 				t.Fatalf("wrong credentials: err = %v, want ErrAuth saying the credentials were refused", err)
 			}
-			for _, secret := range []string{password, wrong, token, "tok-Wr0ng-b3arer"} {
+			for _, secret := range []string{password, wrong, token, "tok-Wr0ng-b3arer", base64.StdEncoding.EncodeToString([]byte(user + ":" + wrong))} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("wrong credentials: the error shows a secret: %v", err)
 				}
@@ -140,4 +145,9 @@ func TestHelmRemoteChartCredentials(t *testing.T) {
 			t.Errorf("the repository saw %d index requests, want 3 (none for the unresolved secret)", n)
 		}
 	})
+}
+
+// dockerConfig is a Docker config.json as `docker login host` writes it.
+func dockerConfig(host, user, password string) string {
+	return `{"auths": {"` + host + `": {"auth": "` + base64.StdEncoding.EncodeToString([]byte(user+":"+password)) + `"}}}`
 }
