@@ -261,17 +261,37 @@ func hookWarnings(d *Desired) []string {
 }
 
 // HelmRepoFetcher fetches remote charts with a helmrepo client (HTTP chart
-// repositories and OCI registries; anonymous: credentials are not
-// configurable yet).
+// repositories and OCI registries), with the credentials of
+// render.helm.chart.auth read at each fetch.
 type HelmRepoFetcher struct{ Client *helmrepo.Client }
 
 var _ ChartFetcher = HelmRepoFetcher{}
 
-// Fetch fetches the chart's archive and its digest.
+// Fetch reads the chart's credentials, then fetches its archive and digest.
+// A refused or missing login says to set render.helm.chart.auth.
 func (f HelmRepoFetcher) Fetch(ctx context.Context, ref config.RemoteChart) ([]byte, string, error) {
-	ch, err := f.Client.Fetch(ctx, helmrepo.Ref{Repository: ref.Repository, Name: ref.Name, Version: ref.Version, Digest: ref.Digest}, helmrepo.Auth{})
+	auth, err := chartAuth(ref)
+	if err != nil {
+		return nil, "", fmt.Errorf("chart %s from %s: %w", ref.Name, ref.Repository, err)
+	}
+	ch, err := f.Client.Fetch(ctx, helmrepo.Ref{Repository: ref.Repository, Name: ref.Name, Version: ref.Version, Digest: ref.Digest}, auth)
+	if errors.Is(err, helmrepo.ErrAuth) {
+		if ref.Auth == nil {
+			return nil, "", fmt.Errorf("%w: the repository asks for credentials: set render.helm.chart.auth ({username, passwordFrom}, {tokenFrom}, or for oci:// {dockerConfigFrom})", err)
+		}
+		return nil, "", fmt.Errorf("%w: the repository refused the credentials of render.helm.chart.auth: check them", err)
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	return ch.Archive, ch.Digest, nil
+}
+
+// chartAuth resolves render.helm.chart.auth into helmrepo credentials.
+func chartAuth(ref config.RemoteChart) (helmrepo.Auth, error) {
+	c, err := ref.Auth.Resolve(ref.Repository)
+	if err != nil {
+		return helmrepo.Auth{}, err
+	}
+	return helmrepo.Auth{Username: c.Username, Password: c.Password.Reveal(), BearerToken: c.Token.Reveal()}, nil
 }

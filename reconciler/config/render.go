@@ -66,6 +66,8 @@ type RemoteChart struct {
 	Version string `json:"version,omitempty"`
 	// Digest pins the chart archive (sha256:<hex>).
 	Digest string `json:"digest,omitempty"`
+	// Auth are the repository's credentials (default anonymous).
+	Auth *ChartAuth `json:"auth,omitempty"`
 }
 
 // UnmarshalJSON reads a path string or a remote chart mapping (unknown
@@ -77,13 +79,13 @@ func (c *HelmChart) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(bytes.TrimSpace(b)) == 0 || bytes.TrimSpace(b)[0] != '{' {
-		return fmt.Errorf("want a chart folder path (a string) or a remote chart {repository, name, version, digest}")
+		return fmt.Errorf("want a chart folder path (a string) or a remote chart {repository, name, version, digest, auth}")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var r RemoteChart
 	if err := dec.Decode(&r); err != nil {
-		return fmt.Errorf("remote chart: %s: want {repository, name, version, digest}", err)
+		return fmt.Errorf("remote chart: %s: want {repository, name, version, digest, auth}", err)
 	}
 	*c = HelmChart{Remote: &r}
 	return nil

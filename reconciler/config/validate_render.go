@@ -101,6 +101,7 @@ func validateChart(e *errs, p string, c HelmChart) {
 	if r.Digest != "" && !digestRE.MatchString(r.Digest) {
 		e.add(field(p, "digest"), "%q: want sha256:<64 hex digits>", r.Digest)
 	}
+	validateRemoteChartAuth(e, p, r)
 }
 
 // setDefaults fills the defaults of a Helm render from its target.
