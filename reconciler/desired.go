@@ -108,6 +108,34 @@ func (l *DesiredLoader) Load(ctx context.Context, t *config.Target) (*Desired, e
 
 // LoadRevision renders the target's path at an already fetched revision.
 func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision) (*Desired, error) {
+	return l.load(ctx, t, src, rev, func(opt git.ReadOptions, fn func(sources.Tree) error) error {
+		return l.client.ReadTree(ctx, src, rev.Commit, opt, fn)
+	})
+}
+
+// LocalCommit is the Revision.Commit of a render of a local checkout.
+const LocalCommit = "local"
+
+// LoadLocal renders the target from a local checkout of its source (the
+// folder holding the repository's root), as it is on disk, uncommitted
+// changes included: `trueup render --local`. Nothing is fetched from the
+// target's source; values files from other sources and remote charts
+// are. The render is not cached.
+func (l *DesiredLoader) LoadLocal(ctx context.Context, t *config.Target, dir string) (*Desired, error) {
+	src, ok := l.sources[t.Source]
+	if !ok {
+		return nil, fmt.Errorf("target %q: unknown source %q", t.Name, t.Source)
+	}
+	tree, err := sources.NewDirTree(dir)
+	if err != nil {
+		return nil, &StageError{Stage: StageSource, Err: fmt.Errorf("target %q: %w", t.Name, err)}
+	}
+	rev := sources.Revision{Source: src.Name, Ref: dir, Commit: LocalCommit, Message: "the local checkout " + dir}
+	return l.load(ctx, t, src, rev, func(_ git.ReadOptions, fn func(sources.Tree) error) error { return fn(tree) })
+}
+
+// load renders a target from the tree read gives it.
+func (l *DesiredLoader) load(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision, read func(git.ReadOptions, func(sources.Tree) error) error) (*Desired, error) {
 	keys := l.keysFor(t.Name)
 	key := desiredKey{source: src.Name, commit: rev.Commit, path: t.Path, keys: keys}
 	helm := t.Render != nil && t.Render.Helm != nil
@@ -119,7 +147,8 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 		}
 		key.helm = helmKey(t.Render.Helm, in)
 	}
-	if d := l.cached(key); d != nil {
+	local := rev.Commit == LocalCommit
+	if d := l.cached(key); d != nil && !local {
 		return d, nil
 	}
 	opt := l.read
@@ -135,7 +164,7 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 	// count those, not the whole repository.
 	var res *render.Result
 	var renderErr error
-	err := l.client.ReadTree(ctx, src, rev.Commit, opt, func(files sources.Tree) error {
+	err := read(opt, func(files sources.Tree) error {
 		// SOPS files are decrypted as they are read, in memory only.
 		tree := sops.NewTree(files, keys)
 		if helm {
@@ -160,7 +189,9 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 		return nil, &StageError{Stage: stage, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), renderErr)}
 	}
 	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects, Hooks: res.Hooks, Inputs: in.revs}
-	l.store(key, d)
+	if !local {
+		l.store(key, d)
+	}
 	return d, nil
 }
 
