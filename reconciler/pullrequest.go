@@ -256,7 +256,19 @@ func (p *prRun) settle(ctx context.Context, ep state.Episode, how state.EpisodeS
 		var got githost.PullRequest
 		hctx, cancel := p.gh.call(ctx)
 		defer cancel()
-		if got, err = p.gh.Host.GetPullRequest(hctx, p.gh.Repo, number); err == nil {
+		got, err = p.gh.Host.GetPullRequest(hctx, p.gh.Repo, number)
+		// Adopted: the merge commit reached the branch. A host may push it
+		// before it marks the pull request merged (Gitea does, under load),
+		// so an open one is asked again for a few seconds before it is
+		// taken as adopted some other way and closed.
+		for wait := 500 * time.Millisecond; err == nil && how == state.EpisodeAdopted && !got.Merged && got.State == "open" && wait <= 4*time.Second; wait *= 2 {
+			select {
+			case <-hctx.Done():
+			case <-time.After(wait):
+			}
+			got, err = p.gh.Host.GetPullRequest(hctx, p.gh.Repo, number)
+		}
+		if err == nil {
 			switch {
 			case got.Merged:
 				d.Commit = got.MergeSHA
