@@ -131,12 +131,12 @@ func (c Config) String() string {
 // GoString is String, so %#v prints no secret either.
 func (c Config) GoString() string { return c.String() }
 
-var accountIDRE = regexp.MustCompile(`^\d{12}$`)
+var accountIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{12}$`) })
 
 // Validate checks the config; errors name the field.
 func (c Config) Validate() error {
 	var errs []error
-	if !accountIDRE.MatchString(c.AccountID) {
+	if !accountIDRE().MatchString(c.AccountID) {
 		errs = append(errs, fmt.Errorf("accountId: %q is not a 12-digit account id", c.AccountID))
 	}
 	if c.Region == "" {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // DefaultPolicyVersion is the policy language version IAM assumes when a
@@ -166,7 +167,7 @@ func normalizeStatement(st map[string]any) error {
 	return nil
 }
 
-var accountID = regexp.MustCompile(`^\d{12}$`)
+var accountID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{12}$`) })
 
 // normalizePrincipal keeps "*" and turns every principal type's value into
 // a sorted list; AWS account ids become root ARNs.
@@ -189,7 +190,7 @@ func normalizePrincipal(v any) (any, error) {
 		}
 		if typ == "AWS" {
 			for i, p := range l {
-				if s := p.(string); accountID.MatchString(s) {
+				if s := p.(string); accountID().MatchString(s) {
 					l[i] = "arn:aws:iam::" + s + ":root"
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // The specs of the supported kinds. Field names are the camelCase of the
@@ -141,16 +142,16 @@ type validator interface {
 }
 
 var (
-	bucketName  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	iamName     = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	iamPath     = regexp.MustCompile(`^/([\x21-\x7e]*/)?$`)
+	bucketName  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`) })
+	iamName     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]+$`) })
+	iamPath     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/([\x21-\x7e]*/)?$`) })
 	sseAlgos    = []string{"AES256", "aws:kms", "aws:kms:dsse"}
 	versionings = []string{"Enabled", "Suspended"}
 )
 
 func (s *S3BucketSpec) validate(name string) error {
 	var errs []error
-	if !bucketName.MatchString(name) || strings.Contains(name, "..") {
+	if !bucketName().MatchString(name) || strings.Contains(name, "..") {
 		errs = append(errs, fmt.Errorf("metadata.name: %q is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens)", name))
 	}
 	if v := s.Versioning; v != nil && !slices.Contains(versionings, v.Status) {
@@ -171,7 +172,7 @@ func (s *S3BucketSpec) validate(name string) error {
 
 func (s *IAMRoleSpec) validate(name string) error {
 	var errs []error
-	if len(name) > 64 || !iamName.MatchString(name) {
+	if len(name) > 64 || !iamName().MatchString(name) {
 		errs = append(errs, fmt.Errorf("metadata.name: %q is not a valid role name (up to 64 of letters, digits and +=,.@_-)", name))
 	}
 	if s.AssumeRolePolicyDocument == nil {
@@ -180,7 +181,7 @@ func (s *IAMRoleSpec) validate(name string) error {
 	if d := s.MaxSessionDuration; d != nil && (*d < 3600 || *d > 43200) {
 		errs = append(errs, fmt.Errorf("spec.maxSessionDuration: %d is not between 3600 and 43200 seconds", *d))
 	}
-	if p := s.Path; p != nil && !iamPath.MatchString(*p) {
+	if p := s.Path; p != nil && !iamPath().MatchString(*p) {
 		errs = append(errs, fmt.Errorf("spec.path: %q must start and end with /", *p))
 	}
 	for i, arn := range s.ManagedPolicyArns {
@@ -198,13 +199,13 @@ func (s *IAMRoleSpec) validate(name string) error {
 
 func (s *IAMPolicySpec) validate(name string) error {
 	var errs []error
-	if len(name) > 128 || !iamName.MatchString(name) {
+	if len(name) > 128 || !iamName().MatchString(name) {
 		errs = append(errs, fmt.Errorf("metadata.name: %q is not a valid policy name (up to 128 of letters, digits and +=,.@_-)", name))
 	}
 	if s.PolicyDocument == nil {
 		errs = append(errs, errors.New("spec.policyDocument: required"))
 	}
-	if p := s.Path; p != nil && !iamPath.MatchString(*p) {
+	if p := s.Path; p != nil && !iamPath().MatchString(*p) {
 		errs = append(errs, fmt.Errorf("spec.path: %q must start and end with /", *p))
 	}
 	return errors.Join(append(errs, checkTags(s.Tags))...)

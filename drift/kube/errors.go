@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -44,7 +45,7 @@ func (e *DryRunError) Is(target error) bool {
 // immutableMessage matches the wording of immutability errors that carry no
 // structured cause: CEL transition rules (self == oldSelf, "is immutable")
 // and admission webhooks, the same patterns fluxcd/pkg/ssa matches.
-var immutableMessage = regexp.MustCompile(`is\simmutable|immutable\sfield`)
+var immutableMessage = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`is\simmutable|immutable\sfield`) })
 
 // isImmutable reports whether err is the API server refusing to change an
 // immutable field. Built-in validation reports those as an Invalid status
@@ -67,5 +68,5 @@ func isImmutable(err error) bool {
 	if !apierrors.IsInvalid(err) && !apierrors.IsForbidden(err) && !apierrors.IsBadRequest(err) {
 		return false
 	}
-	return immutableMessage.MatchString(s.Message)
+	return immutableMessage().MatchString(s.Message)
 }

@@ -72,7 +72,7 @@ func (a *AssumeRole) Key() string {
 // RoleAccountID returns the account id in a role ARN
 // (arn:aws:iam::123456789012:role/name), or "" when arn is not one.
 func RoleAccountID(arn string) string {
-	m := roleARNRE.FindStringSubmatch(arn)
+	m := roleARNRE().FindStringSubmatch(arn)
 	if m == nil {
 		return ""
 	}

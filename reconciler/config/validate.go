@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -36,11 +37,11 @@ const (
 )
 
 var (
-	nameRE      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	commitRE    = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	accountIDRE = regexp.MustCompile(`^[0-9]{12}$`)
-	scpLikeRE   = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/]`)
+	nameRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`) })
+	envNameRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+	commitRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{40}$`) })
+	accountIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
+	scpLikeRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/]`) })
 )
 
 // Validate checks the semantic rules of a decoded config and returns every
@@ -109,7 +110,7 @@ func uniqueNames(e *errs, section string, n int, name func(int) string) []string
 		case v == "":
 			e.add(p, "required")
 			continue
-		case !nameRE.MatchString(v) || len(v) > 63:
+		case !nameRE().MatchString(v) || len(v) > 63:
 			e.add(p, "%q is not a valid name: use lowercase letters, digits and '-', at most 63 characters", v)
 		}
 		if j, dup := seen[v]; dup {
@@ -207,7 +208,7 @@ func validateGitURL(e *errs, p, raw string) {
 		e.add(p, "required: a file path, file://, https://, http:// or ssh:// URL")
 		return
 	}
-	if scpLikeRE.MatchString(raw) || strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, ".") {
+	if scpLikeRE().MatchString(raw) || strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, ".") {
 		return
 	}
 	u, err := url.Parse(raw)
@@ -234,7 +235,7 @@ func redactURLError(err error) string {
 	return "malformed URL"
 }
 
-func isSSH(raw string) bool { return strings.HasPrefix(raw, "ssh://") || scpLikeRE.MatchString(raw) }
+func isSSH(raw string) bool { return strings.HasPrefix(raw, "ssh://") || scpLikeRE().MatchString(raw) }
 
 func validateRef(e *errs, p string, r GitRef) {
 	set := countSet(r.Branch, r.Tag, r.SemVer, r.Commit)
@@ -246,7 +247,7 @@ func validateRef(e *errs, p string, r GitRef) {
 			e.add(field(p, "semver"), "invalid semver range %q: %v", r.SemVer, err)
 		}
 	}
-	if r.Commit != "" && !commitRE.MatchString(r.Commit) {
+	if r.Commit != "" && !commitRE().MatchString(r.Commit) {
 		e.add(field(p, "commit"), "want a full 40-character lowercase hex SHA, got %q", truncate(r.Commit, 50))
 	}
 	if strings.Contains(r.Branch, "..") || strings.HasPrefix(r.Branch, "-") {
@@ -300,7 +301,7 @@ func validateCluster(e *errs, p string, c *Cluster) {
 	case c.Kubeconfig != nil && c.Kubeconfig.Path == "":
 		e.add(field(field(p, "kubeconfig"), "path"), "required")
 	}
-	if ns := c.InventoryNamespace; ns != "" && !nameRE.MatchString(ns) {
+	if ns := c.InventoryNamespace; ns != "" && !nameRE().MatchString(ns) {
 		e.add(field(p, "inventoryNamespace"), "%q is not a valid namespace name", ns)
 	}
 }
@@ -309,7 +310,7 @@ func validateAccount(e *errs, p string, a *Account) {
 	if a.Provider != "aws" {
 		e.add(field(p, "provider"), "unknown provider %q: use aws%s", a.Provider, suggest(a.Provider, []string{"aws"}))
 	}
-	if !accountIDRE.MatchString(a.AccountID) {
+	if !accountIDRE().MatchString(a.AccountID) {
 		e.add(field(p, "accountID"), "want the 12-digit account id, got %q", a.AccountID)
 	}
 	if a.Region == "" {
@@ -343,7 +344,7 @@ func validateTarget(e *errs, p string, t *Target, idx nameIndex) {
 		reference(e, field(p, "account"), "account", t.Account, idx.accounts)
 	}
 	validatePath(e, field(p, "path"), t.Path)
-	if ns := t.Namespace; ns != "" && (!nameRE.MatchString(ns) || len(ns) > 63) {
+	if ns := t.Namespace; ns != "" && (!nameRE().MatchString(ns) || len(ns) > 63) {
 		e.add(field(p, "namespace"), "%q is not a valid namespace name", ns)
 	}
 	durationIn(e, field(p, "interval"), t.Interval, MinInterval, MaxInterval)
@@ -526,7 +527,7 @@ func secretRef(e *errs, p string, r *SecretRef) {
 		e.add(p, "set only one of env and file")
 	case r.Env == "" && r.File == "":
 		e.add(p, "set env: NAME or file: PATH")
-	case r.Env != "" && !envNameRE.MatchString(r.Env):
+	case r.Env != "" && !envNameRE().MatchString(r.Env):
 		e.add(field(p, "env"), "%q is not a valid environment variable name", truncate(r.Env, 40))
 	}
 }

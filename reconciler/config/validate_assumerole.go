@@ -3,14 +3,17 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"sync"
 )
 
 var (
 	// roleARNRE matches an IAM role ARN (optionally with a path) and
 	// captures its account id.
-	roleARNRE = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:iam::([0-9]{12}):role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+	roleARNRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:iam::([0-9]{12}):role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+	})
 	// sessionNameRE is what STS accepts as a role session name.
-	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	sessionNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{2,64}$`) })
 )
 
 // validateAssumeRoles checks every assumeRole of accounts, targets and
@@ -71,11 +74,11 @@ func assumeRoleShape(e *errs, p string, r *AssumeRole) bool {
 	case r.RoleARN == "":
 		e.add(field(p, "roleARN"), "required: the ARN of an IAM role, like arn:aws:iam::123456789012:role/trueup")
 		ok = false
-	case !roleARNRE.MatchString(r.RoleARN):
+	case !roleARNRE().MatchString(r.RoleARN):
 		e.add(field(p, "roleARN"), "%q is not an IAM role ARN: want arn:aws:iam::<12-digit account id>:role/<name>", truncate(r.RoleARN, 120))
 		ok = false
 	}
-	if r.SessionName != "" && !sessionNameRE.MatchString(r.SessionName) {
+	if r.SessionName != "" && !sessionNameRE().MatchString(r.SessionName) {
 		e.add(field(p, "sessionName"), "%q is not a valid session name: use 2 to 64 letters, digits or any of +=,.@_-", truncate(r.SessionName, 80))
 	}
 	secretRef(e, field(p, "externalIDFrom"), r.ExternalIDFrom)
@@ -87,7 +90,7 @@ func assumeRoleShape(e *errs, p string, r *AssumeRole) bool {
 // target.
 func roleInAccount(e *errs, p string, r *AssumeRole, a *Account, target, fix string) {
 	got := RoleAccountID(r.RoleARN)
-	if got == "" || !accountIDRE.MatchString(a.AccountID) || got == a.AccountID {
+	if got == "" || !accountIDRE().MatchString(a.AccountID) || got == a.AccountID {
 		return
 	}
 	e.add(field(p, "roleARN"), "role %s is in account %s, but %s (trueup refuses credentials of another account)",

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 )
 
 var (
-	digestRE     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	apiVersionRE = regexp.MustCompile(`^[A-Za-z0-9.-]+(/[A-Za-z0-9.-]+){0,2}$`)
+	digestRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[0-9a-f]{64}$`) })
+	apiVersionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9.-]+(/[A-Za-z0-9.-]+){0,2}$`) })
 )
 
 // maxReleaseName is Helm's limit on release names.
@@ -47,13 +48,13 @@ func validateRender(e *errs, p string, t *Target, idx nameIndex) {
 			e.add(fmt.Sprintf("%s[%q]", field(hp, "set"), k), "%q is not a value key: write dotted keys like image.tag or hosts[0] (no '=', ',' or spaces)", k)
 		}
 	}
-	if n := h.ReleaseName; n != "" && (!nameRE.MatchString(n) || len(n) > maxReleaseName) {
+	if n := h.ReleaseName; n != "" && (!nameRE().MatchString(n) || len(n) > maxReleaseName) {
 		e.add(field(hp, "releaseName"), "%q is not a valid release name: lowercase letters, digits and '-', at most %d characters", n, maxReleaseName)
 	}
 	if h.ReleaseName == "" && len(t.Name) > maxReleaseName {
 		e.add(field(hp, "releaseName"), "required: the target name is longer than Helm's %d-character release name limit", maxReleaseName)
 	}
-	if ns := h.Namespace; ns != "" && (!nameRE.MatchString(ns) || len(ns) > 63) {
+	if ns := h.Namespace; ns != "" && (!nameRE().MatchString(ns) || len(ns) > 63) {
 		e.add(field(hp, "namespace"), "%q is not a valid namespace name", ns)
 	}
 	if v := h.KubeVersion; v != "" {
@@ -62,7 +63,7 @@ func validateRender(e *errs, p string, t *Target, idx nameIndex) {
 		}
 	}
 	for i, v := range h.APIVersions {
-		if !apiVersionRE.MatchString(v) {
+		if !apiVersionRE().MatchString(v) {
 			e.add(index(field(hp, "apiVersions"), i), "%q is not an API version: write it like apps/v1 or monitoring.coreos.com/v1/ServiceMonitor", v)
 		}
 	}
@@ -98,7 +99,7 @@ func validateChart(e *errs, p string, c HelmChart) {
 			e.add(field(p, "version"), "%q is not a version or semver range", r.Version)
 		}
 	}
-	if r.Digest != "" && !digestRE.MatchString(r.Digest) {
+	if r.Digest != "" && !digestRE().MatchString(r.Digest) {
 		e.add(field(p, "digest"), "%q: want sha256:<64 hex digits>", r.Digest)
 	}
 	validateRemoteChartAuth(e, p, r)

@@ -5,10 +5,13 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // kindRE matches a kind rule: "Kind" (any API group) or "Kind.group".
-var kindRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$`)
+var kindRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Z][A-Za-z0-9]*(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$`)
+})
 
 // validateTenancy checks tenants and tenancy, and the tenant rules every
 // target must follow (owner under mode enforce, ServiceAccount, sources).
@@ -144,7 +147,7 @@ func globs(e *errs, p string, gs []string) {
 
 func kinds(e *errs, p string, ks []string) {
 	for i, k := range ks {
-		if !kindRE.MatchString(k) {
+		if !kindRE().MatchString(k) {
 			e.add(index(p, i), "%q is not a kind: write Kind (any API group) or Kind.group, like ClusterRole.rbac.authorization.k8s.io", k)
 		}
 	}
@@ -159,4 +162,4 @@ func matchAny(globs []string, s string) bool {
 	return false
 }
 
-func dnsLabel(s string) bool { return len(s) <= 63 && nameRE.MatchString(s) }
+func dnsLabel(s string) bool { return len(s) <= 63 && nameRE().MatchString(s) }

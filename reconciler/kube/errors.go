@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"sync"
 	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -71,11 +72,13 @@ func targetErr(target, op string, err error) error {
 // error must also be an Invalid (422) answer, which keeps this narrower than
 // ssa's IsImmutableError (that treats every Invalid and Conflict as immutable,
 // and with force would delete an object whose value is merely invalid).
-var immutableRE = regexp.MustCompile(`(?i)field is immutable|is immutable|may not change once set|cannot be changed|updates to .* are forbidden`)
+var immutableRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)field is immutable|is immutable|may not change once set|cannot be changed|updates to .* are forbidden`)
+})
 
 // isImmutable reports whether err rejects a change to an immutable field.
 func isImmutable(err error) bool {
-	return apierrors.IsInvalid(err) && immutableRE.MatchString(err.Error())
+	return apierrors.IsInvalid(err) && immutableRE().MatchString(err.Error())
 }
 
 // IsRetryable reports whether retrying the same operation later, unchanged,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
@@ -101,7 +102,7 @@ func (e *ForbiddenError) Unwrap() error { return e.Err }
 // Its status has no cause type for it (the details name the resource
 // "serviceaccounts", like any request about ServiceAccounts would), so the
 // message is the only signal.
-var impersonationRE = regexp.MustCompile(`cannot impersonate resource "serviceaccounts"`)
+var impersonationRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`cannot impersonate resource "serviceaccounts"`) })
 
 // asForbidden wraps a Forbidden answer in a *ForbiddenError.
 func asForbidden(sa string, err error) error {
@@ -109,7 +110,7 @@ func asForbidden(sa string, err error) error {
 	if err == nil || !apierrors.IsForbidden(err) || errors.As(err, &fe) {
 		return err
 	}
-	return &ForbiddenError{ServiceAccount: sa, Impersonation: impersonationRE.MatchString(err.Error()), Err: err}
+	return &ForbiddenError{ServiceAccount: sa, Impersonation: impersonationRE().MatchString(err.Error()), Err: err}
 }
 
 // forbiddenAs wraps every Forbidden answer of the client's calls.

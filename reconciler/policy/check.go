@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,7 +18,7 @@ type settings struct {
 	failOpen bool
 }
 
-var celIdentifier = regexp.MustCompile(`^[_a-zA-Z][_a-zA-Z0-9]*$`)
+var celIdentifier = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[_a-zA-Z][_a-zA-Z0-9]*$`) })
 
 // checkPolicy checks what the apiserver would reject before compiling, and
 // reads trueup's annotations. Each error names its field.
@@ -85,7 +86,7 @@ func checkNames(path string, n int, at func(int) (name, expr string), identifier
 		switch {
 		case name == "":
 			errs = append(errs, &LoadError{Field: field + ".name", Err: fmt.Errorf("required")})
-		case identifier && !celIdentifier.MatchString(name):
+		case identifier && !celIdentifier().MatchString(name):
 			errs = append(errs, &LoadError{Field: field + ".name", Err: fmt.Errorf("%q is not a valid CEL identifier", name)})
 		case seen[name]:
 			errs = append(errs, &LoadError{Field: field + ".name", Err: fmt.Errorf("%q is already used", name)})

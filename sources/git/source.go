@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -76,11 +77,11 @@ func sourceErr(name string, err error) error {
 	return fmt.Errorf("source %q: %w", name, err)
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`) })
 
 func validateName(name string) error {
-	if !nameRE.MatchString(name) {
-		return fmt.Errorf("source %q: %w: name must match %s", name, ErrInvalidSource, nameRE)
+	if !nameRE().MatchString(name) {
+		return fmt.Errorf("source %q: %w: name must match %s", name, ErrInvalidSource, nameRE())
 	}
 	return nil
 }

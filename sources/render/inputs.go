@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/trueup-dev/trueup/sources"
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -451,7 +452,7 @@ func (r refs) inlineField(m map[string]any, f string) error {
 }
 
 // remoteUser matches the "user@" of an scp-style git URL.
-var remoteUser = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
+var remoteUser = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`) })
 
 // isRemote reports whether kustomize would fetch v over the network: any
 // URL scheme, an scp-style git address, or a GitHub shorthand. It is a
@@ -459,7 +460,7 @@ var remoteUser = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
 func isRemote(v string) bool {
 	s := strings.ToLower(strings.TrimSpace(v))
 	s = strings.TrimPrefix(s, "git::")
-	return strings.Contains(s, "://") || remoteUser.MatchString(s) ||
+	return strings.Contains(s, "://") || remoteUser().MatchString(s) ||
 		strings.HasPrefix(s, "github.com/") || strings.HasPrefix(s, "github.com:")
 }
 

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -172,13 +173,13 @@ func items(n *kyaml.Node) []*kyaml.Node {
 	return n.Content
 }
 
-var remoteUser = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
+var remoteUser = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`) })
 
 // isRemote reports whether kustomize would fetch v over the network.
 func isRemote(v string) bool {
 	s := strings.ToLower(strings.TrimSpace(v))
 	s = strings.TrimPrefix(s, "git::")
-	return strings.Contains(s, "://") || remoteUser.MatchString(s) ||
+	return strings.Contains(s, "://") || remoteUser().MatchString(s) ||
 		strings.HasPrefix(s, "github.com/") || strings.HasPrefix(s, "github.com:")
 }
 

@@ -4,16 +4,17 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/trueup-dev/trueup/sources/githost"
 )
 
 // namePattern is what Gitea and GitHub allow in owner and repository
 // names; anything else could change the path of an API call.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]+$`) })
 
 // shaPattern is an abbreviated or full SHA-1 or SHA-256 commit id.
-var shaPattern = regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`)
+var shaPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`) })
 
 // Token returns token without surrounding whitespace (a token read from
 // a file often ends in a newline), or why it cannot be sent in an
@@ -32,7 +33,7 @@ func Token(token string) (string, string) {
 // CheckRepo returns why repo cannot be named in an API path, or "".
 func CheckRepo(repo githost.Repo) string {
 	for _, s := range []string{repo.Owner, repo.Name} {
-		if !namePattern.MatchString(s) || s == "." || s == ".." {
+		if !namePattern().MatchString(s) || s == "." || s == ".." {
 			return fmt.Sprintf("invalid repository %q: owner and name must be non-empty letters, digits, '-', '_' or '.'", repo.String())
 		}
 	}
@@ -49,7 +50,7 @@ func CheckNumber(number int) string {
 
 // CheckSHA returns why sha is not a commit id, or "".
 func CheckSHA(sha string) string {
-	if !shaPattern.MatchString(sha) {
+	if !shaPattern().MatchString(sha) {
 		return fmt.Sprintf("invalid commit sha %q", sha)
 	}
 	return ""

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/trueup-dev/trueup/sources/githost"
@@ -103,14 +104,14 @@ func hint(kind error) string {
 
 func (c Call) redact(s string) string { return Redact(s, c.Secret) }
 
-var spaces = regexp.MustCompile(`\s+`)
+var spaces = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s+`) })
 
 // Redact returns s without secret, on one line and at most about
 // maxDetail bytes long. Every occurrence of the secret, also
 // percent-encoded, becomes "[REDACTED]"; the text is scrubbed again after
 // it is folded onto one line and cut, so neither can bring a secret back.
 func Redact(s, secret string) string {
-	s = strings.TrimSpace(spaces.ReplaceAllString(scrub(s, secret), " "))
+	s = strings.TrimSpace(spaces().ReplaceAllString(scrub(s, secret), " "))
 	if len(s) > maxDetail {
 		cut := maxDetail
 		for cut > 0 && !isRuneStart(s[cut]) {
