@@ -348,18 +348,33 @@ func processes(match func(procStat) bool) []procStat {
 	return out
 }
 
+// trueupWorker is limits that render in the trueup binary that
+// TRUEUP_BENCH_HELM_WORKER names (none: no sandbox set).
+func trueupWorker() Options {
+	opt := DefaultOptions()
+	if exe := os.Getenv("TRUEUP_BENCH_HELM_WORKER"); exe != "" {
+		opt.helmSandbox = &HelmSandbox{Command: exe}
+	}
+	return opt
+}
+
 // BenchmarkHelmPodinfo renders the podinfo chart in process and in the
-// sandbox (a worker process per render), side by side.
+// sandbox (a worker process per render), side by side; with
+// TRUEUP_BENCH_HELM_WORKER naming a trueup binary (go build ./cmd/trueup),
+// also with that binary as the worker, as the daemon runs it.
 func BenchmarkHelmPodinfo(b *testing.B) {
 	repo := sources.Files{}
 	for p, data := range helm.Files("podinfo") {
 		repo["podinfo/"+p] = data
 	}
-	h := HelmOptions{Chart: "podinfo", ReleaseName: "web", Namespace: "apps"}
+	h := HelmOptions{Chart: "podinfo", ReleaseName: "web", Namespace: "apps", KubeVersion: "v1.33.0"}
 	for _, bc := range []struct {
 		name string
 		opt  Options
-	}{{"in-process", inProcess()}, {"sandbox", sandboxed(b)}} {
+	}{{"in-process", inProcess()}, {"sandbox", sandboxed(b)}, {"sandbox-trueup", trueupWorker()}} {
+		if bc.opt.helmSandbox == nil {
+			continue
+		}
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := RenderHelm(context.Background(), repo, h, bc.opt); err != nil {
