@@ -237,7 +237,7 @@ func runWorker(ctx context.Context, sb HelmSandbox, req workerRequest) (map[stri
 	stdout := &cappedBuffer{max: req.MaxBytes + workerOverhead, full: cancel}
 	stderr := &cappedBuffer{max: workerStderr}
 	cmd := exec.CommandContext(wctx, sb.Command, sb.Args...)
-	cmd.Env = append(os.Environ(), helmWorkerEnv+"=1")
+	cmd.Env = workerEnviron()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = &in, stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -266,6 +266,19 @@ func runWorker(ctx context.Context, sb HelmSandbox, req workerRequest) (map[stri
 		return nil, errorf(ErrHelm, "%s", res.Err)
 	}
 	return res.Out, nil
+}
+
+// workerEnviron is the worker's environment: the marker and the Go
+// runtime's settings (GOMAXPROCS, GODEBUG, ...), nothing of the daemon's
+// credentials (templates cannot read the environment, and need not).
+func workerEnviron() []string {
+	env := []string{helmWorkerEnv + "=1"}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GO") && !strings.HasPrefix(kv, helmWorkerEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // cappedBuffer keeps the first max bytes written to it; a write beyond

@@ -218,8 +218,10 @@ func TestHelmSandboxErrorsKeepTheirKind(t *testing.T) {
 
 // TestHelmWorkerFailures: a worker that is not trueup's, crashes, hangs or
 // answers too much gives a clear error, and is gone afterwards (a hanging
-// worker's own children too: its process group is killed).
+// worker's own children too: its process group is killed). The worker
+// gets the marker and none of this process's other environment.
 func TestHelmWorkerFailures(t *testing.T) {
+	t.Setenv("SECRET_FOR_TEST", "the worker must not see it")
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	tests := []struct {
 		name    string
@@ -232,6 +234,8 @@ func TestHelmWorkerFailures(t *testing.T) {
 			"render chart charts/web: templates: read the answer of the helm worker /bin/sh: unexpected EOF: is it trueup's worker?"},
 		{"crash", "cat >/dev/null; echo 'panic: boom' >&2; echo more >&2; exit 3", 0, ErrHelm,
 			"render chart charts/web: templates: the helm worker /bin/sh failed (exit status 3): panic: boom: this is a trueup bug, please report it"},
+		{"environment", `cat >/dev/null; echo "$TRUEUP_HELM_WORKER:${SECRET_FOR_TEST:-unset}" >&2; exit 4`, 0, ErrHelm,
+			"render chart charts/web: templates: the helm worker /bin/sh failed (exit status 4): 1:unset: this is a trueup bug, please report it"},
 		{"hang", "echo $$ >" + pidFile + "; sleep 600; true", time.Second, ErrLimit,
 			"render chart charts/web: templates did not finish within 1s (a template recursion or an output bomb): fix the chart"},
 		{"answer too large", "cat >/dev/null; head -c 5000000 /dev/zero", 0, ErrLimit,
