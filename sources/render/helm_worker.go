@@ -252,12 +252,15 @@ func runWorker(ctx context.Context, sb HelmSandbox, req workerRequest) (map[stri
 		return nil, errorf(ErrLimit, "templates did not finish within %s (a template recursion or an output bomb): fix the chart", timeout)
 	case cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == workerExitMemory:
 		return nil, errorf(ErrLimit, "templates used more than %s of memory (a template recursion or an output bomb): fix the chart", byteSize(req.MaxMemory))
+	case killed(cmd.ProcessState):
+		return nil, errorf(ErrHelm, "templates: the helm worker %s was killed (%v): the system may be out of memory: give trueup more "+
+			"memory or lower render limits", workerName(sb), runErr)
 	case runErr != nil:
-		return nil, errorf(ErrHelm, "templates: the helm worker %s failed (%v)%s: this is a trueup bug, please report it", sb.Command, runErr, stderr.firstLine())
+		return nil, errorf(ErrHelm, "templates: the helm worker %s failed (%v)%s: this is a trueup bug, please report it", workerName(sb), runErr, stderr.firstLine())
 	}
 	var res workerResponse
 	if err := gob.NewDecoder(bytes.NewReader(stdout.buf.Bytes())).Decode(&res); err != nil {
-		return nil, errorf(ErrHelm, "templates: read the answer of the helm worker %s: %v: is it trueup's worker?", sb.Command, err)
+		return nil, errorf(ErrHelm, "templates: read the answer of the helm worker %s: %v: is it trueup's worker?", workerName(sb), err)
 	}
 	if res.Err != "" {
 		if res.Kind > 0 && res.Kind <= len(errorKinds) {
@@ -266,6 +269,21 @@ func runWorker(ctx context.Context, sb HelmSandbox, req workerRequest) (map[stri
 		return nil, errorf(ErrHelm, "%s", res.Err)
 	}
 	return res.Out, nil
+}
+
+// killed reports whether a signal from outside ended the worker (the
+// kernel's out-of-memory killer, an operator).
+func killed(ps *os.ProcessState) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled()
+}
+
+// workerName names the worker's command in errors.
+func workerName(sb HelmSandbox) string {
+	if sb.Command == "/proc/self/exe" {
+		return "(this executable)"
+	}
+	return sb.Command
 }
 
 // workerEnviron is the worker's environment: the marker and the Go

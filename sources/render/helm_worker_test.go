@@ -216,8 +216,8 @@ func TestHelmSandboxErrorsKeepTheirKind(t *testing.T) {
 	}
 }
 
-// TestHelmWorkerFailures: a worker that is not trueup's, crashes, hangs or
-// answers too much gives a clear error, and is gone afterwards (a hanging
+// TestHelmWorkerFailures: a worker that is not trueup's, crashes, is killed,
+// hangs or answers too much gives a clear error, and is gone afterwards (a hanging
 // worker's own children too: its process group is killed). The worker
 // gets the marker and none of this process's other environment.
 func TestHelmWorkerFailures(t *testing.T) {
@@ -236,6 +236,8 @@ func TestHelmWorkerFailures(t *testing.T) {
 			"render chart charts/web: templates: the helm worker /bin/sh failed (exit status 3): panic: boom: this is a trueup bug, please report it"},
 		{"environment", `cat >/dev/null; echo "$TRUEUP_HELM_WORKER:${SECRET_FOR_TEST:-unset}" >&2; exit 4`, 0, ErrHelm,
 			"render chart charts/web: templates: the helm worker /bin/sh failed (exit status 4): 1:unset: this is a trueup bug, please report it"},
+		{"killed", "cat >/dev/null; kill -9 $$", 0, ErrHelm,
+			"render chart charts/web: templates: the helm worker /bin/sh was killed (signal: killed): the system may be out of memory: give trueup more memory or lower render limits"},
 		{"hang", "echo $$ >" + pidFile + "; sleep 600; true", time.Second, ErrLimit,
 			"render chart charts/web: templates did not finish within 1s (a template recursion or an output bomb): fix the chart"},
 		{"answer too large", "cat >/dev/null; head -c 5000000 /dev/zero", 0, ErrLimit,
