@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/trueup-dev/trueup/fixtures/chartrepo"
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
+	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 	"github.com/trueup-dev/trueup/fixtures/registryenv"
 )
 
@@ -136,5 +138,65 @@ targets:
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 256<<20 {
 		t.Errorf("the CLI allocated %d MiB for the chart bomb, want the worker to take it", grew>>20)
+	}
+}
+
+// TestServeSurvivesChartBomb: a daemon with a chart-bomb target and a good
+// chart target applies the good one, reports the bomb's limit error, keeps
+// serving, and on shutdown leaves no Helm worker behind (one may be
+// rendering the bomb again when it stops).
+func TestServeSurvivesChartBomb(t *testing.T) {
+	env := kubeenv.Shared(t)
+	dir := t.TempDir()
+	repo := gitrepo.Init(t, filepath.Join(dir, "repo.git"))
+	rev := repo.Commit(t, map[string]gitrepo.Entry{
+		"charts/bomb/Chart.yaml": gitrepo.File("apiVersion: v2\nname: bomb\nversion: 0.1.0\n"),
+		"charts/bomb/templates/cm.yaml": gitrepo.File(`{{- $s := repeat 16777216 "x" }}{{- range until 7 }}{{ $s = repeat 2 $s }}{{ end }}` +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb, namespace: default}\ndata: {s: '{{ $s }}'}\n"),
+		"charts/web/Chart.yaml":        gitrepo.File("apiVersion: v2\nname: web\nversion: 0.1.0\n"),
+		"charts/web/templates/cm.yaml": gitrepo.File("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}', namespace: default}\n"),
+	}, gitrepo.CommitOptions{Message: "a chart and a chart bomb"})
+	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
+kind: Config
+dataDir: %s
+sources: [{name: repo, url: %s}]
+clusters: [{name: prod, kubeconfig: {path: %s}}]
+targets:
+  - {name: bomb, source: repo, cluster: prod, wait: false, render: {helm: {chart: charts/bomb, releaseName: bomb}}}
+  - {name: web, source: repo, cluster: prod, wait: false, render: {helm: {chart: charts/web, releaseName: survives-bomb}}}
+`, filepath.Join(dir, "data"), repo.URL(), env.Kubeconfig)
+	path := filepath.Join(dir, "trueup.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	d := startDaemon(t, path)
+	waitUntil(t, "the good chart applied", func() bool { return d.applied(t, "web", rev.String(), "") })
+	waitUntil(t, "the bomb reported", func() bool {
+		return strings.Contains(d.logs.String(), "(a template recursion or an output bomb): fix the chart")
+	})
+	d.stop()
+	runtime.ReadMemStats(&after)
+	// The bomb reaches 1 GiB before either limit stops it; the daemon's own
+	// work is far less.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 768<<20 {
+		t.Errorf("the daemon allocated %d MiB, want the bomb to go off in the worker", grew>>20)
+	} else {
+		t.Logf("the daemon allocated %d MiB", grew>>20)
+	}
+	self, _ := os.ReadFile("/proc/self/comm")
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		if err != nil || string(comm) != string(self) {
+			continue
+		}
+		// pid (comm) state ppid ...: a child of this test with its name is a worker.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
+			t.Errorf("a helm worker (pid %s, state %s) outlived the daemon", e.Name(), f[0])
+		}
 	}
 }
