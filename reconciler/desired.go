@@ -2,10 +2,12 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/kube"
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/git"
 	"github.com/trueup-dev/trueup/sources/render"
@@ -47,6 +49,9 @@ type DesiredLoader struct {
 
 	mu    sync.Mutex
 	cache map[desiredKey]*Desired
+	// caps discovers a target's cluster for Helm's .Capabilities (set by
+	// the reconciler; nil: helm template's defaults).
+	caps func(ctx context.Context, t *config.Target) (kube.Capabilities, error)
 }
 
 type desiredKey struct {
@@ -103,6 +108,34 @@ func (l *DesiredLoader) Load(ctx context.Context, t *config.Target) (*Desired, e
 
 // LoadRevision renders the target's path at an already fetched revision.
 func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision) (*Desired, error) {
+	return l.load(ctx, t, src, rev, func(opt git.ReadOptions, fn func(sources.Tree) error) error {
+		return l.client.ReadTree(ctx, src, rev.Commit, opt, fn)
+	})
+}
+
+// LocalCommit is the Revision.Commit of a render of a local checkout.
+const LocalCommit = "local"
+
+// LoadLocal renders the target from a local checkout of its source (the
+// folder holding the repository's root), as it is on disk, uncommitted
+// changes included: `trueup render --local`. Nothing is fetched from the
+// target's source; values files from other sources and remote charts
+// are. The render is not cached.
+func (l *DesiredLoader) LoadLocal(ctx context.Context, t *config.Target, dir string) (*Desired, error) {
+	src, ok := l.sources[t.Source]
+	if !ok {
+		return nil, fmt.Errorf("target %q: unknown source %q", t.Name, t.Source)
+	}
+	tree, err := sources.NewDirTree(dir)
+	if err != nil {
+		return nil, &StageError{Stage: StageSource, Err: fmt.Errorf("target %q: %w", t.Name, err)}
+	}
+	rev := sources.Revision{Source: src.Name, Ref: dir, Commit: LocalCommit, Message: "the local checkout " + dir}
+	return l.load(ctx, t, src, rev, func(_ git.ReadOptions, fn func(sources.Tree) error) error { return fn(tree) })
+}
+
+// load renders a target from the tree read gives it.
+func (l *DesiredLoader) load(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision, read func(git.ReadOptions, func(sources.Tree) error) error) (*Desired, error) {
 	keys := l.keysFor(t.Name)
 	key := desiredKey{source: src.Name, commit: rev.Commit, path: t.Path, keys: keys}
 	helm := t.Render != nil && t.Render.Helm != nil
@@ -114,7 +147,8 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 		}
 		key.helm = helmKey(t.Render.Helm, in)
 	}
-	if d := l.cached(key); d != nil {
+	local := rev.Commit == LocalCommit
+	if d := l.cached(key); d != nil && !local {
 		return d, nil
 	}
 	opt := l.read
@@ -130,7 +164,7 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 	// count those, not the whole repository.
 	var res *render.Result
 	var renderErr error
-	err := l.client.ReadTree(ctx, src, rev.Commit, opt, func(files sources.Tree) error {
+	err := read(opt, func(files sources.Tree) error {
 		// SOPS files are decrypted as they are read, in memory only.
 		tree := sops.NewTree(files, keys)
 		if helm {
@@ -139,7 +173,7 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 			res, renderErr = render.Render(tree, t.Path, ropt)
 		}
 		if renderErr == nil {
-			renderErr = sops.MarkObjects(res.Objects, tree.Decrypted())
+			renderErr = markDecrypted(t, tree, res.Objects, in)
 		}
 		return nil
 	})
@@ -147,10 +181,17 @@ func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src 
 		return nil, &StageError{Stage: StageSource, Revision: rev, Err: fmt.Errorf("target %q: read %s at %s: %w", t.Name, t.Path, rev.Short(), err)}
 	}
 	if renderErr != nil {
-		return nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), renderErr)}
+		stage := StageRender
+		var fe *dependencyFetchError
+		if errors.As(renderErr, &fe) {
+			stage = StageSource // a chart repository unreachable: retried
+		}
+		return nil, &StageError{Stage: stage, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), renderErr)}
 	}
 	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects, Hooks: res.Hooks, Inputs: in.revs}
-	l.store(key, d)
+	if !local {
+		l.store(key, d)
+	}
 	return d, nil
 }
 
@@ -203,4 +244,43 @@ func (l *DesiredLoader) ReadTree(ctx context.Context, source, path string) (sour
 		return nil, rev, fmt.Errorf("read %s at %s: %w", path, rev.Short(), err)
 	}
 	return files.Under(path), rev, nil
+}
+
+// markDecrypted marks the objects that hold decrypted values and refuses
+// those that may not: an object read from a SOPS file must be a Secret
+// (sops.MarkObjects); for a chart, a value of an encrypted values file may
+// only appear in Secrets (sops.MarkFromValues).
+func markDecrypted(t *config.Target, tree *sops.Tree, objs []sources.Object, in helmInputs) error {
+	decrypted := tree.Decrypted()
+	values := map[string][]byte{}
+	if t.Render != nil && t.Render.Helm != nil {
+		own := map[string]bool{}
+		for i, v := range t.Render.Helm.Values {
+			if _, other := in.values[i]; !other {
+				own[v.Path] = true
+			}
+		}
+		var rest []string
+		for _, p := range decrypted {
+			if !own[p] {
+				rest = append(rest, p)
+				continue
+			}
+			data, err := tree.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			values[p] = data
+		}
+		decrypted = rest
+		for i, f := range in.values {
+			if in.decrypted[i] {
+				values[f.Name] = f.Data
+			}
+		}
+	}
+	if err := sops.MarkObjects(objs, decrypted); err != nil {
+		return err
+	}
+	return sops.MarkFromValues(objs, values)
 }

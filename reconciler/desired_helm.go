@@ -9,14 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/kube"
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/git"
 	"github.com/trueup-dev/trueup/sources/helmrepo"
 	"github.com/trueup-dev/trueup/sources/render"
+	"github.com/trueup-dev/trueup/sources/sops"
 )
 
 // ChartFetcher fetches a remote chart (an HTTP chart repository or an OCI
@@ -47,6 +50,14 @@ type helmInputs struct {
 	// new version renders again).
 	chart  sources.Files
 	digest string
+	// caps are the destination cluster's version and API versions (zero
+	// without a cluster: helm template's defaults).
+	caps kube.Capabilities
+	// decrypted marks the values files that were SOPS-encrypted.
+	decrypted map[int]bool
+	// extra are values files merged after the target's own (before set):
+	// the write-back's probes.
+	extra []render.ValuesFile
 }
 
 // chartMount is where a remote chart's files sit in the tree it is
@@ -62,16 +73,22 @@ func helmKey(h *config.HelmRender, in helmInputs) string {
 		revs = append(revs, r.Source+"@"+r.Commit)
 	}
 	sort.Strings(revs)
-	return string(b) + "|" + strings.Join(revs, ",") + "|" + in.digest
+	return string(b) + "|" + strings.Join(revs, ",") + "|" + in.digest + "|" + in.caps.KubeVersion + "|" + strings.Join(in.caps.APIVersions, ",")
 }
 
 // loadHelmInputs reads the values files that live in other sources.
 func (l *DesiredLoader) loadHelmInputs(ctx context.Context, t *config.Target) (helmInputs, error) {
-	in := helmInputs{values: map[int]render.ValuesFile{}}
+	in := helmInputs{values: map[int]render.ValuesFile{}, decrypted: map[int]bool{}}
 	if ref := t.Render.Helm.Chart.Remote; ref != nil && l.charts != nil {
 		var err error
 		if in.chart, in.digest, err = l.fetchChart(ctx, ref); err != nil {
 			return in, err
+		}
+	}
+	if l.caps != nil && t.Render.Helm.KubeVersion == "" {
+		var err error
+		if in.caps, err = l.caps(ctx, t); err != nil {
+			return in, fmt.Errorf("render.helm: the chart is rendered for the target's cluster: %w (set render.helm.kubeVersion to render without asking it)", err)
 		}
 	}
 	seen := map[string]sources.Revision{}
@@ -96,7 +113,15 @@ func (l *DesiredLoader) loadHelmInputs(ctx context.Context, t *config.Target) (h
 		if err != nil {
 			return in, fmt.Errorf("render.helm.values[%d]: source %q at %s: %w", i, v.Source, rev.Short(), err)
 		}
-		in.values[i] = render.ValuesFile{Name: v.Source + ":" + v.Path, Data: data}
+		name := v.Source + ":" + v.Path
+		if _, enc := sops.IsEncrypted(v.Path, data); enc {
+			// Decrypted with the target's keys, in memory only.
+			if data, err = sops.Decrypt(v.Path, data, l.keysFor(t.Name)); err != nil {
+				return in, fmt.Errorf("render.helm.values[%d]: source %q: %s: %w", i, v.Source, sources.QuotePath(v.Path), err)
+			}
+			in.decrypted[i] = true
+		}
+		in.values[i] = render.ValuesFile{Name: name, Data: data}
 	}
 	return in, nil
 }
@@ -123,14 +148,19 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		}
 		chartFiles, chartDir = in.chart, chartMount
 	}
+	chartFiles, err := l.lockedDependencies(ctx, chartFiles, chartDir)
+	if err != nil {
+		return nil, fmt.Errorf("render.helm.chart: %w", err)
+	}
 	opt := render.HelmOptions{
 		Chart:       chartDir,
 		ReleaseName: h.ReleaseName,
 		Namespace:   h.Namespace,
 		IncludeCRDs: h.IncludesCRDs(),
 		KubeVersion: h.KubeVersion,
-		APIVersions: h.APIVersions,
+		APIVersions: append(slices.Clone(in.caps.APIVersions), h.APIVersions...),
 		ApplyHooks:  h.Hooks == config.HooksApply,
+		PostRender:  postRenderOf(h, files),
 	}
 	for i, v := range h.Values {
 		if f, other := in.values[i]; other {
@@ -143,6 +173,10 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		}
 		opt.Values = append(opt.Values, render.ValuesFile{Name: v.Path, Data: data})
 	}
+	opt.Values = append(opt.Values, in.extra...)
+	if opt.KubeVersion == "" {
+		opt.KubeVersion = in.caps.KubeVersion // "" without a cluster: helm template's default
+	}
 	keys := make([]string, 0, len(h.Set))
 	for k := range h.Set {
 		keys = append(keys, k)
@@ -154,6 +188,16 @@ func (l *DesiredLoader) renderHelm(ctx context.Context, t *config.Target, files 
 		opt.Set = append(opt.Set, render.SetValue{Key: k, Value: v.String(), String: isString})
 	}
 	return render.RenderHelm(ctx, chartFiles, opt, ropt)
+}
+
+// postRenderOf is render.helm.postRender for the renderer: its
+// kustomization is read from the target's source (files), whether the
+// chart is in it or remote.
+func postRenderOf(h *config.HelmRender, files sources.Tree) *render.PostRender {
+	if h.PostRender == nil {
+		return nil
+	}
+	return &render.PostRender{Files: files, Kustomization: h.PostRender.Kustomization}
 }
 
 // fetchChart fetches a remote chart and unpacks its archive (checked by
@@ -217,17 +261,37 @@ func hookWarnings(d *Desired) []string {
 }
 
 // HelmRepoFetcher fetches remote charts with a helmrepo client (HTTP chart
-// repositories and OCI registries; anonymous: credentials are not
-// configurable yet).
+// repositories and OCI registries), with the credentials of
+// render.helm.chart.auth read at each fetch.
 type HelmRepoFetcher struct{ Client *helmrepo.Client }
 
 var _ ChartFetcher = HelmRepoFetcher{}
 
-// Fetch fetches the chart's archive and its digest.
+// Fetch reads the chart's credentials, then fetches its archive and digest.
+// A refused or missing login says to set render.helm.chart.auth.
 func (f HelmRepoFetcher) Fetch(ctx context.Context, ref config.RemoteChart) ([]byte, string, error) {
-	ch, err := f.Client.Fetch(ctx, helmrepo.Ref{Repository: ref.Repository, Name: ref.Name, Version: ref.Version, Digest: ref.Digest}, helmrepo.Auth{})
+	auth, err := chartAuth(ref)
+	if err != nil {
+		return nil, "", fmt.Errorf("chart %s from %s: %w", ref.Name, ref.Repository, err)
+	}
+	ch, err := f.Client.Fetch(ctx, helmrepo.Ref{Repository: ref.Repository, Name: ref.Name, Version: ref.Version, Digest: ref.Digest}, auth)
+	if errors.Is(err, helmrepo.ErrAuth) {
+		if ref.Auth == nil {
+			return nil, "", fmt.Errorf("%w: the repository asks for credentials: set render.helm.chart.auth ({username, passwordFrom}, {tokenFrom}, or for oci:// {dockerConfigFrom})", err)
+		}
+		return nil, "", fmt.Errorf("%w: the repository refused the credentials of render.helm.chart.auth: check them", err)
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	return ch.Archive, ch.Digest, nil
+}
+
+// chartAuth resolves render.helm.chart.auth into helmrepo credentials.
+func chartAuth(ref config.RemoteChart) (helmrepo.Auth, error) {
+	c, err := ref.Auth.Resolve(ref.Repository)
+	if err != nil {
+		return helmrepo.Auth{}, err
+	}
+	return helmrepo.Auth{Username: c.Username, Password: c.Password.Reveal(), BearerToken: c.Token.Reveal()}, nil
 }

@@ -81,3 +81,65 @@ func unstructuredNested(m map[string]any, path ...string) (string, bool, error) 
 	s, ok := v.(string)
 	return s, ok, nil
 }
+
+// TestHelmSOPSValuesOnlyReachSecrets: a SOPS-encrypted values file (the
+// helm-secrets layout) renders decrypted; the Secret that holds its value
+// is marked decrypted (masked everywhere), and a chart that puts the value
+// in a ConfigMap fails at render naming the object and the file, never
+// the value. Without keys, nothing renders.
+func TestHelmSOPSValuesOnlyReachSecrets(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const plain = "values-plaintext-77&<x>"
+	enc, err := sops.Encrypt("secrets.yaml", []byte("db:\n  password: \""+plain+"\"\n"), sops.EncryptOptions{AgeRecipients: []string{id.Recipient().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chart := func(leak bool) map[string]gitrepo.Entry {
+		files := map[string]gitrepo.Entry{
+			"chart/Chart.yaml":            gitrepo.File("apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+			"chart/values.yaml":           gitrepo.File("db: {password: \"\"}\n"),
+			"chart/templates/secret.yaml": gitrepo.File("apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata: {password: {{ .Values.db.password | b64enc | quote }}}\n"),
+			"chart/templates/config.yaml": gitrepo.File("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {mode: prod}\n"),
+			"envs/prod/secrets.yaml":      gitrepo.File(string(enc)),
+		}
+		if leak {
+			files["chart/templates/config.yaml"] = gitrepo.File("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {url: \"postgres://app:{{ .Values.db.password }}@db\"}\n")
+		}
+		return files
+	}
+	keys, err := sops.ParseKeys([]byte(id.String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := &config.Target{Name: "web", Source: "platform", Render: &config.Render{Helm: &config.HelmRender{
+		Chart: config.HelmChart{Path: "chart"}, ReleaseName: "app", Values: []config.HelmValuesFile{{Path: "envs/prod/secrets.yaml"}},
+	}}}
+
+	r := newDesiredRepo(t, chart(false), git.Limits{})
+	r.loader.SetDecryption(map[string]*sops.Keys{"web": keys})
+	d, err := r.loader.Load(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range d.Objects {
+		if want := o.Object.GetKind() == "Secret"; o.Origin.Decrypted != want {
+			t.Errorf("%s %s: decrypted %v, want %v", o.Object.GetKind(), o.Object.GetName(), o.Origin.Decrypted, want)
+		}
+	}
+
+	r = newDesiredRepo(t, chart(true), git.Limits{})
+	r.loader.SetDecryption(map[string]*sops.Keys{"web": keys})
+	_, err = r.loader.Load(t.Context(), target)
+	if !errors.Is(err, sops.ErrUnsupported) || !strings.Contains(err.Error(), "ConfigMap app") ||
+		!strings.Contains(err.Error(), "envs/prod/secrets.yaml") || strings.Contains(err.Error(), "plaintext-77") {
+		t.Fatalf("a ConfigMap holding the decrypted value: %v", err)
+	}
+
+	r.loader.SetDecryption(nil)
+	if _, err = r.loader.Load(t.Context(), target); !errors.Is(err, sops.ErrNoKey) || strings.Contains(err.Error(), "plaintext-77") {
+		t.Fatalf("without keys: %v, want ErrNoKey", err)
+	}
+}

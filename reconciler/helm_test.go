@@ -1,6 +1,11 @@
 package reconciler_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -127,5 +132,56 @@ func TestHelmRemoteChartFailsClearly(t *testing.T) {
 	}
 	if !strings.Contains(out.Err.Error(), "remote charts are not supported yet") {
 		t.Fatalf("error %q does not say remote charts are not supported yet", out.Err)
+	}
+}
+
+// TestHelmRendersForTheTargetsCluster: without render.helm.kubeVersion a
+// chart sees its cluster as Argo CD and Flux render it: the server's
+// version in .Capabilities.KubeVersion and the APIs it serves, CRDs
+// included, in .Capabilities.APIVersions (helm template's offline default
+// is v1.20.0 and the built-in APIs only).
+func TestHelmRendersForTheTargetsCluster(t *testing.T) {
+	s := newScenario(t, "render: {helm: {chart: app/chart, releaseName: caps}}")
+	group := s.ns + ".trueup.test"
+	crd := fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.%[1]s}
+spec:
+  group: %[1]s
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+`, group)
+	crdFile := filepath.Join(t.TempDir(), "crd.yaml")
+	if err := os.WriteFile(crdFile, []byte(crd), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.kubectlAll("apply", "-f", crdFile)
+	t.Cleanup(func() {
+		_, _ = exec.Command("kubectl", "--kubeconfig", s.env.Kubeconfig, "delete", "-f", crdFile).CombinedOutput()
+	})
+	s.kubectlAll("wait", "--for", "condition=established", "crd/widgets."+group)
+	var version struct{ GitVersion string }
+	if err := json.Unmarshal([]byte(s.kubectlAll("get", "--raw", "/version")), &version); err != nil || version.GitVersion == "" {
+		t.Fatalf("server version: %v", err)
+	}
+
+	s.commit(map[string]string{
+		"chart/Chart.yaml": "apiVersion: v2\nname: caps\nversion: 1.0.0\nkubeVersion: \">=1.30.0-0\"\n",
+		"chart/templates/caps.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: caps}
+data:
+  kube: {{ .Capabilities.KubeVersion.Version | quote }}
+  widgets: {{ .Capabilities.APIVersions.Has "` + group + `/v1/Widget" | quote }}
+`,
+	}, "a chart that reads its capabilities")
+	out := s.reconcile(reconciler.TriggerInterval)
+	mustAction(t, out, reconciler.ActionApplied)
+	if got := s.kubectl("get", "configmap", "caps", "-o", "jsonpath={.data.kube}"); got != version.GitVersion {
+		t.Errorf(".Capabilities.KubeVersion = %q, want the server's %q", got, version.GitVersion)
+	}
+	if got := s.kubectl("get", "configmap", "caps", "-o", "jsonpath={.data.widgets}"); got != "true" {
+		t.Errorf(".Capabilities.APIVersions.Has the cluster's CRD = %q, want true", got)
 	}
 }

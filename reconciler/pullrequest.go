@@ -194,8 +194,13 @@ func (p *prRun) ensure(ctx context.Context, ep *state.Episode) (history.Record, 
 	for _, f := range ep.Fields {
 		changes = append(changes, writeback.Change{Path: f.Path, Live: f.Live, Masked: f.Masked})
 	}
-	res, err := writeback.EditWithOptions(files, p.t.Path, ref, changes,
-		writeback.Options{DefaultNamespace: p.t.Namespace, Desired: desiredObject(p.out.plan, ref)})
+	var res writeback.Result
+	if p.t.Render != nil && p.t.Render.Helm != nil {
+		res, err = p.r.loader.helmWriteback(ctx, p.t, files, ref, changes)
+	} else {
+		res, err = writeback.EditWithOptions(files, p.t.Path, ref, changes,
+			writeback.Options{DefaultNamespace: p.t.Namespace, Desired: desiredObject(p.out.plan, ref)})
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -139,6 +140,9 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 	if w, ok := loaderClient(loader).(GitWriter); ok {
 		r.git = w
 	}
+	if loader != nil {
+		loader.caps = r.capabilities
+	}
 	for _, t := range cfg.Targets {
 		switch {
 		case t.Account != "": // checkAccounts below
@@ -197,4 +201,14 @@ func loaderClient(l *DesiredLoader) SourceClient {
 		return nil
 	}
 	return l.client
+}
+
+// capabilities are the target's cluster's version and API versions, for
+// Helm charts rendered for it (none for an account target).
+func (r *Reconciler) capabilities(ctx context.Context, t *config.Target) (kube.Capabilities, error) {
+	d, ok := r.destinations[DestinationKey(r.cfg, t.Name)]
+	if !ok || d.Cluster == nil {
+		return kube.Capabilities{}, nil
+	}
+	return d.Cluster.Capabilities(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Limits of ReadDir.
@@ -53,4 +54,73 @@ func ReadDir(root string) (Files, error) {
 		return nil, fmt.Errorf("read %s: %w", root, err)
 	}
 	return out, nil
+}
+
+// DirTree is a Tree over a local checkout, read lazily: Paths lists the
+// regular files under root (the .git folder and symlinks left out, so
+// nothing outside root is read) and ReadFile reads one when asked, within
+// the same per-file limit as ReadDir.
+type DirTree struct {
+	root  string
+	paths []string
+	has   map[string]bool
+}
+
+var _ Tree = (*DirTree)(nil)
+
+// NewDirTree lists the files under root.
+func NewDirTree(root string) (*DirTree, error) {
+	t := &DirTree{root: root, has: map[string]bool{}}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !d.Type().IsRegular() {
+			return nil
+		}
+		if len(t.paths) >= maxLocalFiles*10 {
+			return fmt.Errorf("more than %d files", maxLocalFiles*10)
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		t.paths = append(t.paths, rel)
+		t.has[rel] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", root, err)
+	}
+	slices.Sort(t.paths)
+	return t, nil
+}
+
+// Paths returns every file path, sorted.
+func (t *DirTree) Paths() []string { return t.paths }
+
+// Has reports whether p is a file of the tree.
+func (t *DirTree) Has(p string) bool { return t.has[p] }
+
+// ReadFile reads p (a path from Paths).
+func (t *DirTree) ReadFile(p string) ([]byte, error) {
+	if !t.has[p] {
+		return nil, fmt.Errorf("%s: %w", QuotePath(p), fs.ErrNotExist)
+	}
+	full := filepath.Join(t.root, filepath.FromSlash(p))
+	info, err := os.Lstat(full)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() { // replaced by a symlink since the walk
+		return nil, fmt.Errorf("%s: not a regular file: %w", QuotePath(p), fs.ErrNotExist)
+	}
+	if info.Size() > maxLocalFileBytes {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed per file", QuotePath(p), info.Size(), maxLocalFileBytes)
+	}
+	return os.ReadFile(full)
 }

@@ -55,10 +55,28 @@ type giteaDemo struct {
 // startGiteaDemo starts it; provider, when not nil, is given Gitea's
 // address and returns the provider's API URL (a fault proxy in front).
 func startGiteaDemo(t *testing.T, provider func(giteaURL string) string) *giteaDemo {
+	return startGiteaDemoWith(t, provider, demoExtra{})
+}
+
+// demoExtra adds files to the demo repository and targets (YAML list
+// items, indented two spaces) to its config.
+type demoExtra struct {
+	files   map[string]gitrepo.Entry
+	targets string
+}
+
+func startGiteaDemoWith(t *testing.T, provider func(giteaURL string) string, extra demoExtra) *giteaDemo {
 	g := &giteaDemo{env: kubeenv.Start(t), gitea: giteaenv.Start(t), secret: "gitea-hook-secret"}
 	env, gitea := g.env, g.gitea
 	cfg, local := demoSetup(t, env.Kubeconfig)
 	g.cfg, g.local = cfg, local
+	if len(extra.files) > 0 {
+		files := gitrepo.ReadDir(t, "../../fixtures/demo/repo")
+		for p, e := range extra.files {
+			files[p] = e
+		}
+		local.Commit(t, files, gitrepo.CommitOptions{Message: "add the extra files"})
+	}
 	repo := gitea.CreateRepo(t, "demo")
 	g.repo = repo
 	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/main")
@@ -81,6 +99,7 @@ func startGiteaDemo(t *testing.T, provider func(giteaURL string) string) *giteaD
 		}
 		text = strings.Replace(text, old, repl, 1)
 	}
+	text = strings.Replace(text, "\ntargets:\n", "\ntargets:\n"+extra.targets, 1)
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/render"
 )
@@ -19,6 +20,7 @@ const sopsMasked = "<sops: decrypted, masked>"
 
 func newRenderCommand(opts *globalOptions) *cobra.Command {
 	var showSecrets bool
+	var local string
 	cmd := &cobra.Command{
 		Use:   "render TARGET",
 		Short: "Print the objects a target renders at its source's current revision",
@@ -26,10 +28,15 @@ func newRenderCommand(opts *globalOptions) *cobra.Command {
 rendered objects as YAML, like 'kustomize build' or 'flux build'. Nothing is
 sent to a cluster. The revision goes to stderr, the objects to stdout.
 
+With --local DIR the target is rendered from a local checkout of its source
+(DIR is the repository's root folder) as it is on disk, uncommitted changes
+included, and the source is not fetched: check a change before you push it,
+like 'flux build kustomization --path'.
+
 Secrets decrypted from SOPS-encrypted files print their values as
 "<sops: decrypted, masked>"; --show-secrets prints them, and only to a
 terminal (never into a file or a pipe).`,
-		Example: "  trueup render api-prod -c trueup.yaml > rendered.yaml",
+		Example: "  trueup render api-prod -c trueup.yaml > rendered.yaml\n  trueup render api-prod --local ~/src/platform | kubectl diff -f -",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if showSecrets && !isTerminal(cmd.OutOrStdout()) {
@@ -48,7 +55,12 @@ terminal (never into a file or a pipe).`,
 			if err != nil {
 				return err
 			}
-			d, err := loader.Load(cmd.Context(), t)
+			var d *reconciler.Desired
+			if local != "" {
+				d, err = loader.LoadLocal(cmd.Context(), t, local)
+			} else {
+				d, err = loader.Load(cmd.Context(), t)
+			}
 			if err != nil {
 				return &exitCodeError{code: exitError, err: err}
 			}
@@ -65,6 +77,7 @@ terminal (never into a file or a pipe).`,
 			return render.WriteYAML(cmd.OutOrStdout(), objs)
 		},
 	}
+	cmd.Flags().StringVar(&local, "local", "", "render from this local checkout of the target's source (its root folder) instead of fetching it")
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print the values of Secrets decrypted from SOPS files (only to a terminal)")
 	return cmd
 }

@@ -94,6 +94,65 @@ targets:
 	}
 }
 
+// TestRenderLocalCheckout: `trueup render --local DIR` renders the target
+// from a folder as it is on disk, without fetching its source (the
+// configured URL does not exist); a symlink out of the folder and the
+// .git folder are not read.
+func TestRenderLocalCheckout(t *testing.T) {
+	dir := t.TempDir()
+	checkout := filepath.Join(dir, "checkout")
+	for p, c := range map[string]string{
+		"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/values.yaml":       "replicaCount: 1\n",
+		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicaCount | quote }}\n",
+		"env/prod.yaml":                "replicaCount: 7 # not committed anywhere\n",
+		".git/config":                  "not a real repository",
+	} {
+		full := filepath.Join(checkout, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := filepath.Join(dir, "outside.yaml")
+	if err := os.WriteFile(secret, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(checkout, "charts/web/templates/outside.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
+kind: Config
+dataDir: %s
+sources: [{name: repo, url: %s}]
+clusters: [{name: prod, kubeconfig: {path: /nonexistent}}]
+targets:
+  - name: web
+    source: repo
+    cluster: prod
+    render: {helm: {chart: charts/web, releaseName: shop, values: [{path: env/prod.yaml}]}}
+`, filepath.Join(dir, "data"), filepath.Join(dir, "no-such-repo.git"))
+	path := filepath.Join(dir, "trueup.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := trueup(t, "render", "web", "-c", path, "--local", checkout)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := "apiVersion: v1\ndata:\n  replicas: \"7\"\nkind: ConfigMap\nmetadata:\n  name: shop\n"; stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
+	}
+	if !strings.Contains(stderr, "repo@local") {
+		t.Errorf("stderr %q does not name the local checkout", stderr)
+	}
+	if _, _, code := trueup(t, "render", "web", "-c", path); code == 0 {
+		t.Error("without --local the missing repository rendered: the test does not prove --local skips the fetch")
+	}
+}
+
 // TestRenderHelmChartBomb: `trueup render` of a chart whose output doubles
 // until it fills the memory fails with the worker's memory limit (1 GiB)
 // or its timeout (30s), and this process (the CLI, running in the test process as the daemon

@@ -126,6 +126,11 @@ func checkShape(e *errs, path string, v any, t reflect.Type) any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if sc, ok := reflect.New(t).Interface().(shapeChooser); ok {
+		if st := sc.shapeFor(v); st != nil {
+			return checkShape(e, path, v, st)
+		}
+	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
 		return checkUnmarshaler(e, path, v, t)
 	}

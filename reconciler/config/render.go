@@ -44,6 +44,9 @@ type HelmRender struct {
 	// Hooks is "skip" (default: hook objects are reported and not applied)
 	// or "apply" (applied as ordinary objects).
 	Hooks string `json:"hooks,omitempty"`
+	// PostRender runs kustomize over the chart's objects (hooks left out)
+	// before they are applied, like Flux's postRenderers.
+	PostRender *HelmPostRender `json:"postRender,omitempty"`
 }
 
 // HelmChart is a chart folder in the source (Path) or a remote chart
@@ -63,6 +66,8 @@ type RemoteChart struct {
 	Version string `json:"version,omitempty"`
 	// Digest pins the chart archive (sha256:<hex>).
 	Digest string `json:"digest,omitempty"`
+	// Auth are the repository's credentials (default anonymous).
+	Auth *ChartAuth `json:"auth,omitempty"`
 }
 
 // UnmarshalJSON reads a path string or a remote chart mapping (unknown
@@ -74,13 +79,13 @@ func (c *HelmChart) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(bytes.TrimSpace(b)) == 0 || bytes.TrimSpace(b)[0] != '{' {
-		return fmt.Errorf("want a chart folder path (a string) or a remote chart {repository, name, version, digest}")
+		return fmt.Errorf("want a chart folder path (a string) or a remote chart {repository, name, version, digest, auth}")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var r RemoteChart
 	if err := dec.Decode(&r); err != nil {
-		return fmt.Errorf("remote chart: %s: want {repository, name, version, digest}", err)
+		return fmt.Errorf("remote chart: %s: want {repository, name, version, digest, auth}", err)
 	}
 	*c = HelmChart{Remote: &r}
 	return nil

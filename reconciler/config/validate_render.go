@@ -67,6 +67,7 @@ func validateRender(e *errs, p string, t *Target, idx nameIndex) {
 		}
 	}
 	oneOf(e, field(hp, "hooks"), h.Hooks, HooksSkip, HooksApply)
+	validatePostRender(e, field(hp, "postRender"), h.PostRender)
 }
 
 // validateChart checks a chart folder path or a remote chart's shape.
@@ -100,6 +101,7 @@ func validateChart(e *errs, p string, c HelmChart) {
 	if r.Digest != "" && !digestRE.MatchString(r.Digest) {
 		e.add(field(p, "digest"), "%q: want sha256:<64 hex digits>", r.Digest)
 	}
+	validateRemoteChartAuth(e, p, r)
 }
 
 // setDefaults fills the defaults of a Helm render from its target.

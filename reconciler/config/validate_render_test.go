@@ -40,7 +40,7 @@ func TestRenderHelmErrors(t *testing.T) {
 		{
 			name: "remote chart with an unknown field",
 			yaml: "    render: {helm: {chart: {repository: https://charts.example.com, name: web, versoin: 1.0.0}}}\n",
-			want: []string{`targets[0].render.helm.chart: remote chart: json: unknown field "versoin"`},
+			want: []string{`targets[0].render.helm.chart.versoin: unknown field (did you mean "version"?)`},
 		},
 		{
 			name: "remote chart shape",

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
 )
 
 // sqliteParams configure every connection: writer transactions take the
@@ -57,8 +57,31 @@ func OpenSQLite(path string, opts ...Option) (Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
 	// A new database: journal_mode=WAL and the schema need a first writer.
-	if err := s.setup(ctx); err != nil {
-		return nil, errors.Join(s.errorf("open", err), db.Close())
+	// Two processes creating it at once (the daemon starting and a
+	// `trueup history` beside it) can get SQLITE_BUSY without the busy
+	// handler being asked (the switch to WAL): that is retried.
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		err = s.setup(ctx)
+		if err == nil {
+			return s, nil
+		}
+		if !isBusy(err) || ctx.Err() != nil {
+			return nil, errors.Join(s.errorf("open", err), db.Close())
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
 	}
-	return s, nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY
+// or SQLITE_LOCKED, with any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		code := se.Code() & 0xff
+		return code == 5 || code == 6
+	}
+	return false
 }

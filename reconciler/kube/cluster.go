@@ -36,6 +36,9 @@ type Cluster struct {
 	cfg *rest.Config
 	// actingAs is the ServiceAccount (namespace/name) client impersonates.
 	actingAs string
+	// caps caches the discovered capabilities, shared with impersonated
+	// copies.
+	caps *capsCache
 }
 
 // Option configures NewCluster.
@@ -120,7 +123,7 @@ func NewCluster(name string, cfg *rest.Config, opts ...Option) (*Cluster, error)
 	}
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
 	manager := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "trueup.dev"})
-	return &Cluster{name: name, client: c, ownClient: c, mapper: mapper, manager: manager, watchDynamic: dyn, cfg: cfg}, nil
+	return &Cluster{name: name, client: c, ownClient: c, mapper: mapper, manager: manager, watchDynamic: dyn, cfg: cfg, caps: &capsCache{}}, nil
 }
 
 // Name returns the cluster's name.

@@ -60,6 +60,7 @@ func (c *Cluster) Impersonate(namespace, name string) (*Cluster, error) {
 		watchDynamic: c.watchDynamic,
 		cfg:          c.cfg,
 		actingAs:     sa,
+		caps:         c.caps,
 	}, nil
 }
 

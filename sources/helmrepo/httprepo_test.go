@@ -130,6 +130,36 @@ func TestHTTPAuth(t *testing.T) {
 	}
 }
 
+// TestHTTPBearerToken: a repository behind a bearer token serves the chart
+// to the right token only; basic auth, a wrong token or none are refused
+// with ErrAuth and no secret in the error.
+func TestHTTPBearerToken(t *testing.T) {
+	const token = "tok-R1ght-Zq9Xv"
+	srv := chartrepo.NewServer(t, chartrepo.Options{Token: token})
+	publish(t, srv, true, "1.0.0")
+	ref := helmrepo.Ref{Repository: srv.URL, Name: "demo", Version: "1.0.0"}
+	ch, err := helmrepo.New(t.TempDir()).Fetch(context.Background(), ref, helmrepo.Auth{BearerToken: token})
+	if err != nil || ch.Version != "1.0.0" {
+		t.Fatalf("right token: %v %v", ch, err)
+	}
+	for _, tt := range []struct {
+		name string
+		auth helmrepo.Auth
+	}{
+		{"wrong token", helmrepo.Auth{BearerToken: "tok-Wr0ng-Zq9Xv"}},
+		{"no credentials", helmrepo.Auth{}},
+		{"basic auth", helmrepo.Auth{Username: "u", Password: token}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := helmrepo.New(t.TempDir()).Fetch(context.Background(), ref, tt.auth)
+			if !errors.Is(err, helmrepo.ErrAuth) || helmrepo.IsRetryable(err) {
+				t.Fatalf("err = %v, want ErrAuth", err)
+			}
+			assertNoSecrets(t, err, tt.auth.Password, tt.auth.BearerToken, token)
+		})
+	}
+}
+
 func TestHTTPNotFound(t *testing.T) {
 	srv := chartrepo.NewServer(t, chartrepo.Options{})
 	publish(t, srv, true, "1.0.0")

@@ -138,6 +138,26 @@
 // MaxTemplateMemory; each is an ErrLimit error that says the chart recurses
 // or bombs its output.
 //
+// # Helm post-render
+//
+// HelmOptions.PostRender runs a kustomization over a chart's objects, as
+// Flux's postRenderers and Argo CD's Helm-with-kustomize do. The chart's
+// objects (hooks already set aside) are written, as one file named
+// PostRenderOutput, next to the kustomization file in kustomize's
+// in-memory filesystem and put first in its resources; the kustomization
+// (which must not list that file) is walked and sandboxed like any other,
+// so its patches, images, labels, namespace and replicas apply to the
+// chart's objects and its own resources are added; unless ApplyHooks, a
+// hook among them is set aside like the chart's. The same budget bounds
+// the chart and the post-render: the output replaces the chart's objects
+// in the object count, the written chart output counts against MaxBytes.
+// A chart object keeps its template as its origin; Result.Kustomize lists
+// the transformers of the post-render it went through (kustomize records
+// the kustomization file, not a patch file). Origins are found as for
+// kustomize targets: a second build marks each chart object with its index
+// and tracks origins; an object whose mark a patch dropped is looked up
+// among the chart's objects by kind and name.
+//
 // WriteYAML prints objects the way `kustomize build` does, for `trueup
 // render`.
 package render

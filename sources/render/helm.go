@@ -52,6 +52,8 @@ type HelmOptions struct {
 	ApplyHooks bool
 	// Timeout bounds template execution (<= 0: DefaultHelmTimeout).
 	Timeout time.Duration
+	// PostRender, when set, runs a kustomization over the chart's objects.
+	PostRender *PostRender
 }
 
 // ValuesFile is one values file: its name for messages and its content.
@@ -88,9 +90,15 @@ func RenderHelm(ctx context.Context, files sources.Tree, h HelmOptions, opt Opti
 		return nil, fmt.Errorf("render chart %q: %w", h.Chart, err)
 	}
 	opt.lastKeyWins = true // as Helm reads its own output
-	res, err := renderHelm(ctx, files, dir, h, newBudget(opt))
+	b := newBudget(opt)
+	res, err := renderHelm(ctx, files, dir, h, b)
 	if err != nil {
 		return nil, fmt.Errorf("render chart %s: %w", sources.QuotePath(dir), err)
+	}
+	if h.PostRender != nil {
+		if res, err = postRender(res, *h.PostRender, h.ApplyHooks, b); err != nil {
+			return nil, fmt.Errorf("post-render chart %s: %w", sources.QuotePath(dir), err)
+		}
 	}
 	return res, nil
 }
@@ -141,6 +149,11 @@ func prepareChart(buf []*archiveFile, dir string, h HelmOptions) (*chart.Chart, 
 	top, err := commonutil.ToRenderValuesWithSchemaValidation(ch, vals, rel, caps, true)
 	if err != nil {
 		return nil, nil, errorf(ErrHelm, "values: %v", err)
+	}
+	// Helm's own schema check (skipped above) follows file: and http:
+	// references in the schema; validateSchemas follows none.
+	if err := validateSchemas(ch, asMap(top["Values"]), dir); err != nil {
+		return nil, nil, err
 	}
 	return ch, top, nil
 }

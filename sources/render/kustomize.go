@@ -108,13 +108,23 @@ func (w *kustInputs) trackedBuild(dir, kfile string, out resmap.ResMap) map[stri
 	return byID
 }
 
-// build runs kustomize over the admitted files, some of them replaced.
+// build runs kustomize over the admitted files, some of them replaced
+// (or added) by replace.
 func (w *kustInputs) build(dir string, replace map[string][]byte) (m resmap.ResMap, err error) {
 	fs := filesys.MakeFsInMemory()
 	for p, data := range w.include {
 		if r, ok := replace[p]; ok {
 			data = r
 		}
+		if err := fs.WriteFile(fsPath(p), data); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	for p, data := range replace {
+		if _, admitted := w.include[p]; admitted {
+			continue
+		}
+		// A file trueup adds (a post-render's chart output).
 		if err := fs.WriteFile(fsPath(p), data); err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
@@ -180,17 +190,7 @@ func (w *kustInputs) origin(dir, kfile string, obj *unstructured.Unstructured, t
 	var ro *resource.Origin
 	if tracked != nil {
 		ro, _ = tracked.GetOrigin()
-		ts, _ := tracked.GetTransformations()
-		for _, t := range ts {
-			if t == nil || t.ConfiguredIn == "" {
-				continue
-			}
-			step := KustomizeStep{ConfiguredIn: repoPath(dir, t.ConfiguredIn), Kind: t.ConfiguredBy.Kind}
-			// kustomize records some transformers once per field entry.
-			if n := len(ko.Transformers); n == 0 || ko.Transformers[n-1] != step {
-				ko.Transformers = append(ko.Transformers, step)
-			}
-		}
+		ko.Transformers = transformers(dir, tracked)
 	}
 	switch {
 	case ro != nil && ro.Path != "" && ro.Repo == "":
@@ -211,6 +211,23 @@ func (w *kustInputs) origin(dir, kfile string, obj *unstructured.Unstructured, t
 		}
 	}
 	return sources.Origin{File: kfile}, ko
+}
+
+// transformers lists the transformers a tracked build recorded on r.
+func transformers(dir string, r *resource.Resource) []KustomizeStep {
+	var out []KustomizeStep
+	ts, _ := r.GetTransformations()
+	for _, t := range ts {
+		if t == nil || t.ConfiguredIn == "" {
+			continue
+		}
+		step := KustomizeStep{ConfiguredIn: repoPath(dir, t.ConfiguredIn), Kind: t.ConfiguredBy.Kind}
+		// kustomize records some transformers once per field entry.
+		if n := len(out); n == 0 || out[n-1] != step {
+			out = append(out, step)
+		}
+	}
+	return out
 }
 
 // repoPath turns a path kustomize recorded relative to the build directory

@@ -35,3 +35,34 @@ func TestEditRefusesSOPSFiles(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestEditValuesRefusesSOPSFiles: a Helm value is never written into an
+// encrypted values file, and a plain one keeps its other bytes.
+func TestEditValuesRefusesSOPSFiles(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := "# prod\nreplicaCount: 1 # keep\npassword: hunter2\n"
+	enc, err := sops.Encrypt("values.yaml", []byte(values), sops.EncryptOptions{AgeRecipients: []string{id.Recipient().String()}, EncryptedRegex: "^password$"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := drift.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "app", Name: "web"}
+	edits := []writeback.ValuesEdit{{Change: writeback.Change{Path: "/spec/replicas", Live: int64(3)}, File: "values.yaml", Key: []string{"replicaCount"}, Value: int64(3)}}
+	res, err := writeback.EditValues(sources.Files{"values.yaml": []byte(values)}, obj, edits)
+	if err != nil {
+		t.Fatalf("plain file: %v", err)
+	}
+	if got, want := string(res.Files["values.yaml"]), "# prod\nreplicaCount: 3 # keep\npassword: hunter2\n"; got != want {
+		t.Errorf("plain file edited to %q, want %q", got, want)
+	}
+	_, err = writeback.EditValues(sources.Files{"values.yaml": enc}, obj, edits)
+	if !errors.Is(err, writeback.ErrEncrypted) {
+		t.Fatalf("encrypted file: %v, want ErrEncrypted", err)
+	}
+	obj.Kind, obj.Group = "Secret", ""
+	if _, err := writeback.EditValues(sources.Files{"values.yaml": []byte(values)}, obj, edits); !errors.Is(err, writeback.ErrSecret) {
+		t.Fatalf("a Secret: %v, want ErrSecret", err)
+	}
+}

@@ -50,6 +50,10 @@ func (a Action) Describe() string {
 		return "set in the kustomization field that overrides it"
 	case AddedPatch:
 		return "added a new patch to the overlay"
+	case SetInValues:
+		return "set in the Helm values file that sets it"
+	case AddedToValues:
+		return "added to the Helm values file (the chart's default set it)"
 	}
 	return string(a)
 }
