@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -10,9 +12,22 @@ import (
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/fixtures/golden"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
+	"github.com/trueup-dev/trueup/sources/render"
 )
 
-func TestMain(m *testing.M) { kubeenv.Main(m) }
+// TestMain runs Helm template workers as main does (os.Executable() of a
+// test binary is the test binary), so the tests render charts in the
+// sandbox as the daemon does.
+func TestMain(m *testing.M) {
+	if render.IsHelmWorker() {
+		os.Exit(render.RunHelmWorker(os.Stdin, os.Stdout))
+	}
+	if err := render.EnableHelmSandbox(render.HelmSandbox{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	kubeenv.Main(m)
+}
 
 // kubectl runs kubectl against the shared control plane.
 func kubectl(t *testing.T, env *kubeenv.Env, args ...string) string {

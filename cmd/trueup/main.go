@@ -3,15 +3,27 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/trueup-dev/trueup/sources/render"
 )
 
 func main() {
+	// A Helm template worker (a child of this program, rendering one
+	// chart's templates where it can be killed) does nothing else.
+	if render.IsHelmWorker() {
+		os.Exit(render.RunHelmWorker(os.Stdin, os.Stdout))
+	}
+	if err := render.EnableHelmSandbox(render.HelmSandbox{}); err != nil {
+		fmt.Fprintf(os.Stderr, "trueup: %v\n", err)
+		os.Exit(1)
+	}
 	// controller-runtime's client warns when its logger is unset; trueup
 	// logs through slog in the reconciler instead.
 	ctrllog.SetLogger(logr.Discard())

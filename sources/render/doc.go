@@ -128,8 +128,15 @@
 // unless ApplyHooks. Limits: the chart's files and the output count against
 // MaxBytes, every document against the document limits, the template
 // execution against HelmOptions.Timeout; Helm itself stops an include
-// nested more than 1000 deep. The Helm engine cannot be interrupted: after
-// the timeout the render fails and its goroutine is left to finish.
+// nested more than 1000 deep. The Helm engine cannot be interrupted: in
+// process, after the timeout the render fails and its goroutine is left to
+// finish, burning CPU and memory. A program that calls EnableHelmSandbox
+// (trueup's main does) runs the templates in a worker process of its own
+// executable instead (IsHelmWorker, RunHelmWorker): the worker is killed
+// when the timeout passes, when its output passes MaxBytes, or when the
+// render's context ends, and exits by itself when its memory passes
+// MaxTemplateMemory; each is an ErrLimit error that says the chart recurses
+// or bombs its output.
 //
 // # Helm post-render
 //

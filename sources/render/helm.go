@@ -104,47 +104,63 @@ func RenderHelm(ctx context.Context, files sources.Tree, h HelmOptions, opt Opti
 }
 
 func renderHelm(ctx context.Context, files sources.Tree, dir string, h HelmOptions, b *budget) (*Result, error) {
-	// 1. Load the chart and check its dependencies are vendored.
-	ch, err := loadChart(files, dir, b)
+	// 1. Read the chart folder and load it; its dependencies are vendored.
+	buf, err := chartFiles(files, dir, b)
 	if err != nil {
 		return nil, err
 	}
-	// 2. Values: files, then --set, then dependency conditions and imports.
+	ch, top, err := prepareChart(buf, dir, h)
+	if err != nil {
+		return nil, err
+	}
+	// 2. Execute the templates, bounded in time and output (and, in the
+	// sandbox, in memory).
+	out, err := executeTemplates(ctx, buf, ch, dir, top, h, b)
+	if err != nil {
+		return nil, err
+	}
+	// 3. Decode the output into objects, CRDs first, hooks set aside.
+	return helmObjects(ch, dir, out, h, b)
+}
+
+// prepareChart loads the chart's files and computes the values its
+// templates see: values files, then --set, then dependency conditions and
+// imports, then the release and capabilities.
+func prepareChart(buf []*archiveFile, dir string, h HelmOptions) (*chart.Chart, common.Values, error) {
+	ch, err := loadChart(buf, dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	vals, err := helmValues(h)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := chartutil.ProcessDependencies(ch, vals); err != nil {
-		return nil, errorf(ErrHelm, "dependencies: %v", err)
+		return nil, nil, errorf(ErrHelm, "dependencies: %v", err)
 	}
 	caps, err := capabilities(h)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if kv := ch.Metadata.KubeVersion; kv != "" && !chartutil.IsCompatibleRange(kv, caps.KubeVersion.String()) {
-		return nil, errorf(ErrHelm, "Chart.yaml: the chart needs kubeVersion %s, not %s: set render.helm.kubeVersion", kv, caps.KubeVersion.Version)
+		return nil, nil, errorf(ErrHelm, "Chart.yaml: the chart needs kubeVersion %s, not %s: set render.helm.kubeVersion", kv, caps.KubeVersion.Version)
 	}
 	rel := common.ReleaseOptions{Name: h.ReleaseName, Namespace: h.Namespace, Revision: 1, IsInstall: true}
 	top, err := commonutil.ToRenderValuesWithSchemaValidation(ch, vals, rel, caps, true)
 	if err != nil {
-		return nil, errorf(ErrHelm, "values: %v", err)
+		return nil, nil, errorf(ErrHelm, "values: %v", err)
 	}
 	// Helm's own schema check (skipped above) follows file: and http:
 	// references in the schema; validateSchemas follows none.
 	if err := validateSchemas(ch, asMap(top["Values"]), dir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	// 3. Execute the templates, bounded in time and output.
-	out, err := execute(ctx, ch, dir, top, h.Timeout, b)
-	if err != nil {
-		return nil, err
-	}
-	// 4. Decode the output into objects, CRDs first, hooks set aside.
-	return helmObjects(ch, dir, out, h, b)
+	return ch, top, nil
 }
 
-// loadChart reads the chart folder (honouring .helmignore) into a chart.
-func loadChart(files sources.Tree, dir string, b *budget) (*chart.Chart, error) {
+// chartFiles reads the files of the chart folder (honouring .helmignore),
+// named relative to the folder.
+func chartFiles(files sources.Tree, dir string, b *budget) ([]*archiveFile, error) {
 	chartFile := path.Join(dir, helmChartFile)
 	if dir == "." {
 		chartFile = helmChartFile
@@ -171,6 +187,12 @@ func loadChart(files sources.Tree, dir string, b *budget) (*chart.Chart, error) 
 		}
 		buf = append(buf, &archiveFile{Name: rel, Data: data})
 	}
+	return buf, nil
+}
+
+// loadChart loads a chart from its files and checks its dependencies are
+// vendored.
+func loadChart(buf []*archiveFile, dir string) (*chart.Chart, error) {
 	ch, err := loader.LoadFiles(buf)
 	if err != nil {
 		return nil, errorf(ErrHelm, "load: %v", err)

@@ -48,11 +48,12 @@ func (l *lookupCalls) get() string {
 
 var errLookupOff = errors.New("lookup is off in trueup: charts are rendered without a cluster")
 
-// execute runs the chart's templates. The Helm engine cannot be stopped
-// once started, so when the deadline passes the render is reported as
-// failed and its goroutine is left to finish on its own; Helm's own guard
-// stops an include nested more than 1000 times. Output larger than the
-// byte limit is refused.
+// execute runs the chart's templates in this process. The Helm engine
+// cannot be stopped once started, so when the deadline passes the render is
+// reported as failed and its goroutine is left to finish on its own (in a
+// worker process, the process exits and takes it along: helm_worker.go);
+// Helm's own guard stops an include nested more than 1000 times. Output
+// larger than the byte limit is refused.
 func execute(ctx context.Context, ch *chart.Chart, dir string, top common.Values, timeout time.Duration, b *budget) (map[string]string, error) {
 	if timeout <= 0 {
 		timeout = DefaultHelmTimeout

@@ -26,11 +26,18 @@ type Options struct {
 	MaxDepth int
 	// MaxAliases is the most YAML aliases (*name) in one document.
 	MaxAliases int
+	// MaxTemplateMemory is the most memory a Helm template worker may hold
+	// (EnableHelmSandbox); templates rendered in process are bounded in
+	// time and output only.
+	MaxTemplateMemory int64
 
 	// lastKeyWins keeps the last of a mapping's duplicate keys instead of
 	// refusing the document: a chart's template output, which Helm itself
 	// reads that way (files in Git are refused, as kustomize does).
 	lastKeyWins bool
+	// helmSandbox, when set, overrides the sandbox EnableHelmSandbox set
+	// (an empty Command: templates run in process).
+	helmSandbox *HelmSandbox
 }
 
 // DefaultOptions returns the default limits.
@@ -41,6 +48,8 @@ func DefaultOptions() Options {
 		MaxDocBytes: DefaultMaxDocBytes,
 		MaxDepth:    DefaultMaxDepth,
 		MaxAliases:  DefaultMaxAliases,
+
+		MaxTemplateMemory: DefaultMaxTemplateMemory,
 	}
 }
 
@@ -61,6 +70,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAliases <= 0 {
 		o.MaxAliases = d.MaxAliases
+	}
+	if o.MaxTemplateMemory <= 0 {
+		o.MaxTemplateMemory = d.MaxTemplateMemory
 	}
 	return o
 }
