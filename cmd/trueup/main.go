@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,10 +18,6 @@ func main() {
 	// chart's templates where it can be killed) does nothing else.
 	if render.IsHelmWorker() {
 		os.Exit(render.RunHelmWorker(os.Stdin, os.Stdout))
-	}
-	if err := render.EnableHelmSandbox(render.HelmSandbox{}); err != nil {
-		fmt.Fprintf(os.Stderr, "trueup: %v\n", err)
-		os.Exit(1)
 	}
 	// controller-runtime's client warns when its logger is unset; trueup
 	// logs through slog in the reconciler instead.

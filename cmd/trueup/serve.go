@@ -18,6 +18,7 @@ import (
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/state"
 	"github.com/trueup-dev/trueup/reconciler/webhook"
+	"github.com/trueup-dev/trueup/sources/render"
 )
 
 type serveOptions struct {
@@ -45,6 +46,12 @@ when server.auth is set; without it, only a loopback listener is allowed.`,
 		Example: "  trueup serve -c trueup.yaml\n  trueup serve -c trueup.yaml --log-format json --listen :8080",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The daemon renders charts in worker processes it can kill
+			// (a chart bomb must not take it down); one-shot commands
+			// (render, diff, apply) render in-process, as helm does.
+			if err := render.EnableHelmSandbox(render.HelmSandbox{}); err != nil {
+				return &exitCodeError{code: exitError, err: err}
+			}
 			return serve(cmd.Context(), cmd, opts, so)
 		},
 	}
