@@ -28,21 +28,11 @@ func TestRenderHelmChart(t *testing.T) {
 		"charts/web/templates/hook.yaml": gitrepo.File("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: before\n  annotations: {helm.sh/hook: pre-install}\n"),
 		"env/prod.yaml":                  gitrepo.File("replicaCount: 3\n"),
 	}, gitrepo.CommitOptions{Message: "chart"})
-	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
-kind: Config
-dataDir: %s
-sources: [{name: repo, url: %s}]
-clusters: [{name: prod, kubeconfig: {path: /nonexistent}}]
-targets:
-  - name: web
+	path := repoConfig(t, dir, repo.URL(), "/nonexistent", `  - name: web
     source: repo
     cluster: prod
     render: {helm: {chart: charts/web, releaseName: shop, values: [{path: env/prod.yaml}], set: {tag: "2.0"}}}
-`, filepath.Join(dir, "data"), repo.URL())
-	path := filepath.Join(dir, "trueup.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	stdout, stderr, code := trueup(t, "render", "web", "-c", path)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -67,21 +57,11 @@ func TestRenderRemoteOCIChart(t *testing.T) {
 	reg.PushChart(t, "charts", "demo", "1.2.0", chartrepo.Package(t, chartrepo.Demo(), "demo", "1.2.0"))
 	repo := gitrepo.Init(t, filepath.Join(dir, "repo.git"))
 	repo.Commit(t, map[string]gitrepo.Entry{"env/prod.yaml": gitrepo.File("message: from-oci\n")}, gitrepo.CommitOptions{Message: "values"})
-	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
-kind: Config
-dataDir: %s
-sources: [{name: repo, url: %s}]
-clusters: [{name: prod, kubeconfig: {path: /nonexistent}}]
-targets:
-  - name: web
+	path := repoConfig(t, dir, repo.URL(), "/nonexistent", fmt.Sprintf(`  - name: web
     source: repo
     cluster: prod
     render: {helm: {chart: {repository: "oci://%s/charts", name: demo, version: "^1"}, releaseName: shop, values: [{path: env/prod.yaml}]}}
-`, filepath.Join(dir, "data"), repo.URL(), reg.Host)
-	path := filepath.Join(dir, "trueup.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, reg.Host))
 	stdout, stderr, code := trueup(t, "render", "web", "-c", path)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -122,21 +102,11 @@ func TestRenderLocalCheckout(t *testing.T) {
 	if err := os.Symlink(secret, filepath.Join(checkout, "charts/web/templates/outside.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
-kind: Config
-dataDir: %s
-sources: [{name: repo, url: %s}]
-clusters: [{name: prod, kubeconfig: {path: /nonexistent}}]
-targets:
-  - name: web
+	path := repoConfig(t, dir, filepath.Join(dir, "no-such-repo.git"), "/nonexistent", `  - name: web
     source: repo
     cluster: prod
     render: {helm: {chart: charts/web, releaseName: shop, values: [{path: env/prod.yaml}]}}
-`, filepath.Join(dir, "data"), filepath.Join(dir, "no-such-repo.git"))
-	path := filepath.Join(dir, "trueup.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	stdout, stderr, code := trueup(t, "render", "web", "-c", path, "--local", checkout)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -167,19 +137,9 @@ func TestServeSurvivesChartBomb(t *testing.T) {
 		"charts/web/Chart.yaml":        gitrepo.File("apiVersion: v2\nname: web\nversion: 0.1.0\n"),
 		"charts/web/templates/cm.yaml": gitrepo.File("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}', namespace: default}\n"),
 	}, gitrepo.CommitOptions{Message: "a chart and a chart bomb"})
-	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
-kind: Config
-dataDir: %s
-sources: [{name: repo, url: %s}]
-clusters: [{name: prod, kubeconfig: {path: %s}}]
-targets:
-  - {name: bomb, source: repo, cluster: prod, wait: false, render: {helm: {chart: charts/bomb, releaseName: bomb}}}
+	path := repoConfig(t, dir, repo.URL(), env.Kubeconfig, `  - {name: bomb, source: repo, cluster: prod, wait: false, render: {helm: {chart: charts/bomb, releaseName: bomb}}}
   - {name: web, source: repo, cluster: prod, wait: false, render: {helm: {chart: charts/web, releaseName: survives-bomb}}}
-`, filepath.Join(dir, "data"), repo.URL(), env.Kubeconfig)
-	path := filepath.Join(dir, "trueup.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	d := startDaemon(t, path)
@@ -210,4 +170,23 @@ targets:
 			t.Errorf("a helm worker (pid %s, state %s) outlived the daemon", e.Name(), f[0])
 		}
 	}
+}
+
+// repoConfig writes dir/trueup.yaml with one Git source "repo" at url, one
+// cluster "prod" (its kubeconfig; /nonexistent when the test renders
+// only) and targets (YAML list items), and returns its path.
+func repoConfig(t *testing.T, dir, url, kubeconfig, targets string) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
+kind: Config
+dataDir: %s
+sources: [{name: repo, url: %s}]
+clusters: [{name: prod, kubeconfig: {path: %s}}]
+targets:
+%s`, filepath.Join(dir, "data"), url, kubeconfig, targets)
+	path := filepath.Join(dir, "trueup.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
