@@ -53,32 +53,13 @@ func TestPreviewChartVersionBump(t *testing.T) {
 	local.Commit(t, podinfoRepo(t, "6.9.2"), gitrepo.CommitOptions{Message: "podinfo 6.9.2"})
 	repo := gitea.CreateRepo(t, "charts")
 	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/main")
-	cfg := filepath.Join(dir, "trueup.yaml")
-	text := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
-kind: Config
-dataDir: %s
-sources:
-  - name: charts
-    url: %s
-    ref: {branch: main}
-    auth:
-      username: %s
-      passwordFrom: {env: TRUEUP_TEST_GITEA_TOKEN}
-    provider: {type: gitea, url: '%s', tokenFrom: {env: TRUEUP_TEST_GITEA_TOKEN}}
-clusters:
-  - name: test
-    kubeconfig: {path: %s}
-targets:
-  - name: %s
+	cfg := giteaSourceConfig(t, dir, "charts", repo, gitea, env.Kubeconfig, fmt.Sprintf(`  - name: %[1]s
     source: charts
     cluster: test
-    namespace: %[6]s
+    namespace: %[1]s
     wait: false
     render: {helm: {chart: charts/podinfo, releaseName: podinfo, kubeVersion: v1.37.0}}
-`, filepath.Join(dir, "data"), repo.CloneURL, gitea.AdminUser, gitea.URL, env.Kubeconfig, ns)
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, ns))
 	t.Setenv("TRUEUP_TEST_GITEA_TOKEN", gitea.Token)
 	if out, stderr, code := trueup(t, "apply", ns, "-c", cfg); code != 0 {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
@@ -184,37 +165,18 @@ func TestPreviewRemoteChartPostRender(t *testing.T) {
 	local.Commit(t, files("one", "team: web"), gitrepo.CommitOptions{Message: "demo"})
 	repo := gitea.CreateRepo(t, "env")
 	gitea.Push(t, repo, local.Git, "refs/heads/main:refs/heads/main")
-	cfg := filepath.Join(dir, "trueup.yaml")
-	text := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
-kind: Config
-dataDir: %s
-sources:
-  - name: env
-    url: %s
-    ref: {branch: main}
-    auth:
-      username: %s
-      passwordFrom: {env: TRUEUP_TEST_GITEA_TOKEN}
-    provider: {type: gitea, url: '%s', tokenFrom: {env: TRUEUP_TEST_GITEA_TOKEN}}
-clusters:
-  - name: test
-    kubeconfig: {path: %s}
-targets:
-  - name: %s
+	cfg := giteaSourceConfig(t, dir, "env", repo, gitea, env.Kubeconfig, fmt.Sprintf(`  - name: %[1]s
     source: env
     cluster: test
-    namespace: %[6]s
+    namespace: %[1]s
     wait: false
     render:
       helm:
-        chart: {repository: '%s', name: demo, version: 1.0.0}
+        chart: {repository: '%[2]s', name: demo, version: 1.0.0}
         releaseName: web
         values: [{path: env/prod.yaml}]
         postRender: {kustomization: env/post}
-`, filepath.Join(dir, "data"), repo.CloneURL, gitea.AdminUser, gitea.URL, env.Kubeconfig, ns, charts.URL)
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, ns, charts.URL))
 	t.Setenv("TRUEUP_TEST_GITEA_TOKEN", gitea.Token)
 	if out, stderr, code := trueup(t, "apply", ns, "-c", cfg); code != 0 {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
@@ -251,4 +213,33 @@ targets:
 	if got := live(); got != "one web " {
 		t.Errorf("the preview changed the cluster: %q", got)
 	}
+}
+
+// giteaSourceConfig writes dir/trueup.yaml with one source, name, that
+// follows main of a Gitea repository (its token in
+// TRUEUP_TEST_GITEA_TOKEN), one cluster "test" and targets (YAML list
+// items), and returns its path.
+func giteaSourceConfig(t *testing.T, dir, name string, repo giteaenv.Repo, gitea *giteaenv.Env, kubeconfig, targets string) string {
+	t.Helper()
+	text := fmt.Sprintf(`apiVersion: trueup.dev/v1alpha1
+kind: Config
+dataDir: %s
+sources:
+  - name: %s
+    url: %s
+    ref: {branch: main}
+    auth:
+      username: %s
+      passwordFrom: {env: TRUEUP_TEST_GITEA_TOKEN}
+    provider: {type: gitea, url: '%s', tokenFrom: {env: TRUEUP_TEST_GITEA_TOKEN}}
+clusters:
+  - name: test
+    kubeconfig: {path: %s}
+targets:
+%s`, filepath.Join(dir, "data"), name, repo.CloneURL, gitea.AdminUser, gitea.URL, kubeconfig, targets)
+	cfg := filepath.Join(dir, "trueup.yaml")
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
