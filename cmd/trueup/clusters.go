@@ -61,7 +61,11 @@ func newDestinations(cfg *config.Config, targets []*config.Target) (map[string]*
 		}
 		rc.UserAgent = "trueup/" + version
 		timeout := callTimeout(cfg, func(t *config.Target) bool { return t.Cluster == c.Name }, kube.DefaultRequestTimeout)
-		kc, err := kube.NewCluster(c.Name, rc, kube.WithRequestTimeout(timeout))
+		opts := []kube.Option{kube.WithRequestTimeout(timeout)}
+		if r := c.RateLimit; r != nil {
+			opts = append(opts, kube.WithRateLimit(float32(r.QPS), r.BurstOrDefault()))
+		}
+		kc, err := kube.NewCluster(c.Name, rc, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: cluster %q: %w", path, c.Name, err)
 		}

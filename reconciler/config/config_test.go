@@ -43,6 +43,11 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`targets[0].interval: invalid duration "soon"`, `targets[0].source: unknown source "nope"`},
 		},
 		{
+			name: "cluster rate limit out of range",
+			yaml: header + "sources: [{name: platform, url: https://git.example.com/p.git}]\nclusters:\n  - name: prod\n    kubeconfig: {path: /k}\n    rateLimit: {qps: 0, burst: -1}\n",
+			want: []string{`clusters[0].rateLimit.qps: want requests per second between 0 and 10000`, `clusters[0].rateLimit.burst: want 1 to 100000`},
+		},
+		{
 			name: "cluster and account both set",
 			yaml: base + "targets:\n  - {name: a, source: platform, cluster: prod, account: x}\n",
 			want: []string{`targets[0]: set only one of cluster and account`},

@@ -125,6 +125,25 @@ type Cluster struct {
 	InCluster  bool        `json:"inCluster,omitempty"`
 	// InventoryNamespace holds the per-target inventories; default trueup-system.
 	InventoryNamespace string `json:"inventoryNamespace,omitempty"`
+	// RateLimit is a client-side limit on trueup's requests to the
+	// cluster; none by default (the API server's priority and fairness
+	// throttles, as controller-runtime's default).
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+}
+
+// RateLimit is a token bucket: QPS requests per second on average, Burst
+// at once (default 2 x QPS, at least 1).
+type RateLimit struct {
+	QPS   float64 `json:"qps"`
+	Burst int     `json:"burst,omitempty"`
+}
+
+// BurstOrDefault is Burst, or 2 x QPS (at least 1) when unset.
+func (r RateLimit) BurstOrDefault() int {
+	if r.Burst > 0 {
+		return r.Burst
+	}
+	return max(1, int(2*r.QPS))
 }
 
 // Kubeconfig points at a kubeconfig file and optionally one of its contexts.

@@ -304,6 +304,15 @@ func validateCluster(e *errs, p string, c *Cluster) {
 	if ns := c.InventoryNamespace; ns != "" && !nameRE().MatchString(ns) {
 		e.add(field(p, "inventoryNamespace"), "%q is not a valid namespace name", ns)
 	}
+	if r := c.RateLimit; r != nil {
+		rp := field(p, "rateLimit")
+		if r.QPS <= 0 || r.QPS > 10000 {
+			e.add(field(rp, "qps"), "want requests per second between 0 and 10000 (like 50), got %v; leave rateLimit out for no client-side limit", r.QPS)
+		}
+		if r.Burst < 0 || r.Burst > 100000 {
+			e.add(field(rp, "burst"), "want 1 to 100000 (default 2 x qps), got %d", r.Burst)
+		}
+	}
 }
 
 func validateAccount(e *errs, p string, a *Account) {

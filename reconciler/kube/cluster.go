@@ -126,6 +126,10 @@ func NewCluster(name string, cfg *rest.Config, opts ...Option) (*Cluster, error)
 	return &Cluster{name: name, client: c, ownClient: c, mapper: mapper, manager: manager, watchDynamic: dyn, cfg: cfg, caps: &capsCache{}}, nil
 }
 
+// RateLimit is the client-side limit of its requests: QPS per second on
+// average and Burst at once (QPS -1: none).
+func (c *Cluster) RateLimit() (qps float32, burst int) { return c.cfg.QPS, c.cfg.Burst }
+
 // Name returns the cluster's name.
 func (c *Cluster) Name() string { return c.name }
 
