@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 GO        ?= go
 BIN       := bin/trueup
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X main.version=$(VERSION)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
 # The test control plane (kube-apiserver + etcd) is built once per machine
 # into this cache folder, outside the checkout; see fixtures/testenv.
 KUBE_VERSION    := v1.37.2
