@@ -52,6 +52,7 @@ when server.auth is set; without it, only a loopback listener is allowed.`,
 			if err := render.EnableHelmSandbox(render.HelmSandbox{}); err != nil {
 				return &exitCodeError{code: exitError, err: err}
 			}
+			defer render.CloseHelmWorkers() // the idle ones; running renders end with their reconciles
 			return serve(cmd.Context(), cmd, opts, so)
 		},
 	}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/gob"
@@ -9,7 +10,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +30,9 @@ import (
 // executable instead, which the render kills when the timeout passes, when
 // its output passes the byte limit, or when the caller's context ends; the
 // child exits by itself when its memory passes Options.MaxTemplateMemory.
+// A worker that rendered a chart renders the next one (a pool of at most
+// maxIdleWorkers waits between renders), so a render costs no process
+// start; a worker whose render failed is never reused.
 
 // DefaultMaxTemplateMemory bounds the memory of a Helm template worker.
 const DefaultMaxTemplateMemory = 1 << 30
@@ -140,24 +146,44 @@ type workerResponse struct {
 // errorKinds are the kinds an error keeps across the process boundary.
 var errorKinds = []error{ErrLimit, ErrInvalid, ErrDuplicate, ErrNotFound, ErrRemote, ErrUnsupported, ErrKustomize, ErrRead, ErrHelm}
 
-// RunHelmWorker is a Helm template worker's whole life: it reads one
-// request from in, renders the chart's templates as RenderHelm does in
-// process, writes the answer to out and returns the process's exit code.
-// When the worker's memory passes the request's limit it exits the process
-// at once with a code of its own.
+// RunHelmWorker is a Helm template worker's whole life: it reads requests
+// from in until in is closed, renders each chart's templates as RenderHelm
+// does in process and writes each answer to out, then returns the
+// process's exit code. Between renders it returns its memory to the
+// system, so each render is measured alone; when a render's memory passes
+// the request's limit it exits the process at once with a code of its own.
 func RunHelmWorker(in io.Reader, out io.Writer) int {
-	var req workerRequest
-	if err := gob.NewDecoder(in).Decode(&req); err != nil {
-		fmt.Fprintf(os.Stderr, "helm worker: read the request: %v\n", err)
-		return 2
+	dec := gob.NewDecoder(bufio.NewReader(in))
+	bw := bufio.NewWriter(out)
+	enc := gob.NewEncoder(bw)
+	var limit atomic.Int64
+	watching := false
+	for {
+		var req workerRequest
+		if err := dec.Decode(&req); err != nil {
+			if errors.Is(err, io.EOF) {
+				return 0 // the parent closed the pool
+			}
+			fmt.Fprintf(os.Stderr, "helm worker: read the request: %v\n", err)
+			return 2
+		}
+		limit.Store(req.MaxMemory)
+		if !watching {
+			go watchMemory(&limit)
+			watching = true
+		}
+		res := workerTemplates(req)
+		err := enc.Encode(res)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "helm worker: write the answer: %v\n", err)
+			return 2
+		}
+		req, res = workerRequest{}, workerResponse{}
+		debug.FreeOSMemory()
 	}
-	go watchMemory(req.MaxMemory)
-	res := workerTemplates(req)
-	if err := gob.NewEncoder(out).Encode(res); err != nil {
-		fmt.Fprintf(os.Stderr, "helm worker: write the answer: %v\n", err)
-		return 2
-	}
-	return 0
 }
 
 // workerTemplates loads the chart and executes its templates.
@@ -191,10 +217,11 @@ func workerTemplates(req workerRequest) workerResponse {
 // debug.SetMemoryLimit: near it the garbage collector runs nonstop, this
 // goroutine starves, and a doubling chart reached twice the limit before
 // it was seen; without, it is seen within a few percent.)
-func watchMemory(max int64) {
+func watchMemory(limit *atomic.Int64) {
 	samples := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	for range time.Tick(workerMemoryPoll) {
 		metrics.Read(samples)
+		max := limit.Load()
 		if used := samples[0].Value.Uint64() - samples[1].Value.Uint64(); used > uint64(max) {
 			fmt.Fprintf(os.Stderr, "helm worker: memory %d passed the limit %d\n", used, max)
 			os.Exit(workerExitMemory)
@@ -223,56 +250,249 @@ func executeTemplates(ctx context.Context, buf []*archiveFile, ch *chart.Chart, 
 	return runWorker(ctx, *sb, req)
 }
 
-// runWorker starts the worker, sends it the request and reads its answer.
-// The worker (its whole process group) is killed when the timeout passes,
-// when its answer passes the byte limit, or when ctx ends, and is always
-// waited for.
+// runWorker renders in a worker of the pool: it sends the request and
+// reads the answer. The worker (its whole process group) is killed when
+// the timeout passes, when its answer passes the byte limit, or when ctx
+// ends; a worker that answered goes back to the pool for the next render.
 func runWorker(ctx context.Context, sb HelmSandbox, req workerRequest) (map[string]string, error) {
 	timeout := req.Helm.Timeout
 	if timeout <= 0 {
 		timeout = DefaultHelmTimeout
 	}
-	var in bytes.Buffer
-	if err := gob.NewEncoder(&in).Encode(req); err != nil {
-		return nil, fmt.Errorf("templates: encode the helm worker's request: %w", err)
+	w, err := takeWorker(sb)
+	if err != nil {
+		return nil, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, timeout+workerGrace)
-	defer cancel()
-	stdout := &cappedBuffer{max: req.MaxBytes + workerOverhead, full: cancel}
-	stderr := &cappedBuffer{max: workerStderr}
-	cmd := exec.CommandContext(wctx, sb.Command, sb.Args...)
-	cmd.Env = workerEnviron()
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = &in, stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	runErr := cmd.Run()
-	switch {
-	case stdout.overflow():
-		return nil, errorf(ErrLimit, "templates produced more than %d bytes (an output bomb): fix the chart", req.MaxBytes)
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("templates: %w", ctx.Err())
-	case errors.Is(wctx.Err(), context.DeadlineExceeded):
-		return nil, errorf(ErrLimit, "templates did not finish within %s (a template recursion or an output bomb): fix the chart", timeout)
-	case cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == workerExitMemory:
-		return nil, errorf(ErrLimit, "templates used more than %s of memory (a template recursion or an output bomb): fix the chart", byteSize(req.MaxMemory))
-	case killed(cmd.ProcessState):
-		return nil, errorf(ErrHelm, "templates: the helm worker %s was killed (%v): the system may be out of memory: give trueup more "+
-			"memory or lower render limits", workerName(sb), runErr)
-	case runErr != nil:
-		return nil, errorf(ErrHelm, "templates: the helm worker %s failed (%v)%s: this is a trueup bug, please report it", workerName(sb), runErr, stderr.firstLine())
+	out, reusable, err := w.render(ctx, req, timeout)
+	if reusable {
+		returnWorker(w)
+	} else {
+		w.discard()
 	}
-	var res workerResponse
-	if err := gob.NewDecoder(bytes.NewReader(stdout.buf.Bytes())).Decode(&res); err != nil {
-		return nil, errorf(ErrHelm, "templates: read the answer of the helm worker %s: %v: is it trueup's worker?", workerName(sb), err)
+	return out, err
+}
+
+// maxIdleWorkers is how many workers wait in the pool between renders.
+const maxIdleWorkers = 2
+
+// pool holds the idle workers.
+var pool struct {
+	mu   sync.Mutex
+	idle []*helmWorker
+}
+
+// helmWorker is one worker process and its pipes.
+type helmWorker struct {
+	sb     HelmSandbox
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *os.File
+	out    *countingReader
+	enc    *gob.Encoder
+	dec    *gob.Decoder
+	stderr *cappedBuffer
+	done   chan struct{} // closed when the process was waited for
+}
+
+// countingReader fails a read past max bytes since the last reset.
+type countingReader struct {
+	r      io.Reader
+	n, max int64
+	over   atomic.Bool
+}
+
+var errAnswerTooLarge = errors.New("the helm worker's answer is too large")
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.n >= c.max {
+		c.over.Store(true)
+		return 0, errAnswerTooLarge
 	}
-	if res.Err != "" {
-		if res.Kind > 0 && res.Kind <= len(errorKinds) {
-			return nil, &kindError{kind: errorKinds[res.Kind-1], msg: res.Err}
+	if room := c.max - c.n; int64(len(p)) > room {
+		p = p[:room]
+	}
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
+}
+
+func sameSandbox(a, b HelmSandbox) bool {
+	return a.Command == b.Command && slices.Equal(a.Args, b.Args)
+}
+
+// takeWorker returns an idle worker of the sandbox, or starts one.
+func takeWorker(sb HelmSandbox) (*helmWorker, error) {
+	pool.mu.Lock()
+	for i := len(pool.idle) - 1; i >= 0; i-- {
+		w := pool.idle[i]
+		if !sameSandbox(w.sb, sb) {
+			continue
 		}
-		return nil, errorf(ErrHelm, "%s", res.Err)
+		pool.idle = slices.Delete(pool.idle, i, i+1)
+		select {
+		case <-w.done: // it died while idle
+			pool.mu.Unlock()
+			w.discard()
+			pool.mu.Lock()
+			continue
+		default:
+			pool.mu.Unlock()
+			return w, nil
+		}
 	}
-	return res.Out, nil
+	pool.mu.Unlock()
+	return startWorker(sb)
+}
+
+// returnWorker puts a worker back in the pool, or ends it when the pool
+// is full.
+func returnWorker(w *helmWorker) {
+	pool.mu.Lock()
+	if len(pool.idle) < maxIdleWorkers {
+		pool.idle = append(pool.idle, w)
+		pool.mu.Unlock()
+		return
+	}
+	pool.mu.Unlock()
+	w.discard()
+}
+
+// CloseHelmWorkers ends the idle workers of the pool (trueup serve calls
+// it when it stops). Renders still running end their own.
+func CloseHelmWorkers() {
+	pool.mu.Lock()
+	idle := pool.idle
+	pool.idle = nil
+	pool.mu.Unlock()
+	for _, w := range idle {
+		w.discard()
+	}
+}
+
+func startWorker(sb HelmSandbox) (*helmWorker, error) {
+	r, wr, err := os.Pipe()
+	if err != nil {
+		return nil, errorf(ErrHelm, "templates: start the helm worker %s: %v", workerName(sb), err)
+	}
+	w := &helmWorker{sb: sb, stdout: r, stderr: &cappedBuffer{max: workerStderr}, done: make(chan struct{})}
+	w.cmd = exec.Command(sb.Command, sb.Args...)
+	w.cmd.Env = workerEnviron()
+	w.cmd.Stdout, w.cmd.Stderr = wr, w.stderr
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if w.stdin, err = w.cmd.StdinPipe(); err == nil {
+		err = w.cmd.Start()
+	}
+	wr.Close() // the worker holds its end
+	if err != nil {
+		r.Close()
+		return nil, errorf(ErrHelm, "templates: start the helm worker %s: %v", workerName(sb), err)
+	}
+	w.out = &countingReader{r: r}
+	w.enc, w.dec = gob.NewEncoder(w.stdin), gob.NewDecoder(w.out)
+	go func() {
+		_ = w.cmd.Wait()
+		close(w.done)
+	}()
+	return w, nil
+}
+
+// kill ends the worker's process group and waits for the worker.
+func (w *helmWorker) kill() {
+	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	<-w.done
+}
+
+// discard ends the worker: its input closed (it exits), killed if it does
+// not within a second.
+func (w *helmWorker) discard() {
+	_ = w.stdin.Close()
+	select {
+	case <-w.done:
+	case <-time.After(time.Second):
+		w.kill()
+	}
+	_ = w.stdout.Close()
+}
+
+// render sends one request and reads its answer; reusable says the worker
+// rendered the chart and may render the next.
+func (w *helmWorker) render(ctx context.Context, req workerRequest, timeout time.Duration) (map[string]string, bool, error) {
+	w.out.n, w.out.max = 0, req.MaxBytes+workerOverhead
+	w.out.over.Store(false)
+	type result struct {
+		res workerResponse
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// A worker that exits at once may not read the request: its
+		// answer (or its exit) still says what happened.
+		_ = w.enc.Encode(req)
+		var res workerResponse
+		err := w.dec.Decode(&res)
+		ch <- result{res, err}
+	}()
+	timer := time.NewTimer(timeout + workerGrace)
+	defer timer.Stop()
+	var r result
+	select {
+	case r = <-ch:
+	case <-timer.C:
+		w.kill()
+		<-ch
+		return nil, false, errorf(ErrLimit, "templates did not finish within %s (a template recursion or an output bomb): fix the chart", timeout)
+	case <-ctx.Done():
+		w.kill()
+		<-ch
+		return nil, false, fmt.Errorf("templates: %w", ctx.Err())
+	}
+	if r.err != nil {
+		return nil, false, w.failed(r.err, req)
+	}
+	if r.res.Err != "" {
+		// Not reused: a render the worker timed out itself still runs
+		// in it (Helm's engine cannot be stopped).
+		if r.res.Kind > 0 && r.res.Kind <= len(errorKinds) {
+			return nil, false, &kindError{kind: errorKinds[r.res.Kind-1], msg: r.res.Err}
+		}
+		return nil, false, errorf(ErrHelm, "%s", r.res.Err)
+	}
+	return r.res.Out, true, nil
+}
+
+// failed says why a worker gave no answer: too much output, its exit (the
+// memory limit, a signal, a crash) or an answer that is not one.
+func (w *helmWorker) failed(readErr error, req workerRequest) error {
+	drained := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, w.out) // what follows, to its end or the cap
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(time.Second):
+	}
+	if w.out.over.Load() {
+		w.kill()
+		return errorf(ErrLimit, "templates produced more than %d bytes (an output bomb): fix the chart", req.MaxBytes)
+	}
+	select {
+	case <-w.done:
+	case <-time.After(time.Second):
+		w.kill()
+		return errorf(ErrHelm, "templates: read the answer of the helm worker %s: %v: is it trueup's worker?", workerName(w.sb), readErr)
+	}
+	ps := w.cmd.ProcessState
+	switch {
+	case ps.ExitCode() == workerExitMemory:
+		return errorf(ErrLimit, "templates used more than %s of memory (a template recursion or an output bomb): fix the chart", byteSize(req.MaxMemory))
+	case killed(ps):
+		return errorf(ErrHelm, "templates: the helm worker %s was killed (%v): the system may be out of memory: give trueup more "+
+			"memory or lower render limits", workerName(w.sb), ps)
+	case ps.ExitCode() != 0:
+		return errorf(ErrHelm, "templates: the helm worker %s failed (%v)%s: this is a trueup bug, please report it", workerName(w.sb), ps, w.stderr.firstLine())
+	}
+	return errorf(ErrHelm, "templates: read the answer of the helm worker %s: %v: is it trueup's worker?", workerName(w.sb), readErr)
 }
 
 // killed reports whether a signal from outside ended the worker (the

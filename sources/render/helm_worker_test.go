@@ -230,17 +230,17 @@ func TestHelmWorkerFailures(t *testing.T) {
 		kind    error
 		message string
 	}{
-		{"garbage", "cat >/dev/null; echo garbage", 0, ErrHelm,
+		{"garbage", "echo garbage", 0, ErrHelm,
 			"render chart charts/web: templates: read the answer of the helm worker /bin/sh: unexpected EOF: is it trueup's worker?"},
-		{"crash", "cat >/dev/null; echo 'panic: boom' >&2; echo more >&2; exit 3", 0, ErrHelm,
+		{"crash", "echo 'panic: boom' >&2; echo more >&2; exit 3", 0, ErrHelm,
 			"render chart charts/web: templates: the helm worker /bin/sh failed (exit status 3): panic: boom: this is a trueup bug, please report it"},
-		{"environment", `cat >/dev/null; echo "$TRUEUP_HELM_WORKER:${SECRET_FOR_TEST:-unset}" >&2; exit 4`, 0, ErrHelm,
+		{"environment", `echo "$TRUEUP_HELM_WORKER:${SECRET_FOR_TEST:-unset}" >&2; exit 4`, 0, ErrHelm,
 			"render chart charts/web: templates: the helm worker /bin/sh failed (exit status 4): 1:unset: this is a trueup bug, please report it"},
-		{"killed", "cat >/dev/null; kill -9 $$", 0, ErrHelm,
+		{"killed", "kill -9 $$", 0, ErrHelm,
 			"render chart charts/web: templates: the helm worker /bin/sh was killed (signal: killed): the system may be out of memory: give trueup more memory or lower render limits"},
 		{"hang", "echo $$ >" + pidFile + "; sleep 600; true", time.Second, ErrLimit,
 			"render chart charts/web: templates did not finish within 1s (a template recursion or an output bomb): fix the chart"},
-		{"answer too large", "cat >/dev/null; head -c 5000000 /dev/zero", 0, ErrLimit,
+		{"answer too large", "head -c 5000000 /dev/zero", 0, ErrLimit,
 			"render chart charts/web: templates produced more than 1048576 bytes (an output bomb): fix the chart"},
 	}
 	for _, tt := range tests {
@@ -305,9 +305,11 @@ func templateGoroutines() int {
 	return n
 }
 
-// noChildren fails when this process has a child, running or a zombie.
+// noChildren fails when this process has a child, running or a zombie,
+// once the pool's idle workers are closed.
 func noChildren(t *testing.T) {
 	t.Helper()
+	CloseHelmWorkers()
 	if left := processes(func(p procStat) bool { return p.ppid == os.Getpid() }); len(left) > 0 {
 		t.Errorf("children of the test left: %v", left)
 	}
@@ -389,4 +391,43 @@ func BenchmarkHelmPodinfo(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestHelmWorkerPoolReuses: a worker that answered renders the next chart
+// too (no process start per render); one that was killed (a bomb) is never
+// given another chart.
+func TestHelmWorkerPoolReuses(t *testing.T) {
+	CloseHelmWorkers()
+	opt := sandboxed(t)
+	idlePIDs := func() []int {
+		pool.mu.Lock()
+		defer pool.mu.Unlock()
+		var pids []int
+		for _, w := range pool.idle {
+			pids = append(pids, w.cmd.Process.Pid)
+		}
+		return pids
+	}
+	h := HelmOptions{Chart: "charts/web", ReleaseName: "x"}
+	if _, err := RenderHelm(t.Context(), chartRepo(t), h, opt); err != nil {
+		t.Fatal(err)
+	}
+	first := idlePIDs()
+	if len(first) != 1 {
+		t.Fatalf("idle workers after a render: %v, want one", first)
+	}
+	if _, err := RenderHelm(t.Context(), chartRepo(t), h, opt); err != nil {
+		t.Fatal(err)
+	}
+	if again := idlePIDs(); len(again) != 1 || again[0] != first[0] {
+		t.Fatalf("idle workers after a second render: %v, want the same worker %v", again, first)
+	}
+	bomb := HelmOptions{Chart: "bomb", ReleaseName: "x", Timeout: 2 * time.Second}
+	if _, err := RenderHelm(t.Context(), exponentialInclude(), bomb, opt); !errors.Is(err, ErrLimit) {
+		t.Fatalf("bomb: %v, want ErrLimit", err)
+	}
+	if left := idlePIDs(); len(left) != 0 {
+		t.Errorf("idle workers after the bomb killed the only one: %v", left)
+	}
+	noChildren(t)
 }
