@@ -322,26 +322,31 @@ func sameSandbox(a, b HelmSandbox) bool {
 
 // takeWorker returns an idle worker of the sandbox, or starts one.
 func takeWorker(sb HelmSandbox) (*helmWorker, error) {
-	pool.mu.Lock()
-	for i := len(pool.idle) - 1; i >= 0; i-- {
-		w := pool.idle[i]
-		if !sameSandbox(w.sb, sb) {
-			continue
+	for {
+		w := popIdle(sb)
+		if w == nil {
+			return startWorker(sb)
 		}
-		pool.idle = slices.Delete(pool.idle, i, i+1)
 		select {
 		case <-w.done: // it died while idle
-			pool.mu.Unlock()
 			w.discard()
-			pool.mu.Lock()
-			continue
 		default:
-			pool.mu.Unlock()
 			return w, nil
 		}
 	}
-	pool.mu.Unlock()
-	return startWorker(sb)
+}
+
+// popIdle takes an idle worker of the sandbox out of the pool, or nil.
+func popIdle(sb HelmSandbox) *helmWorker {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	for i := len(pool.idle) - 1; i >= 0; i-- {
+		if w := pool.idle[i]; sameSandbox(w.sb, sb) {
+			pool.idle = slices.Delete(pool.idle, i, i+1)
+			return w
+		}
+	}
+	return nil
 }
 
 // returnWorker puts a worker back in the pool, or ends it when the pool

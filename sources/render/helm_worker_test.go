@@ -431,3 +431,29 @@ func TestHelmWorkerPoolReuses(t *testing.T) {
 	}
 	noChildren(t)
 }
+
+// TestHelmWorkerPoolConcurrent: renders at once each get a worker, the
+// pool keeps at most maxIdleWorkers of them, and closing it leaves none.
+func TestHelmWorkerPoolConcurrent(t *testing.T) {
+	CloseHelmWorkers()
+	opt := sandboxed(t)
+	errs := make(chan error, 6)
+	for range 6 {
+		go func() {
+			_, err := RenderHelm(t.Context(), chartRepo(t), HelmOptions{Chart: "charts/web", ReleaseName: "x"}, opt)
+			errs <- err
+		}()
+	}
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	pool.mu.Lock()
+	idle := len(pool.idle)
+	pool.mu.Unlock()
+	if idle < 1 || idle > maxIdleWorkers {
+		t.Errorf("%d idle workers after 6 renders, want 1 to %d", idle, maxIdleWorkers)
+	}
+	noChildren(t)
+}
