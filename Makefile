@@ -66,7 +66,7 @@ demo: build testenv ## run trueup serve on a throwaway control plane and walk th
 	TRUEUP=$(BIN) CONTROLPLANE=bin/demo-controlplane bash fixtures/demo/demo.sh
 
 bench: testenv build ## run the benchmarks (ratios against a baseline, side by side)
-	@echo "== render podinfo's chart with custom values: trueup render vs helm template, whole processes in turn (ratio <= 1 wanted)"
+	@echo "== render podinfo's chart with custom values vs helm template: as trueup serve does, then trueup render --local and trueup render as whole processes (ratio <= 1 wanted)"
 	$(GO) run ./fixtures/bench/helmrender -trueup $(BIN) -helm $(TRUEUP_TESTENV_DIR)/helm
 	@echo "== steady state at 1,000 objects: trueup no-change reconcile vs fluxcd/pkg/ssa ApplyAll (time-ratio, reqs-ratio), edit-to-drift delay"
 	$(GO) test -run '^$$' -bench BenchmarkSteadyState -benchtime 5x ./reconciler/
