@@ -28,7 +28,11 @@ func TestImage(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	layoutDir, tarPath := filepath.Join(dir, "layout"), filepath.Join(dir, "image.tar")
-	if err := run([]string{"-binary", bin, "-version", "9.9.9-test", "-revision", "abc123", "-layout", layoutDir, "-tar", tarPath}); err != nil {
+	ca := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"-binary", bin, "-version", "9.9.9-test", "-revision", "abc123", "-layout", layoutDir, "-tar", tarPath, "-ca-certificates", ca}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -106,6 +110,9 @@ func TestImage(t *testing.T) {
 	}
 	if h := files[dataDir]; h == nil || h.Uid != uid {
 		t.Errorf("%s entry %+v: want owned by the image's user", dataDir, h)
+	}
+	if h := files["etc/ssl/certs/ca-certificates.crt"]; h == nil {
+		t.Error("no CA bundle: the daemon could not reach HTTPS Git hosts")
 	}
 	if h := files["etc/passwd"]; h == nil {
 		t.Error("no /etc/passwd: the user has no name")
