@@ -15,7 +15,7 @@ export TRUEUP_TESTENV_DIR
 export PATH := $(PATH):$(TRUEUP_TESTENV_DIR)
 FUZZTIME  ?= 10000x
 
-.PHONY: all build test testenv demo bench lint fuzz tools clean help
+.PHONY: all build image test testenv demo bench lint fuzz tools clean help
 
 all: build
 
@@ -27,6 +27,9 @@ help: ## list the targets
 # starts about 20% slower (measured by fixtures/bench/helmrender).
 build: ## build bin/trueup
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/trueup
+
+image: build ## build trueup's OCI image without Docker: bin/image (OCI layout) and bin/trueup-image.tar (docker/podman load)
+	$(GO) run ./cmd/trueup-image -binary $(BIN) -version $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)"
 
 testenv: ## build kube-apiserver, etcd, Gitea, Dex, helm and an OCI registry for the tests (cached per machine)
 	bash fixtures/testenv/build.sh
