@@ -15,7 +15,7 @@ export TRUEUP_TESTENV_DIR
 export PATH := $(PATH):$(TRUEUP_TESTENV_DIR)
 FUZZTIME  ?= 10000x
 
-.PHONY: all build image test testenv demo bench lint fuzz tools clean help
+.PHONY: all build image test testenv controlplane demo bench lint fuzz tools clean help
 
 all: build
 
@@ -32,7 +32,7 @@ image: build ## build trueup's OCI image without Docker: bin/image (OCI layout) 
 	$(GO) run ./cmd/trueup-image -binary $(BIN) -version $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)"
 
 testenv: ## build kube-apiserver, etcd, Gitea, Dex, helm and an OCI registry for the tests (cached per machine)
-	bash fixtures/testenv/build.sh
+	bash fixtures/testenv/build.sh all
 	bash fixtures/testenv/helm/build.sh
 	bash fixtures/testenv/registry/build.sh
 
@@ -64,7 +64,10 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10000x: a count, not a durat
 	$(GO) test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) ./sources/githost/internal/hostapi
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckArchive$$' -fuzztime $(SLOW_FUZZTIME) ./sources/helmrepo
 
-demo: build testenv ## run trueup serve on a throwaway control plane and walk through a drift
+controlplane: ## build only kube-apiserver and etcd (what make demo runs; cached per machine)
+	bash fixtures/testenv/build.sh controlplane
+
+demo: build controlplane ## run trueup serve on a throwaway control plane and walk through a drift
 	$(GO) build -o bin/demo-controlplane ./fixtures/demo/controlplane
 	TRUEUP=$(BIN) CONTROLPLANE=bin/demo-controlplane bash fixtures/demo/demo.sh
 
