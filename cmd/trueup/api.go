@@ -52,7 +52,7 @@ func apiTargets(d *daemon) http.HandlerFunc {
 		}
 		vis := d.visible(r)
 		out := []json.RawMessage{}
-		for _, o := range d.r.Status() {
+		for _, o := range d.gen().r.Status() {
 			dec := vis.of(o.Target)
 			if !dec.Allowed {
 				continue

@@ -49,7 +49,7 @@ tenants:
 	if _, err := h.Append(t.Context(), recs...); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cfg: cfg, h: h}
+	d := newDaemon(cfg, nil, nil, h, nil)
 	viewer := auth.NewPolicy([]config.RoleBinding{{Role: config.RoleViewer, Users: []string{"v"}, Tenants: []string{"team-a"}}}).Access(auth.User{Name: "v"})
 
 	seen := map[int64]bool{}

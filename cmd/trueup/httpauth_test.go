@@ -76,8 +76,8 @@ func testDaemon(t *testing.T, path string) (*serverMux, *daemon) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cfg: cfg, r: r, st: st, h: h, reg: prometheus.NewRegistry()}
-	if d.webhook, err = webhookHandler(cfg, r, d.reg); err != nil {
+	d := newDaemon(cfg, r, st, h, prometheus.NewRegistry())
+	if d.webhook, err = webhookHandler(cfg, d, d.reg); err != nil {
 		t.Fatal(err)
 	}
 	gate, login, err := newAuthGate(t.Context(), cfg, "127.0.0.1:0", slog.New(slog.DiscardHandler))
@@ -250,7 +250,7 @@ func TestTenantsSeeOnlyTheirTargets(t *testing.T) {
 	env := kubeenv.Shared(t)
 	ns := env.Namespace(t)
 	m, d := testDaemon(t, authConfig(t, env, ns, ""))
-	firstReconciles(t, d.r)
+	firstReconciles(t, d.gen().r)
 	now := time.Now()
 	episodes := map[string]string{}
 	for target, obj := range map[string]string{"web": "Deployment.apps/web/web", "api-dev": "Deployment.apps/api-dev/api"} {

@@ -49,11 +49,11 @@ func targetHandler(d *daemon) http.HandlerFunc {
 			Episodes []state.Episode
 		}
 		page.Name = name
-		if !d.r.HasTarget(name) {
+		if !d.gen().r.HasTarget(name) {
 			http.Error(w, "no target "+name+" in this daemon's config", http.StatusNotFound)
 			return
 		}
-		for _, o := range d.r.Status() {
+		for _, o := range d.gen().r.Status() {
 			if o.Target == name {
 				page.Outcome = o
 			}

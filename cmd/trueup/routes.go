@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -14,20 +15,49 @@ import (
 	"github.com/trueup-dev/trueup/reconciler/state"
 )
 
-// daemon is what the HTTP surface reads.
+// daemon is what the HTTP surface reads. The config and the reconciler
+// built from it are one generation, replaced as a whole when the config is
+// reloaded; the history, live state and metrics outlive reloads.
 type daemon struct {
-	cfg *config.Config
-	r   *reconciler.Reconciler
+	cur atomic.Pointer[generation]
 	st  *state.Store
 	h   history.Store
 	reg *prometheus.Registry
 	// webhook serves POST /hooks/git (see addWebhooks).
 	webhook http.Handler
+	// ready is set once every target has finished a first reconcile; a
+	// reload (whose reconciler starts with every target pending) keeps it.
+	ready atomic.Bool
+}
+
+// generation is what one config makes of the daemon.
+type generation struct {
+	cfg *config.Config
+	r   *reconciler.Reconciler
+}
+
+func newDaemon(cfg *config.Config, r *reconciler.Reconciler, st *state.Store, h history.Store, reg *prometheus.Registry) *daemon {
+	d := &daemon{st: st, h: h, reg: reg}
+	d.cur.Store(&generation{cfg: cfg, r: r})
+	return d
+}
+
+// gen is the generation serving now.
+func (d *daemon) gen() *generation { return d.cur.Load() }
+
+// TriggerPush and TriggerPullRequest hand a webhook to the reconciler
+// serving now (webhook.Pusher, webhook.PullRequester).
+func (d *daemon) TriggerPush(repoURLs []string, ref string) []string {
+	return d.gen().r.TriggerPush(repoURLs, ref)
+}
+
+func (d *daemon) TriggerPullRequest(repoURLs []string, number int, head string) []string {
+	return d.gen().r.TriggerPullRequest(repoURLs, number, head)
 }
 
 // tenantOf names the tenant owning target, "" when none does.
 func (d *daemon) tenantOf(target string) string {
-	if t := d.cfg.TenantOf(target); t != nil {
+	if t := d.gen().cfg.TenantOf(target); t != nil {
 		return t.Name
 	}
 	return ""
@@ -60,18 +90,18 @@ type route struct {
 func (d *daemon) mainRoutes() []route {
 	rs := []route{
 		{pattern: "GET /healthz", access: openProbe, handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })},
-		{pattern: "GET /readyz", access: openProbe, handler: readyz(d.r)},
+		{pattern: "GET /readyz", access: openProbe, handler: readyz(d)},
 		{pattern: "GET /targets/{name}", handler: targetHandler(d)},
 		{pattern: "GET /episodes/{id...}", handler: episodeHandler(d)},
 		{pattern: "GET /api/v1/targets", handler: apiTargets(d)},
 		{pattern: "GET /api/v1/episodes", handler: apiEpisodes(d)},
 		{pattern: "GET /api/v1/history", handler: apiHistory(d)},
 	}
-	if d.cfg.Server.MetricsListen == "" {
+	if d.gen().cfg.Server.MetricsListen == "" {
 		// Behind the gate: any user with a role may read it.
 		rs = append(rs, route{pattern: "GET /metrics", handler: d.metrics()})
 	}
-	if d.cfg.Server.WebhookListen == "" {
+	if d.gen().cfg.Server.WebhookListen == "" {
 		rs = append(rs, route{pattern: "POST /hooks/git", access: openSigned, handler: d.webhook})
 	}
 	return rs

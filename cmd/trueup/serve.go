@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
-	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/state"
@@ -26,6 +25,8 @@ type serveOptions struct {
 	logFormat string
 	logLevel  string
 	noWatch   bool
+	// configPoll is how often the config file is read again for changes.
+	configPoll time.Duration
 }
 
 func newServeCommand(opts *globalOptions) *cobra.Command {
@@ -36,7 +37,11 @@ func newServeCommand(opts *globalOptions) *cobra.Command {
 		Long: `Run trueup as a daemon. Every target is reconciled at its interval (with
 jitter, backing off on errors), and watches on the managed objects detect a
 'kubectl edit' within a second or two. SIGINT/SIGTERM stop it gracefully:
-in-flight applies get 30s to finish.
+in-flight applies get 30s to finish. SIGHUP, or a change of the config
+file (checked every --config-poll), reloads the config: an invalid one is
+refused and logged, a valid one replaces the targets, sources, clusters,
+accounts and notifiers once in-flight reconciles have finished. server.*
+and history.* changes need a restart.
 
 HTTP endpoints: /healthz, /readyz (open, for probes), /targets/NAME and
 /episodes/ID (pages), /api/v1/targets, /api/v1/episodes, /api/v1/history,
@@ -60,6 +65,7 @@ when server.auth is set; without it, only a loopback listener is allowed.`,
 	cmd.Flags().StringVar(&so.logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().StringVar(&so.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().BoolVar(&so.noWatch, "no-watch", false, "disable watches: find drift at the interval only")
+	cmd.Flags().DurationVar(&so.configPoll, "config-poll", 5*time.Second, "how often the config file is checked for changes (0: only on SIGHUP)")
 	return cmd
 }
 
@@ -110,32 +116,26 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	defer h.Close()
 	go retain(ctx, h, cfg.History.Retention.Duration, log)
 	go housekeep(ctx, st, log)
-	notifiers, router, err := newNotifiers(cfg, log)
+	metrics := reconciler.NewMetrics(reg)
+	build := func(cfg *config.Config) (*generationRun, error) {
+		targets, err := selectTargets(cfg, nil)
+		if err != nil {
+			return nil, err
+		}
+		return startGeneration(ctx, cfg, targets, st, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(metrics)), log)
+	}
+	g, err := build(cfg)
 	if err != nil {
 		return err
 	}
-	// r is set before the dispatcher runs; deliveries are recorded in its history.
-	var r *reconciler.Reconciler
-	dispatcher, err := notifications.NewDispatcher(notifiers, notifications.Options{
-		Router: router, Threads: reconciler.NewThreads(st),
-		OnResult: func(d notifications.Delivery) { r.RecordDelivery(ctx, d) },
-	})
-	if err != nil {
-		return &exitCodeError{code: exitError, err: err}
-	}
-	r, err = newReconciler(cfg, targets, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(reconciler.NewMetrics(reg)),
-		reconciler.WithPublisher(dispatcher))...)
-	if err != nil {
-		return err
-	}
-	dispatched := make(chan error, 1)
-	go func() { dispatched <- dispatcher.Run(ctx) }()
-	d := &daemon{cfg: cfg, r: r, st: st, h: h, reg: reg}
-	if d.webhook, err = webhookHandler(cfg, r, reg); err != nil {
+	d := newDaemon(cfg, g.r, st, h, reg)
+	if d.webhook, err = webhookHandler(cfg, d, reg); err != nil {
+		g.stop(log)
 		return err
 	}
 	servers, err := listenAll(cfg, listen, d, newServerMux(d, gate, login...))
 	if err != nil {
+		g.stop(log)
 		return err
 	}
 	for _, s := range servers {
@@ -144,18 +144,40 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	log.Info("trueup started", append([]any{"version", version}, append(listenAttrs(servers), "targets", len(targets))...)...)
 	ro := reconciler.DefaultRunOptions()
 	ro.Watch = !so.noWatch
-	err = r.Run(ctx, ro)
-	if cerr := r.Close(); cerr != nil {
-		log.Error("history records not spilled", "error", cerr.Error())
+	rm := newReloadMetrics(reg)
+	reloads := watchConfig(ctx, opts.configPath, cfg, so.configPoll, rm, log)
+	g.start(ctx, ro)
+	for next := range reloads {
+		// The next generation is built while the current one runs: a
+		// config that cannot be built (a kubeconfig missing, a secret
+		// file unreadable) leaves the current one untouched.
+		ng, err := build(next)
+		if err != nil {
+			rm.observe(false)
+			log.Error("config reload refused; still running the previous config (fix the file, then save it again or send SIGHUP)", "error", err.Error())
+			continue
+		}
+		// In-flight reconciles finish (within the shutdown grace) and
+		// their records are written before the next generation starts.
+		log.Info("config changed; reloading once the reconciles in flight finish", "path", opts.configPath)
+		g.stop(log)
+		if len(g.r.Pending()) == 0 {
+			d.ready.Store(true)
+		}
+		g = ng
+		d.cur.Store(&generation{cfg: next, r: g.r})
+		g.start(ctx, ro)
+		rm.observe(true)
+		log.Info("config reloaded", "path", opts.configPath, "targets", len(next.Targets))
 	}
+	g.stop(log)
+	err = g.err
 
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, s := range servers {
 		_ = s.srv.Shutdown(shutdown)
 	}
-	dispatcher.Close() // delivers what is queued, within its drain timeout
-	<-dispatched
 	log.Info("trueup stopped")
 	return err
 }
@@ -210,13 +232,20 @@ func listenAttrs(ls []listener) []any {
 
 // readyz answers 503, naming the targets, until every target has finished
 // a first reconcile (or reported why it could not), then 200.
-func readyz(r *reconciler.Reconciler) http.HandlerFunc {
+// Once ready, a config reload (whose new reconciler starts with every
+// target pending) does not make it unready again.
+func readyz(d *daemon) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
-		if pending := r.Pending(); len(pending) > 0 {
+		if d.ready.Load() {
+			fmt.Fprintln(w, "ok")
+			return
+		}
+		if pending := d.gen().r.Pending(); len(pending) > 0 {
 			http.Error(w, fmt.Sprintf("not ready: %d target(s) have not finished a first reconcile: %s", len(pending), strings.Join(pending, ", ")),
 				http.StatusServiceUnavailable)
 			return
 		}
+		d.ready.Store(true)
 		fmt.Fprintln(w, "ok")
 	}
 }
@@ -224,7 +253,7 @@ func readyz(r *reconciler.Reconciler) http.HandlerFunc {
 // webhookHandler serves POST /hooks/git (Gitea and GitHub push events)
 // when server.webhookSecretFrom is set; without a secret the path answers
 // 404 with what to configure, since unsigned hooks are never accepted.
-func webhookHandler(cfg *config.Config, r *reconciler.Reconciler, reg *prometheus.Registry) (http.Handler, error) {
+func webhookHandler(cfg *config.Config, r webhook.Pusher, reg *prometheus.Registry) (http.Handler, error) {
 	ref := cfg.Server.WebhookSecretFrom
 	if ref == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
