@@ -39,11 +39,6 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Release ends this replica's ownership of a target: it stops the target's
-// loop and returns once the reconcile in flight has ended. lost says the
-// Lease could not be renewed (the reconcile gets Grace to end).
-type Release func(lost bool)
-
 // Manager keeps this replica's share of the targets' Leases.
 type Manager struct {
 	c    kubernetes.Interface
@@ -74,7 +69,10 @@ type observation struct {
 type holding struct {
 	lease   *coordinationv1.Lease
 	renewed time.Time
-	release Release
+	// release ends this replica's ownership of the target: it stops the
+	// target's loop and returns once the reconcile in flight has ended.
+	// lost says the Lease could not be renewed (the reconcile gets Grace).
+	release func(lost bool)
 	// stopped is set while the target's loop stops; closed when it has.
 	stopped chan struct{}
 	// lost: the Lease is gone; nothing is renewed or cleared.
@@ -123,11 +121,11 @@ func (m *Manager) Members() []string {
 func (m *Manager) Requests() int64 { return m.requests.Load() }
 
 // Run keeps the Leases of targets until ctx ends: own is called when this
-// replica acquires a target (it starts the target's loop) and the Release
-// it returns when the replica gives the target up. On return every loop
+// replica acquires a target (it starts the target's loop) and the release
+// function it returns when the replica gives the target up. On return every loop
 // has stopped, the held Leases are cleared and the membership deleted, so
 // the other replicas take the targets over at once.
-func (m *Manager) Run(ctx context.Context, targets []string, own func(target string) Release) error {
+func (m *Manager) Run(ctx context.Context, targets []string, own func(target string) (release func(lost bool))) error {
 	m.ensureNamespace(ctx)
 	held := map[string]*holding{}
 	tick := time.NewTicker(m.opts.RetryPeriod)
@@ -165,7 +163,7 @@ func countHeld(held map[string]*holding) int {
 
 // step is one round: list the Leases, renew the membership, then for each
 // target renew, give up or acquire its Lease.
-func (m *Manager) step(ctx context.Context, targets []string, held map[string]*holding, own func(string) Release) {
+func (m *Manager) step(ctx context.Context, targets []string, held map[string]*holding, own func(string) func(bool)) {
 	cctx, cancel := context.WithTimeout(ctx, m.opts.RenewDeadline)
 	defer cancel()
 	leases, err := m.list(cctx)
@@ -254,7 +252,7 @@ func (m *Manager) lose(target string, h *holding, why string) {
 }
 
 // acquire takes a target's Lease when it is missing, free or expired.
-func (m *Manager) acquire(ctx context.Context, target string, cur *coordinationv1.Lease, held map[string]*holding, own func(string) Release) {
+func (m *Manager) acquire(ctx context.Context, target string, cur *coordinationv1.Lease, held map[string]*holding, own func(string) func(bool)) {
 	now := m.microNow()
 	var (
 		got *coordinationv1.Lease

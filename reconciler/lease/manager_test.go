@@ -32,8 +32,8 @@ func newLedger(t *testing.T) *ledger {
 	return &ledger{t: t, running: map[string][]string{}, starts: map[string]int{}, stopDelay: time.Second}
 }
 
-func (l *ledger) own(id string) func(string) Release {
-	return func(target string) Release {
+func (l *ledger) own(id string) func(string) func(bool) {
+	return func(target string) func(bool) {
 		l.mu.Lock()
 		if len(l.running[target]) > 0 {
 			l.t.Errorf("%s starts target %s while %v still runs it", id, target, l.running[target])
