@@ -128,6 +128,9 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	if err != nil {
 		return err
 	}
+	if err := startHA(cfg, r, log); err != nil { // ha.go
+		return err
+	}
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- dispatcher.Run(ctx) }()
 	d := &daemon{cfg: cfg, r: r, st: st, h: h, reg: reg}
