@@ -69,10 +69,21 @@ func TestHAReplicasShareTargetsAndSurviveSIGKILL(t *testing.T) {
 		ns[tg] = env.Namespace(t)
 		files[tg+"/cm.yaml"] = gitrepo.File(configMaps(tg, 1, "v1"))
 	}
-	files[slow+"/cm.yaml"] = gitrepo.File(configMaps(slow, haSlowObjects, "v1"))
+	// The slow target has a repository of its own: its new commit must
+	// not be a new revision of the others (a new revision is applied
+	// whole, which would heal the alerting target's drift).
 	dir := t.TempDir()
 	repo := gitrepo.Init(t, filepath.Join(dir, "repo.git"))
+	slowRepo := gitrepo.Init(t, filepath.Join(dir, "slow.git"))
 	rev1 := repo.Commit(t, files, gitrepo.CommitOptions{Message: "v1"}).String()
+	slowRev1 := slowRepo.Commit(t, map[string]gitrepo.Entry{slow + "/cm.yaml": gitrepo.File(configMaps(slow, haSlowObjects, "v1"))},
+		gitrepo.CommitOptions{Message: "v1"}).String()
+	revOf := func(target string) string {
+		if target == slow {
+			return slowRev1
+		}
+		return rev1
+	}
 
 	bin := filepath.Join(dir, "trueup")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -83,7 +94,7 @@ func TestHAReplicasShareTargetsAndSurviveSIGKILL(t *testing.T) {
 	replicas := map[string]*haReplica{}
 	for _, id := range ids {
 		rp := &haReplica{id: id, cfg: filepath.Join(dir, id+".yaml"), logs: &lockedBuffer{}}
-		writeHAConfig(t, rp.cfg, id, filepath.Join(dir, "data-"+id), repo.URL(), env.Kubeconfig, leaseNS, slackSrv.GetAPIURL(), targets, ns, slow, alerting)
+		writeHAConfig(t, rp.cfg, id, filepath.Join(dir, "data-"+id), repo.URL(), slowRepo.URL(), env.Kubeconfig, leaseNS, slackSrv.GetAPIURL(), targets, ns, slow, alerting)
 		rp.cmd = exec.Command(bin, "serve", "-c", rp.cfg, "--listen", "127.0.0.1:0", "--log-level", "info")
 		rp.cmd.Stderr = rp.logs
 		if err := rp.cmd.Start(); err != nil {
@@ -171,7 +182,7 @@ func TestHAReplicasShareTargetsAndSurviveSIGKILL(t *testing.T) {
 	if !t.Run("every target is applied once, by one replica", func(t *testing.T) {
 		waitLong(t, "every target applied", func() bool {
 			for _, tg := range targets {
-				if appliedCount(tg, rev1) == 0 {
+				if appliedCount(tg, revOf(tg)) == 0 {
 					return false
 				}
 			}
@@ -179,8 +190,8 @@ func TestHAReplicasShareTargetsAndSurviveSIGKILL(t *testing.T) {
 		})
 		waitLong(t, "the replicas to agree on the owners", func() bool { var ok bool; owner, ok = agreed(); return ok })
 		for _, tg := range targets {
-			if n := appliedCount(tg, rev1); n != 1 {
-				t.Errorf("target %s: %d applied records of %s, want 1", tg, n, rev1[:12])
+			if n := appliedCount(tg, revOf(tg)); n != 1 {
+				t.Errorf("target %s: %d applied records of %s, want 1", tg, n, revOf(tg)[:12])
 			}
 		}
 		t.Logf("owners: %v", owner)
@@ -203,8 +214,8 @@ func TestHAReplicasShareTargetsAndSurviveSIGKILL(t *testing.T) {
 	var killed time.Time
 	rev2 := ""
 	if !t.Run("the slow target's owner is killed while it applies a new commit", func(t *testing.T) {
-		files[slow+"/cm.yaml"] = gitrepo.File(configMaps(slow, haSlowObjects, "v2"))
-		rev2 = repo.Commit(t, files, gitrepo.CommitOptions{Message: "v2"}).String()
+		rev2 = slowRepo.Commit(t, map[string]gitrepo.Entry{slow + "/cm.yaml": gitrepo.File(configMaps(slow, haSlowObjects, "v2"))},
+			gitrepo.CommitOptions{Message: "v2"}).String()
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
 			n, total := countValue(t, env, ns[slow], "v2")
@@ -260,6 +271,14 @@ func TestHAReplicasShareTargetsAndSurviveSIGKILL(t *testing.T) {
 	}
 
 	t.Run("the new owner continues the open episode in its Slack thread", func(t *testing.T) {
+		waitLong(t, "a reconcile of the alerting target by its new owner", func() bool {
+			for _, r := range records("--target", alerting, "--type", history.TypeReconcile) {
+				if r.Time.After(killed) {
+					return true
+				}
+			}
+			return false
+		})
 		kubectl(t, env, "-n", ns[alerting], "patch", "configmap", driftedCM, "--type", "merge", "-p", `{"data":{"value":"v1"}}`)
 		waitLong(t, "the episode's resolution", func() bool {
 			for _, r := range records("--target", alerting, "--type", history.TypeDriftResolved) {
@@ -308,8 +327,14 @@ func TestHAReplicasShareTargetsAndSurviveSIGKILL(t *testing.T) {
 	}
 	t.Run("the history has each episode once and its chain verifies", func(t *testing.T) {
 		opened := map[string]int{}
-		for _, r := range records("--type", history.TypeDriftOpened) {
-			opened[r.Target+" "+r.Object]++
+		for _, r := range records("--type", history.TypeDriftOpened+","+history.TypeDriftUpdated+","+history.TypeDriftResolved) {
+			t.Logf("record %d %s %s %s %s", r.Seq, r.Type, r.Target, r.Object, r.Outcome)
+			if r.Type == history.TypeDriftOpened {
+				opened[r.Target+" "+r.Object]++
+			}
+		}
+		for _, c := range slackSrv.snapshot() {
+			t.Logf("slack %s thread=%q ts=%q posted=%q", c.Method, c.ThreadTS, c.TS, c.Posted)
 		}
 		for k, n := range opened {
 			if n != 1 {
@@ -320,8 +345,8 @@ func TestHAReplicasShareTargetsAndSurviveSIGKILL(t *testing.T) {
 			t.Errorf("episodes opened: %v, want the two drifts", opened)
 		}
 		for _, tg := range targets {
-			if n := appliedCount(tg, rev1); n != 1 {
-				t.Errorf("target %s: %d applied records of %s, want 1", tg, n, rev1[:12])
+			if n := appliedCount(tg, revOf(tg)); n != 1 {
+				t.Errorf("target %s: %d applied records of %s, want 1", tg, n, revOf(tg)[:12])
 			}
 		}
 		out, err := exec.Command(bin, "history", "verify", "-c", anyCfg).CombinedOutput()
@@ -336,7 +361,7 @@ func TestHAReplicasShareTargetsAndSurviveSIGKILL(t *testing.T) {
 
 // writeHAConfig writes replica id's config: its own dataDir and replicaID,
 // everything else shared.
-func writeHAConfig(t *testing.T, path, id, data, repoURL, kubeconfig, leaseNS, slackURL string, targets []string, ns map[string]string, slow, alerting string) {
+func writeHAConfig(t *testing.T, path, id, data, repoURL, slowURL, kubeconfig, leaseNS, slackURL string, targets []string, ns map[string]string, slow, alerting string) {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, `apiVersion: trueup.dev/v1alpha1
@@ -344,6 +369,9 @@ kind: Config
 dataDir: %s
 sources:
   - name: repo
+    url: %s
+    interval: 10s
+  - name: slow
     url: %s
     interval: 10s
 clusters:
@@ -367,9 +395,13 @@ notifiers:
       tokenFrom: {env: TRUEUP_TEST_SLACK_TOKEN}
       apiURL: %s
 targets:
-`, data, repoURL, kubeconfig, leaseNS, id, slackURL)
+`, data, repoURL, slowURL, kubeconfig, leaseNS, id, slackURL)
 	for _, tg := range targets {
-		fmt.Fprintf(&b, "  - name: %s\n    source: repo\n    path: %s\n    cluster: local\n    namespace: %s\n    interval: 10s\n    wait: false\n    notifiers: [oncall]\n", tg, tg, ns[tg])
+		source := "repo"
+		if tg == slow {
+			source = "slow"
+		}
+		fmt.Fprintf(&b, "  - name: %s\n    source: %s\n    path: %s\n    cluster: local\n    namespace: %s\n    interval: 10s\n    wait: false\n    notifiers: [oncall]\n", tg, source, tg, ns[tg])
 		switch tg {
 		case slow:
 			b.WriteString("    concurrency: 1\n")
@@ -439,12 +471,12 @@ func listenAddr(logs string) string {
 	return m[1]
 }
 
-var leaseStatsRE = regexp.MustCompile(`msg="ha leases".*`)
+var leaseStatsRE = regexp.MustCompile(`msg="ha leases.*`)
 
 func leaseStats(logs string) string {
 	all := leaseStatsRE.FindAllString(logs, -1)
 	if len(all) == 0 {
-		return "no lease statistics logged (they come once a minute)"
+		return "no lease statistics logged (once a minute, and at a graceful stop)"
 	}
 	return strings.Join(all, "; ")
 }

@@ -133,6 +133,7 @@ func (m *Manager) Run(ctx context.Context, targets []string, own func(target str
 	report := time.NewTicker(time.Minute)
 	defer report.Stop()
 	last := m.requests.Load()
+	started := m.now()
 	for {
 		m.step(ctx, targets, held, own)
 		select {
@@ -140,6 +141,9 @@ func (m *Manager) Run(ctx context.Context, targets []string, own func(target str
 			if m.abandon.Load() {
 				return ctx.Err() // tests: a replica that dies leaves its Leases behind
 			}
+			up := m.now().Sub(started)
+			m.log.Info("ha leases stopped", "held", countHeld(held), "requests", m.requests.Load(),
+				"requestsPerMinute", int(float64(m.requests.Load())/max(up.Minutes(), 1.0/60)), "uptime", up.Round(time.Second).String())
 			m.shutdown(held)
 			return nil
 		case <-tick.C:
