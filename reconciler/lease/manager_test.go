@@ -24,12 +24,14 @@ type ledger struct {
 	// running: target -> replicas whose loop runs
 	running map[string][]string
 	starts  map[string]int
+	// lost counts the releases of lost Leases per target.
+	lost map[string]int
 	// stopDelay is how long a loop takes to stop (its reconcile in flight).
 	stopDelay time.Duration
 }
 
 func newLedger(t *testing.T) *ledger {
-	return &ledger{t: t, running: map[string][]string{}, starts: map[string]int{}, stopDelay: time.Second}
+	return &ledger{t: t, running: map[string][]string{}, starts: map[string]int{}, lost: map[string]int{}, stopDelay: time.Second}
 }
 
 func (l *ledger) own(id string) func(string) func(bool) {
@@ -41,8 +43,14 @@ func (l *ledger) own(id string) func(string) func(bool) {
 		l.running[target] = append(l.running[target], id)
 		l.starts[target]++
 		l.mu.Unlock()
-		return func(bool) {
-			time.Sleep(l.stopDelay)
+		return func(lost bool) {
+			if lost {
+				l.mu.Lock()
+				l.lost[target]++
+				l.mu.Unlock()
+			} else {
+				time.Sleep(l.stopDelay)
+			}
 			l.drop(id, target)
 		}
 	}
@@ -183,6 +191,23 @@ func TestReplicasShareTargets(t *testing.T) {
 		settled(t, l, targets, []string{"r0"}, rs)
 		t.Logf("takeover after the death of r2: %s (leaseDuration 3s, retryPeriod 250ms)", time.Since(killed).Round(10*time.Millisecond))
 	})
+	t.Run("a lease taken by another holder stops the target at once, and comes back when that holder lapses", func(t *testing.T) {
+		le, err := env.Clientset.CoordinationV1().Leases(ns).Get(t.Context(), targetName("team-05"), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		intruder := "intruder"
+		le.Spec.HolderIdentity = &intruder
+		if _, err := env.Clientset.CoordinationV1().Leases(ns).Update(t.Context(), le, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitTrue(t, "team-05 stopped as lost", func() bool {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return l.lost["team-05"] == 1 && len(l.running["team-05"]) == 0
+		})
+		settled(t, l, targets, []string{"r0"}, rs) // the intruder never renews: its lease expires
+	})
 	t.Run("steady state requests", func(t *testing.T) {
 		before := rs["r0"].m.Requests()
 		time.Sleep(5 * time.Second)
@@ -193,4 +218,15 @@ func TestReplicasShareTargets(t *testing.T) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t.Logf("loop starts per target: %v", l.starts)
+}
+
+func waitTrue(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
