@@ -21,7 +21,8 @@ type HA struct {
 	// out (default 15s): a replica that dies gives its targets up after it.
 	LeaseDuration Duration `json:"leaseDuration,omitempty"`
 	// RenewDeadline: a replica that could not renew a Lease for this long
-	// stops reconciling its target (default 10s, less than leaseDuration).
+	// stops reconciling its target (default 10s; renewDeadline plus
+	// retryPeriod must be less than leaseDuration).
 	RenewDeadline Duration `json:"renewDeadline,omitempty"`
 	// RetryPeriod is how often Leases are renewed and looked at (default
 	// 2s, less than renewDeadline).
@@ -86,8 +87,9 @@ func validateHA(e *errs, p string, c *Config, idx nameIndex) {
 	if ld < time.Second {
 		e.add(field(p, "leaseDuration"), "%s is shorter than 1s", FormatDuration(ld))
 	}
-	if rd >= ld {
-		e.add(field(p, "renewDeadline"), "%s must be shorter than leaseDuration %s, so a replica stops before another may take its targets", FormatDuration(rd), FormatDuration(ld))
+	if rd+rp >= ld {
+		e.add(field(p, "renewDeadline"), "%s plus retryPeriod %s must be shorter than leaseDuration %s, so a replica stops before another may take its targets",
+			FormatDuration(rd), FormatDuration(rp), FormatDuration(ld))
 	}
 	if rp >= rd || rp < 100*time.Millisecond {
 		e.add(field(p, "retryPeriod"), "%s must be at least 100ms and shorter than renewDeadline %s", FormatDuration(rp), FormatDuration(rd))

@@ -27,8 +27,8 @@
 //     then the holder is cleared and the new owner takes it at once.
 //   - Not renewed for renewDeadline (the API server is out of reach, or
 //     another replica holds it): the loop is stopped at once; its reconcile
-//     in flight gets leaseDuration-renewDeadline to end, before another
-//     replica may see the Lease expire.
+//     in flight gets leaseDuration-renewDeadline-retryPeriod to end, before
+//     another replica may see the Lease expire.
 //   - SIGKILL: nothing is released; the Leases expire after leaseDuration
 //     and the other replicas take the targets over.
 //

@@ -84,8 +84,9 @@ func New(c kubernetes.Interface, opts Options) (*Manager, error) {
 	if opts.Identity == "" || opts.Namespace == "" {
 		return nil, errors.New("lease: identity and namespace are required")
 	}
-	if !(opts.RetryPeriod > 0 && opts.RetryPeriod < opts.RenewDeadline && opts.RenewDeadline < opts.LeaseDuration) {
-		return nil, fmt.Errorf("lease: want 0 < retryPeriod %s < renewDeadline %s < leaseDuration %s", opts.RetryPeriod, opts.RenewDeadline, opts.LeaseDuration)
+	if !(opts.RetryPeriod > 0 && opts.RetryPeriod < opts.RenewDeadline && opts.RenewDeadline+opts.RetryPeriod < opts.LeaseDuration) {
+		return nil, fmt.Errorf("lease: want 0 < retryPeriod %s < renewDeadline %s, and renewDeadline + retryPeriod < leaseDuration %s",
+			opts.RetryPeriod, opts.RenewDeadline, opts.LeaseDuration)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -99,8 +100,12 @@ func New(c kubernetes.Interface, opts Options) (*Manager, error) {
 func (m *Manager) Identity() string { return m.opts.Identity }
 
 // Grace is how long a reconcile in flight may go on after its target's
-// Lease was lost: until another replica can see the Lease expire.
-func (m *Manager) Grace() time.Duration { return m.opts.LeaseDuration - m.opts.RenewDeadline }
+// Lease was found lost. The loss is found at most renewDeadline plus one
+// retryPeriod after the last renewal, and no other replica sees the Lease
+// expire before leaseDuration after it: the reconcile ends before.
+func (m *Manager) Grace() time.Duration {
+	return max(0, m.opts.LeaseDuration-m.opts.RenewDeadline-m.opts.RetryPeriod)
+}
 
 // Owner is the replica holding target's Lease as last seen ("" when none
 // does, or it expired).
