@@ -94,6 +94,13 @@ func (a *appliedRevisions) get(target string) (string, bool) {
 	return rev, ok
 }
 
+// forget drops what is remembered of target: the history says again.
+func (a *appliedRevisions) forget(target string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.rev, target)
+}
+
 func (a *appliedRevisions) set(target, rev string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

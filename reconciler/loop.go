@@ -48,6 +48,11 @@ func (r *Reconciler) Run(ctx context.Context, opts RunOptions) error {
 			}
 		}
 	}
+	if r.own != nil {
+		r.runShared(ctx, opts)
+		wg.Wait()
+		return nil
+	}
 	for _, t := range r.cfg.Targets {
 		if t.Suspend {
 			continue
@@ -92,6 +97,12 @@ func (r *Reconciler) pollPreviews(ctx context.Context, source string, interval t
 
 // runTarget is one target's loop.
 func (r *Reconciler) runTarget(ctx context.Context, name string, opts RunOptions) {
+	r.runTargetUntil(ctx, context.Background(), name, opts)
+}
+
+// runTargetUntil is one target's loop until ctx ends; a reconcile in
+// flight then has opts.ShutdownGrace to finish, and is cut when hard ends.
+func (r *Reconciler) runTargetUntil(ctx, hard context.Context, name string, opts RunOptions) {
 	t, st, dest, err := r.target(name)
 	if err != nil {
 		return
@@ -111,12 +122,14 @@ func (r *Reconciler) runTarget(ctx context.Context, name string, opts RunOptions
 		case trigger = <-st.kick:
 		}
 		work, cancel := graceContext(ctx, opts.ShutdownGrace)
+		cut := context.AfterFunc(hard, cancel)
 		fresh := trigger != TriggerWatch && r.now().Sub(lastFresh) > opts.ResyncPeriod
 		if fresh {
 			st.forget()
 			lastFresh = r.now()
 		}
 		out := r.Reconcile(work, name, trigger, ReconcileOptions{Fresh: fresh})
+		cut()
 		cancel()
 		if opts.Watch && out.Err == nil && dest != nil {
 			r.watchKinds(ctx, dest, out, t.Timeout.Duration, fresh)
@@ -241,14 +254,15 @@ func (r *Reconciler) onWatchEvent(ev kube.WatchEvent) {
 	st.trigger(TriggerWatch)
 }
 
-// Status returns the last outcome of every target.
+// Status returns the last outcome of every target (that this replica
+// owns, when the targets are shared).
 func (r *Reconciler) Status() []*Outcome {
 	var out []*Outcome
 	for _, t := range r.cfg.Targets {
 		r.mu.Lock()
 		st := r.targets[t.Name]
 		r.mu.Unlock()
-		if st == nil {
+		if st == nil || !r.ownsHere(t.Name) {
 			continue
 		}
 		if o := st.lastOutcome(); o != nil {
@@ -258,13 +272,14 @@ func (r *Reconciler) Status() []*Outcome {
 	return out
 }
 
-// Pending lists the targets (suspended ones aside) that have not finished a
-// first reconcile: until each has applied, found its state or reported why
-// it could not, the daemon is not ready.
+// Pending lists the targets (suspended ones, and those another replica
+// owns, aside) that have not finished a first reconcile: until each has
+// applied, found its state or reported why it could not, the daemon is not
+// ready.
 func (r *Reconciler) Pending() []string {
 	var out []string
 	for _, t := range r.cfg.Targets {
-		if t.Suspend {
+		if t.Suspend || !r.ownsHere(t.Name) {
 			continue
 		}
 		if st := r.targetState(t.Name); st != nil && st.lastOutcome() == nil {

@@ -104,31 +104,9 @@ func (r *Reconciler) RecordDelivery(ctx context.Context, d notifications.Deliver
 // restoreThreads reads the notification records and restores the threads
 // that were still open at their last delivery.
 func restoreThreads(ctx context.Context, h history.Store, s *state.Store) (int, error) {
-	latest := map[[2]string]notifications.Thread{}
-	f := history.Filter{Types: []string{history.TypeNotification}, Limit: 1000}
-	err := pages(ctx, h, f, func(r history.Record) error {
-		var d deliveryData
-		if err := json.Unmarshal(r.Data, &d); err != nil {
-			return fmt.Errorf("record %d: not a notification: %w", r.Seq, err)
-		}
-		if d.Thread != nil {
-			latest[[2]string{d.Thread.Notifier, d.Thread.Episode}] = *d.Thread
-		}
-		return nil
-	})
+	open, err := openThreads(ctx, h, "")
 	if err != nil {
 		return 0, err
-	}
-	var open []state.Thread
-	for _, th := range latest {
-		if th.Resolved {
-			continue
-		}
-		data, err := json.Marshal(th)
-		if err != nil {
-			return 0, err
-		}
-		open = append(open, state.Thread{Notifier: th.Notifier, Episode: th.Episode, Data: data})
 	}
 	return len(open), s.RestoreThreads(open)
 }

@@ -95,6 +95,8 @@ type Reconciler struct {
 	git          GitWriter
 	hosts        map[string]GitHost
 	prev         previews
+	// own shares the targets with other replicas (nil: all are run here).
+	own Ownership
 
 	mu      sync.Mutex
 	targets map[string]*targetState

@@ -25,6 +25,9 @@ type targetState struct {
 	prFailures map[string]string
 	// kick wakes the target's loop; buffered so triggers coalesce.
 	kick chan Trigger
+	// owned: this replica runs the target's loop (when targets are
+	// shared between replicas, see Ownership).
+	owned bool
 }
 
 // cachedReport is a comparison result and the inputs it was computed from.
@@ -73,6 +76,37 @@ func (s *targetState) forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.reports)
+}
+
+// takeOver readies the state for a loop that starts on this replica
+// after another replica ran the target: what it remembers of the target
+// is stale, and a trigger that came while it did not own it is dropped.
+func (s *targetState) takeOver() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.owned = true
+	clear(s.reports)
+	s.desired = nil
+	s.last = nil
+	s.failures = 0
+	s.compliance, s.complianceLoaded = nil, false
+	clear(s.prFailures)
+	select {
+	case <-s.kick:
+	default:
+	}
+}
+
+func (s *targetState) setOwned(owned bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.owned = owned
+}
+
+func (s *targetState) isOwned() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.owned
 }
 
 func (s *targetState) record(o *Outcome) (failures int) {

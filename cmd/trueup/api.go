@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,15 +51,20 @@ func apiTargets(d *daemon) http.HandlerFunc {
 		type status struct {
 			*reconciler.Outcome
 			Error string `json:"error,omitempty"`
+			// Owner is the replica reconciling the target (ha.enabled).
+			Owner string `json:"owner,omitempty"`
 		}
 		vis := d.visible(r)
 		out := []json.RawMessage{}
-		for _, o := range d.gen().r.Status() {
+		rec := d.gen().r
+		owners := rec.Owners()
+		for _, o := range rec.Status() {
 			dec := vis.of(o.Target)
 			if !dec.Allowed {
 				continue
 			}
-			b, err := json.Marshal(status{Outcome: o, Error: o.Error()})
+			delete(owners, o.Target)
+			b, err := json.Marshal(status{Outcome: o, Error: o.Error(), Owner: rec.Replica()})
 			if err != nil {
 				http.Error(w, "encode target "+o.Target+": "+err.Error(), http.StatusInternalServerError)
 				return
@@ -67,8 +74,26 @@ func apiTargets(d *daemon) http.HandlerFunc {
 			}
 			out = append(out, b)
 		}
+		out = append(out, elsewhere(owners, vis)...)
 		writeJSON(w, out)
 	}
+}
+
+// elsewhere are the targets this replica does not reconcile (ha.enabled),
+// each with the replica that does ("" while none does).
+func elsewhere(owners map[string]string, vis *visible) []json.RawMessage {
+	var out []json.RawMessage
+	for _, t := range slices.Sorted(maps.Keys(owners)) {
+		if !vis.of(t).Allowed {
+			continue
+		}
+		b, _ := json.Marshal(struct {
+			Target string `json:"target"`
+			Owner  string `json:"owner"`
+		}{t, owners[t]})
+		out = append(out, b)
+	}
+	return out
 }
 
 // apiEpisode is an episode as the API shows it.

@@ -122,7 +122,17 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 		if err != nil {
 			return nil, err
 		}
-		return startGeneration(ctx, cfg, targets, st, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(metrics)), log)
+		g, err := startGeneration(ctx, cfg, targets, st, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(metrics)), log)
+		if err != nil {
+			return nil, err
+		}
+		// With ha.enabled, the reconciler runs only the targets whose
+		// Leases this replica holds (ha.go).
+		if err := startHA(cfg, g.r, log); err != nil {
+			g.stop(log)
+			return nil, err
+		}
+		return g, nil
 	}
 	g, err := build(cfg)
 	if err != nil {

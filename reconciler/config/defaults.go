@@ -74,6 +74,7 @@ func (c *Config) setDefaults() {
 	if c.Server.Listen == "" {
 		c.Server.Listen = DefaultListen
 	}
+	c.HA.setDefaults(c)
 }
 
 func (t *Target) setDefaults() {

@@ -28,6 +28,8 @@ type Config struct {
 	// Tenants are the teams sharing this trueup and their boundaries.
 	Tenants []Tenant `json:"tenants,omitempty"`
 	Tenancy Tenancy  `json:"tenancy,omitempty"`
+	// HA shares the targets between several replicas (see HA).
+	HA HA `json:"ha,omitempty"`
 }
 
 // SecretRef names where a secret comes from: exactly one of Env or File.

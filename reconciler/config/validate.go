@@ -80,6 +80,7 @@ func Validate(c *Config) error {
 	validatePullRequests(e, "pullRequests", c)
 	validateHistory(e, "history", &c.History)
 	validateServer(e, "server", &c.Server)
+	validateHA(e, "ha", c, idx)
 	validateTenancy(e, c, idx)
 	validateAssumeRoles(e, c)
 	validateServerAuth(e, c)

@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +101,55 @@ func TestRebuildRejectsInconsistentHistory(t *testing.T) {
 				t.Fatal("a failed rebuild dropped the targets")
 			}
 		})
+	}
+}
+
+func TestRebuildTarget(t *testing.T) {
+	s := newStore(t)
+	// This replica's view of shop before another replica owned it: an
+	// episode that has since been resolved there, and its thread.
+	stale := *with(openWeb(), func(e *Episode) { e.ID = "shop/old/1" })
+	must(t, s.UpsertEpisode(stale))
+	must(t, s.SaveThread(Thread{Notifier: "slack", Episode: stale.ID, Data: []byte(`{"ts":"1.1"}`)}))
+	// Another target's episode and thread stay.
+	other := *with(openWeb(), func(e *Episode) { e.ID, e.Target = "blog/x/1", "blog" })
+	must(t, s.UpsertEpisode(other))
+	must(t, s.SaveThread(Thread{Notifier: "slack", Episode: other.ID, Data: []byte(`{"ts":"2.2"}`)}))
+
+	// What the shared history says now: one open episode, opened by the
+	// other replica, with its thread.
+	current := *with(openWeb(), func(e *Episode) { e.ID = "shop/new/2" })
+	th := Thread{Notifier: "slack", Episode: current.ID, Data: []byte(`{"ts":"3.3"}`)}
+	ws := memdb.NewWatchSet()
+	_, err := s.Episodes(ws, EpisodeFilter{Target: "shop"})
+	must(t, err)
+	must(t, s.RebuildTarget("shop", []Episode{current}, []Thread{th}, func(ep string) bool { return strings.HasPrefix(ep, "shop/") }))
+	if ws.Watch(time.After(time.Second)) {
+		t.Error("rebuilding a target fired no watch")
+	}
+
+	open, err := s.OpenEpisode(nil, "shop", webRef)
+	must(t, err)
+	if open == nil || open.ID != current.ID {
+		t.Fatalf("open episode of shop = %+v, want %s", open, current.ID)
+	}
+	if e, _ := s.Episode(nil, stale.ID); e != nil {
+		t.Errorf("stale episode %s kept", stale.ID)
+	}
+	if got, _ := s.Thread(nil, "slack", stale.ID); got != nil {
+		t.Errorf("stale thread kept: %+v", got)
+	}
+	if got, _ := s.Thread(nil, "slack", current.ID); got == nil || string(got.Data) != `{"ts":"3.3"}` {
+		t.Errorf("thread of the current episode = %+v", got)
+	}
+	if e, _ := s.Episode(nil, other.ID); e == nil {
+		t.Error("another target's episode went")
+	}
+	if got, _ := s.Thread(nil, "slack", other.ID); got == nil {
+		t.Error("another target's thread went")
+	}
+	err = s.RebuildTarget("shop", []Episode{other}, nil, func(string) bool { return false })
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("an episode of another target = %v, want ErrInvalid", err)
 	}
 }
