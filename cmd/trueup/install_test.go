@@ -181,6 +181,19 @@ func TestInstallManifestsRBAC(t *testing.T) {
 		}
 	})
 
+	t.Run("prune deletes what left Git", func(t *testing.T) {
+		files := gitrepo.ReadDir(t, "../../fixtures/demo/repo")
+		web := string(files["apps/web/deployment.yaml"].Content)
+		files["apps/web/deployment.yaml"] = gitrepo.File(web[:strings.Index(web, "\n---")+1]) // the Deployment, not the Service
+		repo.Commit(t, files, gitrepo.CommitOptions{Message: "Remove the web Service"})
+		if stdout, stderr, code := trueup(t, "apply", "web", "-c", cfg); code != exitOK || !strings.Contains(stdout, "1 deleted") {
+			t.Fatalf("exit %d, want the Service deleted\n%s%s", code, stdout, stderr)
+		}
+		if out, err := exec.CommandContext(t.Context(), "kubectl", "--kubeconfig", env.Kubeconfig, "-n", "web", "get", "service", "web").CombinedOutput(); err == nil {
+			t.Fatalf("the Service is still there:\n%s", out)
+		}
+	})
+
 	t.Run("a kind outside the grant is refused", func(t *testing.T) {
 		files := gitrepo.ReadDir(t, "../../fixtures/demo/repo")
 		files["apps/web/secret.yaml"] = gitrepo.File("apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls, namespace: web}\nstringData: {key: value}\n")
