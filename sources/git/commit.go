@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	gogit "github.com/go-git/go-git/v5"
@@ -25,6 +26,9 @@ type CommitRequest struct {
 	// or replaced (keeping the file mode); every other file stays. Nil
 	// content is refused.
 	Files map[string][]byte
+	// IfAbsent are files written only where the tip has no such path (a
+	// config people edit after a first commit wrote it).
+	IfAbsent map[string][]byte
 	// Author is the author and committer; a zero When is the Client's clock.
 	Author sources.Person
 	// Message is the commit message.
@@ -55,13 +59,17 @@ func (c *Client) CommitBranch(ctx context.Context, src Source, req CommitRequest
 	if err := checkCommitMeta(req.Author, req.Message); err != nil {
 		return PushResult{}, fail(err)
 	}
-	edit, err := newTreeEdit(req.Files)
-	if err != nil {
+	all := maps.Clone(req.Files)
+	if all == nil {
+		all = map[string][]byte{}
+	}
+	maps.Copy(all, req.IfAbsent)
+	if _, err := newTreeEdit(all); err != nil {
 		return PushResult{}, fail(err)
 	}
 	var res PushResult
-	err = c.inSession(ctx, src, nil, func(ctx context.Context, s *session) (err error) {
-		if res, err = s.commitBranch(ctx, req, edit, c.now); err != nil {
+	err := c.inSession(ctx, src, nil, func(ctx context.Context, s *session) (err error) {
+		if res, err = s.commitBranch(ctx, req, c.now); err != nil {
 			return fail(err)
 		}
 		return nil
@@ -73,7 +81,7 @@ func (c *Client) CommitBranch(ctx context.Context, src Source, req CommitRequest
 }
 
 // commitBranch is the CommitBranch pipeline for an open session.
-func (s *session) commitBranch(ctx context.Context, req CommitRequest, edit *treeEdit, now func() time.Time) (PushResult, error) {
+func (s *session) commitBranch(ctx context.Context, req CommitRequest, now func() time.Time) (PushResult, error) {
 	branch := plumbing.NewBranchReferenceName(s.src.Ref.Branch)
 	// 1. The tip of the branch, fetched into the cache (none: a first commit).
 	tip, err := s.tip(ctx, branch)
@@ -86,6 +94,25 @@ func (s *session) commitBranch(ctx context.Context, req CommitRequest, edit *tre
 		if baseTree, err = tip.Tree(); err != nil {
 			return PushResult{}, fmt.Errorf("read tree of %s: %w", tip.Hash, err)
 		}
+	}
+	files := maps.Clone(req.Files)
+	if files == nil {
+		files = map[string][]byte{}
+	}
+	for p, b := range req.IfAbsent {
+		if baseTree != nil {
+			if _, err := baseTree.FindEntry(p); err == nil {
+				continue
+			}
+		}
+		files[p] = b
+	}
+	if len(files) == 0 { // every file is IfAbsent and present
+		return PushResult{Commit: tip.Hash.String(), Unchanged: true}, nil
+	}
+	edit, err := newTreeEdit(files)
+	if err != nil {
+		return PushResult{}, err
 	}
 	tree, err := (&treeWriter{ctx: ctx, s: s.repo.Storer}).write(baseTree, edit, "")
 	if err != nil {

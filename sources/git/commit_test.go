@@ -54,6 +54,17 @@ func TestCommitBranch(t *testing.T) {
 		t.Fatalf("parents %v, want [%s]", got.ParentHashes, theirs)
 	}
 	wantTreeChange(t, openBare(t, repo.Dir), theirs, plumbing.NewHash(second.Commit), files("clusters/prod/trueup.yaml", "a: 2\n"))
+
+	// IfAbsent files are written once: an edited one is kept.
+	req.IfAbsent = map[string][]byte{"README.md": []byte("# generated\n"), "clusters/prod/config.yaml": []byte("b: 1\n")}
+	third, err := c.CommitBranch(testCtx(t), src, req)
+	if err != nil || third.Unchanged {
+		t.Fatalf("if absent: %+v, %v", third, err)
+	}
+	wantTreeChange(t, openBare(t, repo.Dir), plumbing.NewHash(second.Commit), plumbing.NewHash(third.Commit), files("clusters/prod/config.yaml", "b: 1\n"))
+	if res, err := c.CommitBranch(testCtx(t), src, req); err != nil || !res.Unchanged {
+		t.Fatalf("if absent, re-run: %+v, %v", res, err)
+	}
 }
 
 // TestCommitBranchRefused: requests Git could not write, and a source that
