@@ -115,7 +115,6 @@ func runBootstrap(cmd *cobra.Command, opts *globalOptions, bo bootstrapOptions) 
 	return nil
 }
 
-
 // dir is the folder bootstrap writes, from the repository root.
 func (bo bootstrapOptions) dir() string {
 	return path.Join(strings.Trim(bo.path, "/"), bootstrapDir)
