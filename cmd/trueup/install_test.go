@@ -181,6 +181,34 @@ func TestInstallManifestsRBAC(t *testing.T) {
 		}
 	})
 
+	t.Run("trueup applies its own manifests as itself (the bootstrap target)", func(t *testing.T) {
+		fleet := gitrepo.Init(t, filepath.Join(t.TempDir(), "fleet.git"))
+		if stdout, stderr, code := trueup(t, "bootstrap", "--url", fleet.URL(), "--path", "clusters/test", "--image", "registry.example.com/trueup:v9"); code != exitOK {
+			t.Fatalf("bootstrap: exit %d\n%s%s", code, stdout, stderr)
+		}
+		// The bootstrapped config, but run from here: the ServiceAccount's
+		// kubeconfig instead of the pod's, a data folder of the test.
+		self := string(repoFiles(t, fleet)["clusters/test/trueup-system/trueup.yaml"])
+		self = strings.Replace(self, "    inCluster: true\n", "    kubeconfig: {path: "+kubeconfig+"}\n", 1)
+		self = strings.Replace(self, "dataDir: /var/lib/trueup\n", "dataDir: "+filepath.Join(t.TempDir(), "data")+"\n", 1)
+		// The test control plane runs no controllers: nothing becomes ready.
+		self = strings.Replace(self, "    prune:\n", "    wait: false\n    prune:\n", 1)
+		selfCfg := filepath.Join(t.TempDir(), "trueup.yaml")
+		if err := os.WriteFile(selfCfg, []byte(self), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, code := trueup(t, "apply", "trueup-system", "-c", selfCfg)
+		if code != exitOK {
+			t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+		}
+		if img := kubectl(t, env, "-n", "trueup-system", "get", "deployment", "trueup", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); img != "registry.example.com/trueup:v9" {
+			t.Fatalf("Deployment image %q, want the bootstrapped one\n%s", img, stdout)
+		}
+		if owner := kubectl(t, env, "get", "clusterrole", "trueup", "-o", "jsonpath={.metadata.labels.trueup\\.dev/target}"); owner != "trueup-system" {
+			t.Fatalf("ClusterRole trueup labelled for target %q, want trueup-system", owner)
+		}
+	})
+
 	t.Run("prune deletes what left Git", func(t *testing.T) {
 		files := gitrepo.ReadDir(t, "../../fixtures/demo/repo")
 		web := string(files["apps/web/deployment.yaml"].Content)
