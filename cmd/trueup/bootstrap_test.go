@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fluxcd/pkg/gittestserver"
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
@@ -142,5 +143,37 @@ func TestBootstrapRefusesBadFlags(t *testing.T) {
 				t.Fatalf("pushed %s", ref.Hash())
 			}
 		})
+	}
+}
+
+// TestBootstrapHTTPBasicAuth pushes over HTTP with basic auth from the
+// environment; the config names the password as a file of the Secret, and
+// neither output nor errors show it.
+func TestBootstrapHTTPBasicAuth(t *testing.T) {
+	const password = "s3cret-token-for-bootstrap"
+	srv := gittestserver.NewGitServer(t.TempDir())
+	srv.Auth("trueup", password)
+	repo := gitrepo.Init(t, filepath.Join(srv.Root(), "fleet.git"))
+	if err := srv.StartHTTP(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.StopHTTP)
+	args := []string{"bootstrap", "--url", srv.HTTPAddress() + "/fleet.git", "--path", "prod", "--username", "trueup", "--password-env", "TRUEUP_TEST_GIT_PASSWORD"}
+
+	t.Setenv("TRUEUP_TEST_GIT_PASSWORD", "wrong-"+password)
+	stdout, stderr, code := trueup(t, args...)
+	if code != exitError || !strings.Contains(stderr, "authentication") || strings.Contains(stdout+stderr, password) {
+		t.Fatalf("wrong password: exit %d, want 2 saying authentication failed, without the password\n%s%s", code, stdout, stderr)
+	}
+
+	t.Setenv("TRUEUP_TEST_GIT_PASSWORD", password)
+	stdout, stderr, code = trueup(t, args...)
+	if code != exitOK || strings.Contains(stdout+stderr, password) || !strings.Contains(stdout, "--from-literal=git-password=\"$TRUEUP_TEST_GIT_PASSWORD\"") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	_, cfg := bootstrapped(t, repoFiles(t, repo), "prod/trueup-system")
+	auth := cfg.Sources[0].Auth
+	if auth == nil || auth.Username != "trueup" || auth.PasswordFrom == nil || auth.PasswordFrom.File != "/var/run/secrets/trueup/git-password" {
+		t.Fatalf("source auth %+v, want username trueup and passwordFrom the Secret's file", auth)
 	}
 }
