@@ -79,23 +79,36 @@ func TestChartRendersTheKustomizeBase(t *testing.T) {
 	}
 }
 
-// TestChartPostgresMatchesComponent: postgres.enabled with persistence off
-// is the base with the postgres component, but for the config (a value).
-func TestChartPostgresMatchesComponent(t *testing.T) {
-	cfg, err := fs.ReadFile(deploy.FS(), "kustomize/components/postgres/trueup.yaml")
+// TestChartMatchesComponents: chart values render what the kustomize
+// components do: postgres.enabled with persistence off is the postgres
+// component (the config is a value), rbac.impersonateServiceAccounts the
+// tenancy component.
+func TestChartMatchesComponents(t *testing.T) {
+	pgConfig, err := fs.ReadFile(deploy.FS(), "kustomize/components/postgres/trueup.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := renderKustomize(t, "examples/postgres")
-	got := renderChart(t,
-		render.SetValue{Key: "postgres.enabled", Value: "true"},
-		render.SetValue{Key: "persistence.enabled", Value: "false"},
-		render.SetValue{Key: "config", Value: string(cfg), String: true})
-	// The component's patch moves the data volume first; order is no meaning.
-	sortVolumes(want)
-	sortVolumes(got)
-	if !helmoracle.Equal(t, want, got) {
-		t.Fatalf("chart (postgres) differs from the postgres example (-kustomize +chart):\n%s", helmoracle.Diff(want, got))
+	for _, tc := range []struct {
+		example string
+		set     []render.SetValue
+	}{
+		{"postgres", []render.SetValue{
+			{Key: "postgres.enabled", Value: "true"},
+			{Key: "persistence.enabled", Value: "false"},
+			{Key: "config", Value: string(pgConfig), String: true},
+		}},
+		{"tenancy", []render.SetValue{{Key: "rbac.impersonateServiceAccounts", Value: "true"}}},
+	} {
+		t.Run(tc.example, func(t *testing.T) {
+			want := renderKustomize(t, "examples/"+tc.example)
+			got := renderChart(t, tc.set...)
+			// The postgres patch moves the data volume first; order means nothing.
+			sortVolumes(want)
+			sortVolumes(got)
+			if !helmoracle.Equal(t, want, got) {
+				t.Fatalf("chart differs from examples/%s (-kustomize +chart):\n%s", tc.example, helmoracle.Diff(want, got))
+			}
+		})
 	}
 }
 
