@@ -29,6 +29,20 @@ const installedUser = "system:serviceaccount:trueup-system:trueup"
 // renderBase renders deploy/kustomize/base with trueup's renderer.
 func renderBase(t *testing.T) []byte {
 	t.Helper()
+	res, err := render.Render(deployFiles(t), "kustomize/base", render.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := render.WriteYAML(&buf, res.Objects); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// deployFiles are the embedded deploy/ files as a source tree.
+func deployFiles(t *testing.T) sources.Files {
+	t.Helper()
 	files := sources.Files{}
 	err := fs.WalkDir(deploy.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -40,15 +54,7 @@ func renderBase(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := render.Render(files, "kustomize/base", render.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := render.WriteYAML(&buf, res.Objects); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return files
 }
 
 // installedKubeconfig asks the API server (TokenRequest) for a token of
@@ -107,8 +113,10 @@ func openWatches(t *testing.T, env *kubeenv.Env) map[string]int {
 // TestInstallManifestsRBAC applies deploy/kustomize/base to a real control
 // plane and runs trueup as its ServiceAccount, with a token from the API
 // server and nothing else: the demo repository reconciles (apply, the
-// daemon's watch and heal, TokenReview for the API), a kind outside the
-// grant is refused, and so is a kind whose rule is taken out.
+// daemon's watch and heal, TokenReview for the API, prune), trueup applies
+// its own bootstrapped manifests, a kind outside the grant is refused, a
+// tenant's ServiceAccount only with the tenancy component, and a kind whose
+// rule is taken out is refused.
 func TestInstallManifestsRBAC(t *testing.T) {
 	env := kubeenv.Start(t) // own control plane: the demo's namespaces and the manifests' names are fixed
 	env.Apply(t, string(renderBase(t)))
@@ -233,6 +241,48 @@ func TestInstallManifestsRBAC(t *testing.T) {
 		if out, err := exec.CommandContext(t.Context(), "kubectl", "--kubeconfig", env.Kubeconfig, "-n", "web", "get", "secret", "web-tls").CombinedOutput(); err == nil {
 			t.Fatalf("the Secret was created:\n%s", out)
 		}
+	})
+
+	t.Run("tenants' ServiceAccounts: refused without the tenancy component, applied with it", func(t *testing.T) {
+		env.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+		env.GrantServiceAccount(t, "team-a", "deployer", `[{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch, create, patch, delete]}]`)
+		team := gitrepo.Init(t, filepath.Join(t.TempDir(), "team-a.git"))
+		team.Commit(t, map[string]gitrepo.Entry{"app/cm.yaml": gitrepo.File("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n")}, gitrepo.CommitOptions{Message: "app"})
+		tenantCfg := filepath.Join(t.TempDir(), "trueup.yaml")
+		if err := os.WriteFile(tenantCfg, []byte(`apiVersion: trueup.dev/v1alpha1
+kind: Config
+dataDir: `+filepath.Join(t.TempDir(), "data")+`
+sources: [{name: team-a, url: `+team.URL()+`}]
+clusters: [{name: local, kubeconfig: {path: `+kubeconfig+`}}]
+targets: [{name: team-a-app, source: team-a, path: app, cluster: local, namespace: team-a, wait: false}]
+tenancy: {mode: enforce}
+tenants:
+  - name: team-a
+    targets: [team-a-app]
+    namespaces: [team-a]
+    sources: [{name: team-a}]
+    serviceAccounts: [{cluster: local, namespace: team-a, name: deployer}]
+`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, code := trueup(t, "apply", "team-a-app", "-c", tenantCfg)
+		if code == exitOK || !strings.Contains(stdout+stderr, "impersonate") {
+			t.Fatalf("base without the tenancy component: exit %d, want a refusal to impersonate\n%s%s", code, stdout, stderr)
+		}
+		res, err := render.Render(deployFiles(t), "kustomize/examples/tenancy", render.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var manifests bytes.Buffer
+		if err := render.WriteYAML(&manifests, res.Objects); err != nil {
+			t.Fatal(err)
+		}
+		env.Apply(t, manifests.String())
+		waitUntil(t, "RBAC to allow impersonation", func() bool { return canI(t, env, "impersonate", "serviceaccounts", "team-a") })
+		if stdout, stderr, code := trueup(t, "apply", "team-a-app", "-c", tenantCfg); code != exitOK {
+			t.Fatalf("with the tenancy component: exit %d\n%s%s", code, stdout, stderr)
+		}
+		kubectl(t, env, "-n", "team-a", "get", "configmap", "settings")
 	})
 
 	t.Run("without the apps rule of the manifests Deployments are refused", func(t *testing.T) {
