@@ -137,7 +137,8 @@ func TestChartMatchesHelmTemplate(t *testing.T) {
 		set  map[string]string
 	}{
 		{"defaults", nil},
-		{"namespaced", map[string]string{"rbac.scope": "namespaces", "rbac.namespaces[0]": "web", "rbac.namespaces[1]": "api", "rbac.impersonateServiceAccounts": "true"}},
+		{"namespaced", map[string]string{"rbac.scope": "namespaces", "rbac.namespaces[0]": "web", "rbac.namespaces[1]": "api", "rbac.impersonateServiceAccounts": "true",
+			"rbac.impersonateNamespaces[0]": "team-a"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := helmoracle.Template(t, "chart/trueup", helmoracle.Options{ReleaseName: "trueup", Namespace: "trueup-system", Set: tc.set})
