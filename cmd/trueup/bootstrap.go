@@ -29,6 +29,7 @@ type bootstrapOptions struct {
 	username, passwordEnv                 string
 	privateKeyFile, knownHostsFile        string
 	authorName, authorEmail               string
+	kubeconfig, context                   string
 }
 
 func newBootstrapCommand(opts *globalOptions) *cobra.Command {
@@ -42,6 +43,11 @@ ServiceAccount, RBAC, Deployment, volume, Service) and trueup.yaml, its
 config, with the repository as a source and a target "trueup-system" that
 applies that folder: once the manifests are applied (kubectl apply -k), trueup
 keeps itself as Git says.
+
+With --kubeconfig (and --context) it also installs: the Git credentials
+into the Secret trueup-system/trueup-secrets, then the folder reconciled once
+as the target trueup-system (without waiting for the pod), so the trueup it
+starts takes over from its inventory. Without it, apply the folder yourself.
 
 It pushes without force and only when something changed: running it again
 makes no commit. trueup.yaml is written only when the folder has none, so
@@ -73,6 +79,8 @@ cluster.`,
 	f.StringVar(&bo.knownHostsFile, "known-hosts-file", "", "known_hosts file holding the ssh server's key")
 	f.StringVar(&bo.authorName, "author-name", "trueup", "author of the commit")
 	f.StringVar(&bo.authorEmail, "author-email", "trueup@localhost", "author email of the commit")
+	f.StringVar(&bo.kubeconfig, "kubeconfig", "", "also install into this cluster: the Git credentials as the Secret trueup-secrets, then trueup's manifests")
+	f.StringVar(&bo.context, "context", "", "kubeconfig context of the cluster to install into (with --kubeconfig)")
 	_ = cmd.MarkFlagRequired("url")
 	return cmd
 }
@@ -101,11 +109,18 @@ func runBootstrap(cmd *cobra.Command, opts *globalOptions, bo bootstrapOptions) 
 	if err != nil {
 		return fail(fmt.Errorf("bootstrap: %w", err))
 	}
-	out := opts.streams.out
+	out := cmd.OutOrStdout()
 	if res.Unchanged {
 		fmt.Fprintf(out, "%s %s already holds %s at %s: nothing to commit\n", opts.paint(out, green, "✔"), bo.branch, bo.dir(), short(res.Commit))
 	} else {
 		fmt.Fprintf(out, "%s committed %s to %s: %s\n", opts.paint(out, green, "✔"), short(res.Commit), bo.branch, bo.dir())
+	}
+	if bo.kubeconfig != "" {
+		if err := installSelf(&commandContext{ctx: cmd.Context(), opts: opts, out: out, errw: cmd.ErrOrStderr()}, bo); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(out, "%s installed: the trueup in the cluster applies %s from now on (target %s)\n", opts.paint(out, green, "✔"), bo.dir(), bootstrapName)
+		return nil
 	}
 	fmt.Fprintf(out, "Next, once per cluster, from a checkout of the repository:\n")
 	if s := bo.secretCommand(); s != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
+	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/sources"
 	"github.com/trueup-dev/trueup/sources/git"
@@ -175,5 +177,49 @@ func TestBootstrapHTTPBasicAuth(t *testing.T) {
 	auth := cfg.Sources[0].Auth
 	if auth == nil || auth.Username != "trueup" || auth.PasswordFrom == nil || auth.PasswordFrom.File != "/var/run/secrets/trueup/git-password" {
 		t.Fatalf("source auth %+v, want username trueup and passwordFrom the Secret's file", auth)
+	}
+}
+
+// TestBootstrapInstall: with --kubeconfig, bootstrap also installs: the Git
+// password lands in the Secret the config names, and trueup's objects are
+// applied as the target trueup-system with its inventory, where the daemon
+// in the cluster takes over. A second run changes nothing.
+func TestBootstrapInstall(t *testing.T) {
+	env := kubeenv.Start(t) // own control plane: the manifests' names are cluster-wide
+	const password = "install-s3cret"
+	srv := gittestserver.NewGitServer(t.TempDir())
+	srv.Auth("trueup", password)
+	repo := gitrepo.Init(t, filepath.Join(srv.Root(), "fleet.git"))
+	if err := srv.StartHTTP(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.StopHTTP)
+	t.Setenv("TRUEUP_TEST_GIT_PASSWORD", password)
+	args := []string{"bootstrap", "--url", srv.HTTPAddress() + "/fleet.git", "--path", "prod", "--username", "trueup",
+		"--password-env", "TRUEUP_TEST_GIT_PASSWORD", "--image", "registry.example.com/trueup:v3", "--kubeconfig", env.Kubeconfig}
+
+	stdout, stderr, code := trueup(t, args...)
+	if code != exitOK || !strings.Contains(stdout, "installed") || strings.Contains(stdout+stderr, password) {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if img := kubectl(t, env, "-n", "trueup-system", "get", "deployment", "trueup", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); img != "registry.example.com/trueup:v3" {
+		t.Errorf("Deployment image %q", img)
+	}
+	if owner := kubectl(t, env, "get", "clusterrole", "trueup", "-o", "jsonpath={.metadata.labels.trueup\\.dev/target}"); owner != "trueup-system" {
+		t.Errorf("ClusterRole trueup labelled for target %q, want trueup-system", owner)
+	}
+	kubectl(t, env, "-n", "trueup-system", "get", "configmap", "trueup-inventory-trueup-system", "trueup-config")
+	got := kubectl(t, env, "-n", "trueup-system", "get", "secret", "trueup-secrets", "-o", "jsonpath={.data.git-password}")
+	if dec, err := base64.StdEncoding.DecodeString(got); err != nil || string(dec) != password {
+		t.Errorf("Secret trueup-secrets git-password is not the password from the environment")
+	}
+
+	head := repo.Head(t, "main")
+	stdout, stderr, code = trueup(t, args...)
+	if code != exitOK || !strings.Contains(stdout, "nothing to commit") || !strings.Contains(stdout, "in-sync") {
+		t.Fatalf("second run: exit %d, want no commit and nothing changed\n%s%s", code, stdout, stderr)
+	}
+	if now := repo.Head(t, "main"); now != head {
+		t.Fatalf("main moved from %s to %s", head, now)
 	}
 }
