@@ -98,6 +98,7 @@ Start with:
 		newNotifyCommand(opts),
 		newComplianceCommand(opts),
 		newPreviewCommand(opts),
+		newBootstrapCommand(opts),
 	)
 	return root
 }

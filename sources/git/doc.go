@@ -55,6 +55,14 @@
 // that runs again does not make a new commit each time. DeleteBranch removes such a branch;
 // one already gone is not an error.
 //
+// CommitBranch is the one write to the tracked branch, for `trueup
+// bootstrap`: a commit on top of the branch's tip (or the first commit of
+// an empty repository), pushed without force, so the remote refuses it when
+// the branch moved meanwhile (ErrBranchMoved). When the tip already holds
+// the files nothing is pushed (Unchanged); IfAbsent files are written only
+// where the tip has none. It moves the cache's copy of the branch, as a
+// fetch of the pushed commit would.
+//
 // FetchRef fetches any reference of the remote by its full name (the head
 // of a pull request, refs/pull/7/head, or another branch) into the cache
 // and verifies its commit as Fetch does, so ReadFiles can read it for a

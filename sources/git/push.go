@@ -115,15 +115,23 @@ func (r *PushRequest) check(src Source) (*treeEdit, error) {
 	if !isFullSHA(r.Base) {
 		return nil, fmt.Errorf("%w: base %q is not a full commit sha", ErrInvalidRequest, r.Base)
 	}
-	for _, f := range []struct{ what, v string }{{"author name", r.Author.Name}, {"author email", r.Author.Email}} {
-		if strings.TrimSpace(f.v) == "" || strings.ContainsAny(f.v, "<>\n\x00") {
-			return nil, fmt.Errorf("%w: %s %q is empty or holds <, > or a newline", ErrInvalidRequest, f.what, f.v)
-		}
-	}
-	if strings.TrimSpace(r.Message) == "" {
-		return nil, fmt.Errorf("%w: commit message is empty", ErrInvalidRequest)
+	if err := checkCommitMeta(r.Author, r.Message); err != nil {
+		return nil, err
 	}
 	return newTreeEdit(r.Files)
+}
+
+// checkCommitMeta refuses an author Git could not write and an empty message.
+func checkCommitMeta(author sources.Person, message string) error {
+	for _, f := range []struct{ what, v string }{{"author name", author.Name}, {"author email", author.Email}} {
+		if strings.TrimSpace(f.v) == "" || strings.ContainsAny(f.v, "<>\n\x00") {
+			return fmt.Errorf("%w: %s %q is empty or holds <, > or a newline", ErrInvalidRequest, f.what, f.v)
+		}
+	}
+	if strings.TrimSpace(message) == "" {
+		return fmt.Errorf("%w: commit message is empty", ErrInvalidRequest)
+	}
+	return nil
 }
 
 // checkWriteBranch refuses a branch name Git refuses and the branch the
