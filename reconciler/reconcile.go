@@ -165,9 +165,10 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 	if err != nil {
 		out.Err = &StageError{Stage: StageApply, Err: withChanged(err, res, opts.DryRun)}
 	}
-	if !opts.DryRun {
-		st.forget() // live versions moved; compare afresh next time
-	}
+	// The cached comparisons stay: an applied object's resourceVersion moved,
+	// so its next comparison misses the cache (its watch event asks for
+	// it), while the untouched objects' comparisons still hold. Forgetting
+	// them all made one healed edit cost a dry-run of every object.
 }
 
 // applyCluster server-side applies objs to the cluster, with pruning
@@ -194,8 +195,32 @@ func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *D
 		ao.Prune = prunePolicy(t)
 	} else {
 		ao.Revision = plan.Inventory.Revision
+		ao.Retain = append(ao.Retain, untouched(plan, objs)...)
 	}
 	return dest.Cluster.Apply(ctx, t.Name, objs, ao)
+}
+
+// untouched lists the objects of the render that the inventory holds and a
+// heal of objs leaves alone: retained as they are, so the heal neither
+// reads nor prunes them (reading every one made a heal of one object cost a
+// request per object of the target).
+func untouched(plan *Plan, objs []*unstructured.Unstructured) []drift.ObjectRef {
+	inInventory := map[drift.ObjectRef]bool{}
+	for _, ref := range plan.Inventory.Objects {
+		inInventory[unversioned(ref)] = true
+	}
+	healed := map[drift.ObjectRef]bool{}
+	for _, o := range objs {
+		healed[unversioned(driftkube.Ref(o))] = true
+	}
+	var out []drift.ObjectRef
+	for _, o := range plan.Objects {
+		ref := driftkube.Ref(o)
+		if key := unversioned(ref); inInventory[key] && !healed[key] {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 // prunePolicy is the target's prune configuration as apply options.
