@@ -290,6 +290,9 @@ func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, 
 	for _, f := range r.observers {
 		f(out)
 	}
+	// The target keeps its last outcome; the plan's prepared objects (a
+	// copy of the whole render) are not needed past this point.
+	out.plan = nil
 	log := r.log.With("target", out.Target, "trigger", string(out.Trigger))
 	if out.Revision.Commit != "" { // unknown when the fetch failed: omitted, never ""
 		log = log.With("revision", out.Revision.Short())
