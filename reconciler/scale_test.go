@@ -96,6 +96,19 @@ func editCost(t *testing.T, drift string, n int) map[string]int {
 	if o := <-outcomes; o.Err != nil || o.Action != reconciler.ActionApplied {
 		t.Fatalf("first reconcile: %s %v", o.Action, o.Err)
 	}
+	// The objects changed before their kind was watched: the daemon
+	// compares them once more from the new cache, then rests.
+	for inSync := false; !inSync; {
+		select {
+		case o := <-outcomes:
+			if o.Err != nil {
+				t.Fatalf("reconcile after the first apply: %v", o.Err)
+			}
+			inSync = o.Action == reconciler.ActionInSync
+		case <-time.After(2 * time.Minute):
+			t.Fatal("the applied objects were not compared from the watch cache after the first apply")
+		}
+	}
 	quiet(t, outcomes, false)
 	reqs.take()
 
