@@ -115,7 +115,7 @@ const listMin = 16
 // listPage bounds the objects of one list response.
 const listPage = 500
 
-// group is a kind in a namespace ("" for cluster-scoped kinds).
+// group is a kind in a namespace.
 type group struct {
 	gvk       schema.GroupVersionKind
 	namespace string
@@ -139,7 +139,9 @@ func (d *Detector) listLive(ctx context.Context, desired []*unstructured.Unstruc
 	var g errgroup.Group
 	g.SetLimit(concurrency)
 	for k, n := range counts {
-		if n < listMin {
+		// Cluster-scoped kinds (and objects without a namespace) are read
+		// one by one: a list without a namespace would be cluster-wide.
+		if n < listMin || k.namespace == "" {
 			continue
 		}
 		g.Go(func() error {
@@ -164,15 +166,15 @@ func (d *Detector) list(ctx context.Context, k group) (map[string]*unstructured.
 	for {
 		l := &unstructured.UnstructuredList{}
 		l.SetGroupVersionKind(k.gvk.GroupVersion().WithKind(k.gvk.Kind + "List"))
-		opts := []client.ListOption{client.Limit(listPage), client.Continue(cont)}
-		if k.namespace != "" {
-			opts = append(opts, client.InNamespace(k.namespace))
-		}
+		opts := []client.ListOption{client.InNamespace(k.namespace), client.Limit(listPage), client.Continue(cont)}
 		if err := d.client.List(ctx, l, opts...); err != nil {
 			return nil, err
 		}
 		for i := range l.Items {
 			o := &l.Items[i]
+			if o.GetNamespace() != k.namespace {
+				continue
+			}
 			o.SetGroupVersionKind(k.gvk) // list items may come without their kind
 			byName[o.GetName()] = o
 		}
