@@ -52,7 +52,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		}
 	}
 	po := planOptions{reuseDesired: trigger == TriggerWatch, fresh: trigger == TriggerManual || opts.Fresh}
-	plan, err := r.planTarget(ctx, t, st, dest, po)
+	plan, err := r.boundedPlan(ctx, t, st, dest, po)
 	if err != nil {
 		out.Action, out.Err, out.Revision = ActionFailed, err, failedRevision(err)
 		return r.finish(ctx, st, out, opts.Actor)
@@ -72,6 +72,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		out.complianceChecked = true
 	}
 	return r.finish(ctx, st, out, opts.Actor)
+}
+
+// boundedPlan plans the target; a plan that reads every live object from
+// the API server (po.fresh) waits for one of the reconciler's fullReads
+// slots first.
+func (r *Reconciler) boundedPlan(ctx context.Context, t *config.Target, st *targetState, dest *Destination, po planOptions) (*Plan, error) {
+	if po.fresh && r.fullReads != nil {
+		select {
+		case r.fullReads <- struct{}{}:
+			defer func() { <-r.fullReads }()
+		case <-ctx.Done():
+			return nil, &StageError{Stage: StageCluster, Err: fmt.Errorf("target %q: wait to read live state: %w", t.Name, ctx.Err())}
+		}
+	}
+	return r.planTarget(ctx, t, st, dest, po)
 }
 
 // act decides and applies.
