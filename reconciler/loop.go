@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -132,7 +133,12 @@ func (r *Reconciler) runTargetUntil(ctx, hard context.Context, name string, opts
 		cut()
 		cancel()
 		if opts.Watch && out.Err == nil && dest != nil {
-			r.watchKinds(ctx, dest, out, t.Timeout.Duration, fresh)
+			if r.watchKinds(ctx, dest, out, t.Timeout.Duration, fresh) && out.Apply != nil && !out.Apply.DryRun {
+				// What this reconcile applied changed before its kinds
+				// were watched: compare it once now, from the new cache,
+				// rather than all of it at the next live edit.
+				st.trigger(TriggerWatch)
+			}
 		}
 		if trigger != TriggerWatch {
 			timer.Reset(nextDelay(t.Interval.Duration, st.failuresCount(), rand.Float64()))
@@ -168,11 +174,11 @@ func (r *Reconciler) startWatch(ctx context.Context, name string, d *Destination
 // does not fill in time (its cluster-wide list is forbidden, or the API
 // server does not answer) is not watched: the target reads it from the API
 // server, the outcome says so, and it is tried again at the next full
-// resync (retry).
-func (r *Reconciler) watchKinds(ctx context.Context, d *Destination, out *Outcome, timeout time.Duration, retry bool) {
+// resync (retry). It reports whether a kind began to be watched.
+func (r *Reconciler) watchKinds(ctx context.Context, d *Destination, out *Outcome, timeout time.Duration, retry bool) bool {
 	w := d.liveWatcher()
 	if w == nil {
-		return
+		return false
 	}
 	seen := map[schema.GroupVersionKind]bool{}
 	var add []schema.GroupVersionKind
@@ -185,7 +191,7 @@ func (r *Reconciler) watchKinds(ctx context.Context, d *Destination, out *Outcom
 		add = append(add, gvk)
 	}
 	if len(add) == 0 {
-		return
+		return false
 	}
 	if timeout <= 0 {
 		timeout = config.DefaultTargetTimeout
@@ -201,6 +207,7 @@ func (r *Reconciler) watchKinds(ctx context.Context, d *Destination, out *Outcom
 		}
 		r.log.Warn("watch kinds", "target", out.Target, "error", err.Error())
 	}
+	return slices.ContainsFunc(add, w.Watching)
 }
 
 // watchWarnings say which kinds of the plan's objects are read from the API

@@ -153,17 +153,20 @@ func (r *Reconciler) compare(ctx context.Context, t *config.Target, st *targetSt
 	var todo []int
 	for i, obj := range objs {
 		ref := driftkube.Ref(obj)
-		live, cached := r.cachedLive(w, ref, po)
 		hash := contentHash(obj)
 		hashes[i] = hash
-		if live != nil {
-			owners[ref] = kube.OwnerOf(live)
-		}
-		if cached {
-			if rep, ok := st.cachedReport(ref, hash, resourceVersion(live)); ok {
+		if w != nil && !po.fresh && w.Watching(ref.GroupVersionKind()) {
+			// The cache's resourceVersion says whether the last comparison
+			// holds; the object is decoded only when it does not.
+			rv, owner, exists := w.Version(ref)
+			if exists {
+				owners[ref] = owner
+			}
+			if rep, ok := st.cachedReport(ref, hash, rv); ok {
 				reports[i] = rep
 				continue
 			}
+			live, _ := w.Live(ref)
 			rep, err := dest.Detector.Compare(ctx, obj, live, ignore)
 			reports[i] = r.storeReport(st, ref, hash, rep, err)
 			continue
@@ -207,13 +210,6 @@ func (r *Reconciler) storeReport(st *targetState, ref drift.ObjectRef, hash stri
 	}
 	st.storeReport(ref, hash, rep)
 	return rep
-}
-
-func resourceVersion(o *unstructured.Unstructured) string {
-	if o == nil {
-		return ""
-	}
-	return o.GetResourceVersion()
 }
 
 // contentHash identifies the desired content of a prepared object.

@@ -52,7 +52,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		}
 	}
 	po := planOptions{reuseDesired: trigger == TriggerWatch, fresh: trigger == TriggerManual || opts.Fresh}
-	plan, err := r.planTarget(ctx, t, st, dest, po)
+	plan, err := r.boundedPlan(ctx, t, st, dest, po)
 	if err != nil {
 		out.Action, out.Err, out.Revision = ActionFailed, err, failedRevision(err)
 		return r.finish(ctx, st, out, opts.Actor)
@@ -72,6 +72,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		out.complianceChecked = true
 	}
 	return r.finish(ctx, st, out, opts.Actor)
+}
+
+// boundedPlan plans the target; a plan that reads every live object from
+// the API server (po.fresh) waits for one of the reconciler's fullReads
+// slots first.
+func (r *Reconciler) boundedPlan(ctx context.Context, t *config.Target, st *targetState, dest *Destination, po planOptions) (*Plan, error) {
+	if po.fresh && r.fullReads != nil {
+		select {
+		case r.fullReads <- struct{}{}:
+			defer func() { <-r.fullReads }()
+		case <-ctx.Done():
+			return nil, &StageError{Stage: StageCluster, Err: fmt.Errorf("target %q: wait to read live state: %w", t.Name, ctx.Err())}
+		}
+	}
+	return r.planTarget(ctx, t, st, dest, po)
 }
 
 // act decides and applies.
@@ -165,9 +180,10 @@ func (r *Reconciler) apply(ctx context.Context, t *config.Target, st *targetStat
 	if err != nil {
 		out.Err = &StageError{Stage: StageApply, Err: withChanged(err, res, opts.DryRun)}
 	}
-	if !opts.DryRun {
-		st.forget() // live versions moved; compare afresh next time
-	}
+	// The cached comparisons stay: an applied object's resourceVersion moved,
+	// so its next comparison misses the cache (its watch event asks for
+	// it), while the untouched objects' comparisons still hold. Forgetting
+	// them all made one healed edit cost a dry-run of every object.
 }
 
 // applyCluster server-side applies objs to the cluster, with pruning
@@ -194,8 +210,32 @@ func (r *Reconciler) applyCluster(ctx context.Context, t *config.Target, dest *D
 		ao.Prune = prunePolicy(t)
 	} else {
 		ao.Revision = plan.Inventory.Revision
+		ao.Retain = append(ao.Retain, untouched(plan, objs)...)
 	}
 	return dest.Cluster.Apply(ctx, t.Name, objs, ao)
+}
+
+// untouched lists the objects of the render that the inventory holds and a
+// heal of objs leaves alone: retained as they are, so the heal neither
+// reads nor prunes them (reading every one made a heal of one object cost a
+// request per object of the target).
+func untouched(plan *Plan, objs []*unstructured.Unstructured) []drift.ObjectRef {
+	inInventory := map[drift.ObjectRef]bool{}
+	for _, ref := range plan.Inventory.Objects {
+		inInventory[unversioned(ref)] = true
+	}
+	healed := map[drift.ObjectRef]bool{}
+	for _, o := range objs {
+		healed[unversioned(driftkube.Ref(o))] = true
+	}
+	var out []drift.ObjectRef
+	for _, o := range plan.Objects {
+		ref := driftkube.Ref(o)
+		if key := unversioned(ref); inInventory[key] && !healed[key] {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 // prunePolicy is the target's prune configuration as apply options.
@@ -265,6 +305,9 @@ func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, 
 	for _, f := range r.observers {
 		f(out)
 	}
+	// The target keeps its last outcome; the plan's prepared objects (a
+	// copy of the whole render) are not needed past this point.
+	out.plan = nil
 	log := r.log.With("target", out.Target, "trigger", string(out.Trigger))
 	if out.Revision.Commit != "" { // unknown when the fetch failed: omitted, never ""
 		log = log.With("revision", out.Revision.Short())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -80,6 +81,11 @@ func DestinationKey(cfg *config.Config, target string) string {
 
 // Reconciler runs the pipeline for the targets of one config.
 type Reconciler struct {
+	// fullReads bounds the plans that read every live object from the API
+	// server at once (each holds its target's live objects and dry-run
+	// results): at startup every target does, and twenty targets of 500
+	// objects at once made a peak that the process kept as RSS.
+	fullReads    chan struct{}
 	cfg          *config.Config
 	loader       *DesiredLoader
 	destinations map[string]*Destination
@@ -131,6 +137,7 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 		log:          slog.New(slog.DiscardHandler),
 		now:          time.Now,
 		targets:      map[string]*targetState{},
+		fullReads:    make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	for _, o := range opts {
 		o(r)

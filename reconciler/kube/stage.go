@@ -311,6 +311,9 @@ func (a *applier) sendOne(ctx context.Context, p planned) (Action, string, error
 			return "", "", objectErr(a.target, p.ref, "recreate", err)
 		}
 	}
+	if p.recreate == nil && len(a.ignore) == 0 {
+		return a.applyPlanned(ctx, p)
+	}
 	entry, err := a.m.Apply(ctx, p.obj, ssa.ApplyOptions{
 		DriftIgnoreRules: a.ignore,
 		WaitInterval:     a.opts.WaitInterval,
@@ -327,6 +330,23 @@ func (a *applier) sendOne(ctx context.Context, p planned) (Action, string, error
 		return ActionConfigured, "recreated: immutable field changed (force)", nil
 	}
 	return Action(entry.Action), p.note, nil
+}
+
+// applyPlanned applies an object whose dry-run (plan) just found it
+// created or changed: one server-side apply request. ssa's Apply would read
+// the object and dry-run it again first (three requests per object); with
+// ignore rules it must (it strips the ignored fields that drifted), so
+// sendOne keeps it then.
+func (a *applier) applyPlanned(ctx context.Context, p planned) (Action, string, error) {
+	obj := p.obj.DeepCopy()
+	if err := a.c.client.Patch(ctx, obj, client.Apply, client.ForceOwnership, client.FieldOwner(FieldManager)); err != nil {
+		err = cause(err)
+		if isImmutable(err) {
+			err = fmt.Errorf("%w: %w; %s", ErrImmutable, err, forceHint)
+		}
+		return "", "", objectErr(a.target, p.ref, "apply", err)
+	}
+	return p.action, p.note, nil
 }
 
 // deleteForRecreate deletes the live object (only that incarnation: UID

@@ -37,8 +37,11 @@ type WatchEvent struct {
 	Target          string
 	Ref             drift.ObjectRef
 	ResourceVersion string
-	// Object is the object after the change (for a deletion: its last known
-	// state). It is shared with the watch cache: do not modify it.
+	// Object is the object's identity and metadata after the change (for a
+	// deletion: its last known ones): apiVersion, kind, name, namespace,
+	// uid, resourceVersion, labels and annotations (kubectl's
+	// last-applied-configuration left out), not its content: Watcher.Live
+	// decodes that from the cache.
 	Object *unstructured.Unstructured
 	// Initial marks the added events of a kind's initial list.
 	Initial bool
@@ -216,6 +219,9 @@ func (w *Watcher) start(gvk schema.GroupVersionKind) (*informer, error) {
 	inf := &informer{mapping: mapping}
 	inf.inf = dynamicinformer.NewFilteredDynamicInformer(w.c.watchDynamic, mapping.Resource, metav1.NamespaceAll, 0,
 		cache.Indexers{}, func(o *metav1.ListOptions) { o.LabelSelector = watchSelector }).Informer()
+	if err := inf.inf.SetTransform(compact); err != nil {
+		return nil, fmt.Errorf("watch %s: %w", gvk, err)
+	}
 	if _, err := inf.inf.AddEventHandler(w.handler()); err != nil {
 		return nil, fmt.Errorf("watch %s: %w", gvk, err)
 	}
@@ -251,16 +257,16 @@ func (w *Watcher) handler() cache.ResourceEventHandler {
 }
 
 func (w *Watcher) emit(t WatchEventType, obj any, initial bool) {
-	u, ok := obj.(*unstructured.Unstructured)
+	c, ok := obj.(*cachedObject)
 	if !ok {
 		return
 	}
 	w.onEvent(WatchEvent{
 		Type:            t,
-		Target:          u.GetLabels()[LabelTarget],
-		Ref:             RefOf(u),
-		ResourceVersion: u.GetResourceVersion(),
-		Object:          u,
+		Target:          c.Labels[LabelTarget],
+		Ref:             c.ref(),
+		ResourceVersion: c.ResourceVersion,
+		Object:          c.metadata(),
 		Initial:         initial,
 	})
 }
@@ -268,6 +274,31 @@ func (w *Watcher) emit(t WatchEventType, obj any, initial bool) {
 // Live returns a copy of the cached live object, if its kind (exact
 // version) is watched and the object exists with the target label.
 func (w *Watcher) Live(ref drift.ObjectRef) (*unstructured.Unstructured, bool) {
+	c, ok := w.cached(ref)
+	if !ok {
+		return nil, false
+	}
+	u, err := c.object()
+	if err != nil {
+		return nil, false
+	}
+	return u, true
+}
+
+// Version returns the cached object's resourceVersion and owner without
+// decoding the object, if its kind is watched and the object exists with
+// the target label: what a reconcile needs to tell whether its last
+// comparison still holds.
+func (w *Watcher) Version(ref drift.ObjectRef) (rv string, owner LiveOwner, ok bool) {
+	c, ok := w.cached(ref)
+	if !ok {
+		return "", LiveOwner{}, false
+	}
+	return c.ResourceVersion, c.owner(), true
+}
+
+// cached returns the cache's entry of ref.
+func (w *Watcher) cached(ref drift.ObjectRef) (*cachedObject, bool) {
 	w.mu.Lock()
 	inf, ok := w.kinds[GVK(ref)]
 	w.mu.Unlock()
@@ -282,11 +313,8 @@ func (w *Watcher) Live(ref drift.ObjectRef) (*unstructured.Unstructured, bool) {
 	if err != nil || !exists {
 		return nil, false
 	}
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return nil, false
-	}
-	return u.DeepCopy(), true
+	c, ok := obj.(*cachedObject)
+	return c, ok
 }
 
 // Watching reports whether gvk is watched and its cache is filled, so that
