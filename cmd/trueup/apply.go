@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/reconciler"
+	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/kube"
 )
 
@@ -35,23 +37,11 @@ output says why and what to do), 2 error.`,
 			if err != nil {
 				return err
 			}
-			targets, err := selectTargets(cfg, args)
-			if err != nil {
-				return err
-			}
-			rec, h, _, err := recording(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer h.Close()
-			r, err := newReconciler(cfg, targets, rec...)
-			if err != nil {
-				return err
-			}
-			defer r.Close() // records the history did not take yet wait in dataDir
 			errw := cmd.ErrOrStderr()
-			ro := reconciler.ReconcileOptions{DryRun: dryRun, Actor: cliActor(), Progress: func(e kube.Event) { printProgress(errw, e) }}
-			out := r.Reconcile(cmd.Context(), args[0], reconciler.TriggerManual, ro)
+			out, err := reconcileOnce(cmd.Context(), cfg, args[0], reconciler.ReconcileOptions{DryRun: dryRun, Progress: func(e kube.Event) { printProgress(errw, e) }})
+			if err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
 			if output == "json" {
 				if err := writeOutcomeJSON(w, out); err != nil {
@@ -74,6 +64,28 @@ output says why and what to do), 2 error.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "server-side dry-run: show what would change, write nothing")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// reconcileOnce reconciles one target now (trigger manual, actor the CLI
+// user), recording to the history; what the history does not take yet
+// waits in dataDir.
+func reconcileOnce(ctx context.Context, cfg *config.Config, target string, ro reconciler.ReconcileOptions) (*reconciler.Outcome, error) {
+	targets, err := selectTargets(cfg, []string{target})
+	if err != nil {
+		return nil, err
+	}
+	rec, h, _, err := recording(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	r, err := newReconciler(cfg, targets, rec...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	ro.Actor = cliActor()
+	return r.Reconcile(ctx, target, reconciler.TriggerManual, ro), nil
 }
 
 func printProgress(w io.Writer, e kube.Event) {

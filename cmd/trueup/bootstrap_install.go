@@ -39,22 +39,10 @@ func installSelf(cmd *commandContext, bo bootstrapOptions) error {
 	if err := bo.applySecret(cmd.ctx, cfg.Clusters[0]); err != nil {
 		return err
 	}
-	targets, err := selectTargets(cfg, []string{bootstrapName})
+	out, err := reconcileOnce(cmd.ctx, cfg, bootstrapName, reconciler.ReconcileOptions{Progress: func(e kube.Event) { printProgress(cmd.errw, e) }})
 	if err != nil {
 		return err
 	}
-	rec, h, _, err := recording(cmd.ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	r, err := newReconciler(cfg, targets, rec...)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	ro := reconciler.ReconcileOptions{Actor: cliActor(), Progress: func(e kube.Event) { printProgress(cmd.errw, e) }}
-	out := r.Reconcile(cmd.ctx, bootstrapName, reconciler.TriggerManual, ro)
 	printOutcome(cmd.out, cmd.opts, out, false)
 	if out.Err != nil {
 		return fmt.Errorf("bootstrap: install: %w", out.Err)

@@ -37,17 +37,25 @@ func newGate(t *testing.T) *gate {
 
 func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
 
+// gatedDemo is the demo config (its path and the text it should hold) with
+// a third target, gated, whose source is behind a new gate.
+func gatedDemo(t *testing.T, env *kubeenv.Env) (path, raw string, g *gate) {
+	t.Helper()
+	cfg, _ := demoSetup(t, env.Kubeconfig)
+	g = newGate(t)
+	raw = readFile(t, cfg)
+	raw = strings.Replace(raw, "clusters:\n", "  - name: gated\n    url: "+g.URL+"/org/gated.git\nclusters:\n", 1)
+	raw += "  - name: gated\n    source: gated\n    path: app\n    cluster: local\n    namespace: gated\n"
+	return cfg, raw, g
+}
+
 // The daemon answered /readyz 200 from its start, while a target's first
 // reconcile still hung on its source. It is not ready, and says which
 // target it waits for, until every target has finished a first reconcile
 // or reported why not.
 func TestReadyzWaitsForEveryTargetsFirstReconcile(t *testing.T) {
 	env := kubeenv.Shared(t)
-	cfg, _ := demoSetup(t, env.Kubeconfig)
-	g := newGate(t)
-	raw := readFile(t, cfg)
-	raw = strings.Replace(raw, "clusters:\n", "  - name: gated\n    url: "+g.URL+"/org/gated.git\nclusters:\n", 1)
-	raw += "  - name: gated\n    source: gated\n    path: app\n    cluster: local\n    namespace: gated\n"
+	cfg, raw, g := gatedDemo(t, env)
 	if err := os.WriteFile(cfg, []byte(raw), 0o600); err != nil {
 		t.Fatal(err)
 	}

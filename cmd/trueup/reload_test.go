@@ -22,11 +22,7 @@ import (
 // finished, never by cancelling it.
 func TestServeReloadsConfig(t *testing.T) {
 	env := kubeenv.Shared(t)
-	cfg, _ := demoSetup(t, env.Kubeconfig)
-	g := newGate(t)
-	raw := readFile(t, cfg)
-	raw = strings.Replace(raw, "clusters:\n", "  - name: gated\n    url: "+g.URL+"/org/gated.git\nclusters:\n", 1)
-	raw += "  - name: gated\n    source: gated\n    path: app\n    cluster: local\n    namespace: gated\n"
+	cfg, raw, g := gatedDemo(t, env)
 
 	// The config is read through a symlink swapped atomically, as the
 	// kubelet updates a ConfigMap volume (..data -> a new folder).

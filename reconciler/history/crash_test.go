@@ -33,20 +33,26 @@ func TestHelperProcess(t *testing.T) {
 	}
 	deadline := time.Now().Add(time.Minute) // killed long before
 	for i := 0; time.Now().Before(deadline); i++ {
-		id := fmt.Sprintf("p%d-b%d", os.Getpid(), i)
-		size := 1 + (i*397)%800
-		recs := make([]Record, size)
-		for j := range recs {
-			recs[j] = Record{Type: TypeApply, Target: "crash",
-				Data: json.RawMessage(fmt.Sprintf(`{"batch":%q,"size":%d,"i":%d}`, id, size, j))}
-		}
-		if _, err := s.Append(context.Background(), recs...); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		fmt.Fprintf(os.Stdout, "committed %s\n", id)
+		appendBatch(s, "crash", i, 1+(i*397)%800)
 	}
 	os.Exit(3)
+}
+
+// appendBatch appends batch i of size records to s, as a helper process
+// does, and prints "committed ID" once Append returned; the process exits
+// 2 when it fails.
+func appendBatch(s Store, target string, i, size int) {
+	id := fmt.Sprintf("p%d-b%d", os.Getpid(), i)
+	recs := make([]Record, size)
+	for j := range recs {
+		recs[j] = Record{Type: TypeApply, Target: target,
+			Data: json.RawMessage(fmt.Sprintf(`{"batch":%q,"size":%d,"i":%d}`, id, size, j))}
+	}
+	if _, err := s.Append(context.Background(), recs...); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	fmt.Fprintf(os.Stdout, "committed %s\n", id)
 }
 
 // TestSQLiteSurvivesSIGKILL kills a process that appends batches, several

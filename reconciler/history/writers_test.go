@@ -3,7 +3,6 @@ package history
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,18 +32,7 @@ func TestPostgresWriterProcess(t *testing.T) {
 		os.Exit(2)
 	}
 	for i := range 30 {
-		id := fmt.Sprintf("p%d-b%d", os.Getpid(), i)
-		size := 1 + (i*7+os.Getpid())%40
-		recs := make([]Record, size)
-		for j := range recs {
-			recs[j] = Record{Type: TypeApply, Target: "replica",
-				Data: json.RawMessage(fmt.Sprintf(`{"batch":%q,"size":%d,"i":%d}`, id, size, j))}
-		}
-		if _, err := s.Append(context.Background(), recs...); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		fmt.Fprintf(os.Stdout, "committed %s\n", id)
+		appendBatch(s, "replica", i, 1+(i*7+os.Getpid())%40)
 	}
 	os.Exit(0)
 }
