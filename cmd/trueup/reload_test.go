@@ -90,10 +90,12 @@ func TestServeReloadsConfig(t *testing.T) {
 	}
 	// The reconcile in flight ended on its own (the gate's answer), not
 	// cancelled by the reload, and is in the history.
-	gated := d.records(t, "--target", "gated", "--type", history.TypeReconcile)
-	if len(gated) < 2 {
-		t.Fatalf("the gated target has %d reconcile records, want the one in flight during the reload and the next generation's", len(gated))
-	}
+	// The one in flight during the reload, and the next generation's first.
+	var gated []history.Record
+	waitUntil(t, "two reconcile records of the gated target", func() bool {
+		gated = d.records(t, "--target", "gated", "--type", history.TypeReconcile)
+		return len(gated) >= 2
+	})
 	for _, r := range gated {
 		if data := string(r.Data); strings.Contains(data, "context canceled") || !strings.Contains(data, "503") {
 			t.Errorf("a gated reconcile was cut by the reload (record %d): %s, want the gate's 503", r.Seq, data)
