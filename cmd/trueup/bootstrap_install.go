@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,6 +95,10 @@ targets:
 `, yamlString(dataDir), bootstrapName, yamlString(bo.url), yamlString(bo.branch), auth, yamlString(bo.clusterName), kc, yamlString(bo.dir()))
 }
 
+// bootstrapRequestTimeout bounds each request of the install's own
+// client (the Secret); the reconcile has the cluster deadlines of a target.
+var bootstrapRequestTimeout = 30 * time.Second
+
 // applySecret writes the Git credentials of the flags into the Secret
 // trueup-secrets (server-side apply of those keys only), creating the
 // namespace first; nothing without credentials.
@@ -117,17 +122,18 @@ func (bo bootstrapOptions) applySecret(ctx context.Context, c config.Cluster) er
 	if err != nil {
 		return fmt.Errorf("bootstrap: install: %w", err)
 	}
+	rc.Timeout = bootstrapRequestTimeout
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return fmt.Errorf("bootstrap: install: %w", err)
 	}
 	opts := metav1.ApplyOptions{FieldManager: bootstrapSecretManager, Force: true}
 	if _, err := cs.CoreV1().Namespaces().Apply(ctx, applycorev1.Namespace("trueup-system"), opts); err != nil {
-		return fmt.Errorf("bootstrap: install: namespace trueup-system: %w", err)
+		return fmt.Errorf("bootstrap: install: namespace trueup-system: %w (check that the cluster of --kubeconfig answers: kubectl --kubeconfig %s get --raw /readyz)", err, bo.kubeconfig)
 	}
 	secret := applycorev1.Secret("trueup-secrets", "trueup-system").WithType(corev1.SecretTypeOpaque).WithData(data)
 	if _, err := cs.CoreV1().Secrets("trueup-system").Apply(ctx, secret, opts); err != nil {
-		return fmt.Errorf("bootstrap: install: Secret trueup-system/trueup-secrets: %w", err)
+		return fmt.Errorf("bootstrap: install: Secret trueup-system/trueup-secrets: %w (check that the cluster of --kubeconfig answers and lets you apply Secrets there)", err)
 	}
 	return nil
 }

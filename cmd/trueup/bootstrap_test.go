@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/pkg/gittestserver"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -16,6 +20,20 @@ import (
 	"github.com/trueup-dev/trueup/sources/git"
 	"github.com/trueup-dev/trueup/sources/render"
 )
+
+// authGitServer serves an empty repository fleet.git over HTTP with basic
+// auth (user trueup, password).
+func authGitServer(t *testing.T, password string) (*gittestserver.GitServer, *gitrepo.Repo) {
+	t.Helper()
+	srv := gittestserver.NewGitServer(t.TempDir())
+	srv.Auth("trueup", password)
+	repo := gitrepo.Init(t, filepath.Join(srv.Root(), "fleet.git"))
+	if err := srv.StartHTTP(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.StopHTTP)
+	return srv, repo
+}
 
 // repoFiles reads the tip of main of repo.
 func repoFiles(t *testing.T, repo *gitrepo.Repo) sources.Files {
@@ -153,13 +171,7 @@ func TestBootstrapRefusesBadFlags(t *testing.T) {
 // neither output nor errors show it.
 func TestBootstrapHTTPBasicAuth(t *testing.T) {
 	const password = "s3cret-token-for-bootstrap"
-	srv := gittestserver.NewGitServer(t.TempDir())
-	srv.Auth("trueup", password)
-	repo := gitrepo.Init(t, filepath.Join(srv.Root(), "fleet.git"))
-	if err := srv.StartHTTP(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.StopHTTP)
+	srv, repo := authGitServer(t, password)
 	args := []string{"bootstrap", "--url", srv.HTTPAddress() + "/fleet.git", "--path", "prod", "--username", "trueup", "--password-env", "TRUEUP_TEST_GIT_PASSWORD"}
 
 	t.Setenv("TRUEUP_TEST_GIT_PASSWORD", "wrong-"+password)
@@ -187,13 +199,7 @@ func TestBootstrapHTTPBasicAuth(t *testing.T) {
 func TestBootstrapInstall(t *testing.T) {
 	env := kubeenv.Start(t) // own control plane: the manifests' names are cluster-wide
 	const password = "install-s3cret"
-	srv := gittestserver.NewGitServer(t.TempDir())
-	srv.Auth("trueup", password)
-	repo := gitrepo.Init(t, filepath.Join(srv.Root(), "fleet.git"))
-	if err := srv.StartHTTP(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.StopHTTP)
+	srv, repo := authGitServer(t, password)
 	t.Setenv("TRUEUP_TEST_GIT_PASSWORD", password)
 	args := []string{"bootstrap", "--url", srv.HTTPAddress() + "/fleet.git", "--path", "prod", "--username", "trueup",
 		"--password-env", "TRUEUP_TEST_GIT_PASSWORD", "--image", "registry.example.com/trueup:v3", "--kubeconfig", env.Kubeconfig}
@@ -221,5 +227,50 @@ func TestBootstrapInstall(t *testing.T) {
 	}
 	if now := repo.Head(t, "main"); now != head {
 		t.Fatalf("main moved from %s to %s", head, now)
+	}
+}
+
+// A cluster that accepts the connection and never answers made
+// `bootstrap --kubeconfig` hang while writing the Secret: its requests had
+// no deadline. Each now gives up after bootstrapRequestTimeout, saying what
+// to check, without the password.
+func TestBootstrapInstallGivesUpOnAClusterThatHangs(t *testing.T) {
+	const password = "hang-s3cret"
+	srv, _ := authGitServer(t, password)
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(release) }) // runs first: Close waits for the handlers
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := "apiVersion: v1\nkind: Config\nclusters: [{name: hang, cluster: {server: " + hang.URL + "}}]\n" +
+		"users: [{name: u, user: {token: t}}]\ncontexts: [{name: hang, context: {cluster: hang, user: u}}]\ncurrent-context: hang\n"
+	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer func(d time.Duration) { bootstrapRequestTimeout = d }(bootstrapRequestTimeout)
+	bootstrapRequestTimeout = time.Second
+	t.Setenv("TRUEUP_TEST_GIT_PASSWORD", password)
+	type result struct {
+		out  string
+		code int
+	}
+	done := make(chan result, 1)
+	go func() {
+		stdout, stderr, code := trueup(t, "bootstrap", "--url", srv.HTTPAddress()+"/fleet.git", "--path", "prod", "--username", "trueup",
+			"--password-env", "TRUEUP_TEST_GIT_PASSWORD", "--kubeconfig", kubeconfig)
+		done <- result{stdout + stderr, code}
+	}()
+	select {
+	case r := <-done:
+		if r.code == exitOK || !strings.Contains(r.out, "trueup-system") || !strings.Contains(r.out, "--kubeconfig") || strings.Contains(r.out, password) {
+			t.Fatalf("exit %d, want a failure naming what it wrote and what to check, without the password:\n%s", r.code, r.out)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("bootstrap --kubeconfig still waits for a cluster that never answers after 60s")
 	}
 }

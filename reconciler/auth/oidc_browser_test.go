@@ -83,7 +83,7 @@ func TestOIDCBrowserLogin(t *testing.T) {
 	})
 
 	t.Run("a wrong password stays on Dex", func(t *testing.T) {
-		browser.DexLogin(t, ctx, alice.Email, alice.Password+"-wrong")
+		browser.DexSubmit(t, ctx, alice.Email, alice.Password+"-wrong")
 		if err := browser.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#login-error"))); err != nil {
 			t.Fatalf("no error on Dex's page: %v", err)
 		}
