@@ -16,8 +16,9 @@ var _ reconciler.Ownership = (*lease.Manager)(nil)
 
 // startHA shares the targets with the other replicas when ha.enabled:
 // r then reconciles only the targets whose Leases this replica holds.
-// Call it before r.Run.
-func startHA(cfg *config.Config, r *reconciler.Reconciler, log *slog.Logger) error {
+// Call it before r.Run. metrics are the process's, shared by the Lease
+// managers of successive configs.
+func startHA(cfg *config.Config, r *reconciler.Reconciler, metrics *lease.Metrics, log *slog.Logger) error {
 	h := cfg.HA
 	if !h.Enabled {
 		return nil
@@ -40,7 +41,7 @@ func startHA(cfg *config.Config, r *reconciler.Reconciler, log *slog.Logger) err
 		return &exitCodeError{code: exitError, err: fmt.Errorf("ha: client of cluster %q: %w", c.Name, err)}
 	}
 	m, err := lease.New(cs, lease.Options{Namespace: h.LeaseNamespace, Identity: id, LeaseDuration: h.LeaseDuration.Duration,
-		RenewDeadline: h.RenewDeadline.Duration, RetryPeriod: h.RetryPeriod.Duration, Logger: log})
+		RenewDeadline: h.RenewDeadline.Duration, RetryPeriod: h.RetryPeriod.Duration, Logger: log, Metrics: metrics})
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("ha: %w", err)}
 	}
