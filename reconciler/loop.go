@@ -159,7 +159,13 @@ func graceContext(parent context.Context, grace time.Duration) (context.Context,
 // startWatch starts the cluster's watcher with no kinds; kinds are added as
 // targets render.
 func (r *Reconciler) startWatch(ctx context.Context, name string, d *Destination) error {
-	w, err := d.Cluster.Watch(ctx, nil, r.onWatchEvent)
+	w, err := d.Cluster.Watch(ctx, nil, func(ev kube.WatchEvent) {
+		if ev.Type == kube.WatchError {
+			r.watchFailed(d, ev)
+			return
+		}
+		r.onWatchEvent(ev)
+	})
 	if err != nil {
 		return err
 	}
