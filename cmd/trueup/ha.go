@@ -35,13 +35,16 @@ func startHA(cfg *config.Config, r *reconciler.Reconciler, metrics *lease.Metric
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("ha: %w", err)}
 	}
+	opts := lease.Options{Namespace: h.LeaseNamespace, Identity: id, LeaseDuration: h.LeaseDuration.Duration,
+		RenewDeadline: h.RenewDeadline.Duration, RetryPeriod: h.RetryPeriod.Duration, Logger: log, Metrics: metrics}
 	rc.UserAgent = "trueup/" + version + " (leases)"
+	// Targets and sources bound the Leases (previews are one per source).
+	rc.QPS, rc.Burst = lease.ClientRateLimit(len(cfg.Targets)+len(cfg.Sources), opts)
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("ha: client of cluster %q: %w", c.Name, err)}
 	}
-	m, err := lease.New(cs, lease.Options{Namespace: h.LeaseNamespace, Identity: id, LeaseDuration: h.LeaseDuration.Duration,
-		RenewDeadline: h.RenewDeadline.Duration, RetryPeriod: h.RetryPeriod.Duration, Logger: log, Metrics: metrics})
+	m, err := lease.New(cs, opts)
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("ha: %w", err)}
 	}

@@ -334,6 +334,7 @@ func (m *Manager) clear(ctx context.Context, target string, h *holding) {
 		m.log.Warn("ha: target lease not cleared; it expires instead", "target", target, "error", err.Error())
 		return
 	}
+	m.setOwner(target, "")
 	m.log.Info("ha: target released", "target", target)
 }
 
@@ -418,10 +419,16 @@ func (m *Manager) observe(leases map[string]*coordinationv1.Lease, targets []str
 	return members
 }
 
+// setOwner records this replica's own change of a target's holder ("":
+// none), not to wait for the next list to show it.
 func (m *Manager) setOwner(target, id string) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id == "" {
+		delete(m.owners, target)
+		return
+	}
 	m.owners[target] = id
-	m.mu.Unlock()
 }
 
 // expired says whether l has not changed for its duration since this
@@ -526,4 +533,21 @@ func renewTime(l *coordinationv1.Lease) time.Time {
 		return time.Time{}
 	}
 	return l.Spec.RenewTime.Time
+}
+
+// ClientRateLimit is the client-side rate limit (requests per second and
+// burst) a Manager's API client needs to keep shards Leases (targets and
+// previews) at opts' timings, should this replica hold them all: a list
+// and a membership renewal per retryPeriod, each held Lease renewed every
+// renewDeadline/3, with half again as margin; the burst is one whole step
+// (every Lease created at once, on a first start). client-go's default
+// (5 per second, burst 10) keeps about 15 Leases at the default timings:
+// beyond that, renewals wait on the limiter past renewDeadline and the
+// replicas lose and take their targets over and over.
+func ClientRateLimit(shards int, opts Options) (qps float32, burst int) {
+	if opts.RetryPeriod <= 0 || opts.RenewDeadline <= 0 {
+		return 5, 10
+	}
+	perSecond := 2/opts.RetryPeriod.Seconds() + float64(shards)*3/opts.RenewDeadline.Seconds()
+	return float32(max(5, 1.5*perSecond)), max(10, shards+2)
 }
