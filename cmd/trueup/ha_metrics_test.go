@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
@@ -160,5 +163,50 @@ targets:
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A replica answered /readyz 200 from its start, before it had looked at
+// the Leases: it owned nothing yet, so nothing was pending, and readiness
+// latches. Until it has listed the Leases (here never: their API server is
+// down) it is not ready, and says so.
+func TestHAReplicaNotReadyBeforeItSawTheLeases(t *testing.T) {
+	env := kubeenv.Shared(t)
+	pg := pgenv.New(t)
+	t.Setenv("TRUEUP_TEST_PG_DSN", pg.NewDatabase(t))
+	dir := t.TempDir()
+	repo := gitrepo.Init(t, filepath.Join(dir, "repo.git"))
+	repo.Commit(t, map[string]gitrepo.Entry{"hr/cm.yaml": gitrepo.File(configMaps("hr", 1, "v1"))}, gitrepo.CommitOptions{Message: "v1"})
+	down := filepath.Join(dir, "down.kubeconfig")
+	if err := os.WriteFile(down, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: down, cluster: {server: "http://127.0.0.1:1"}}]
+users: [{name: down, user: {}}]
+contexts: [{name: down, context: {cluster: down, user: down}}]
+current-context: down
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "trueup.yaml")
+	writeHAMetricsConfig(t, cfg, "r0", filepath.Join(dir, "data"), repo.URL(), env.Kubeconfig, env.Namespace(t), []string{"hr"}, map[string]string{"hr": env.Namespace(t)})
+	raw := strings.Replace(readFile(t, cfg), "clusters:\n", "clusters:\n  - {name: leases, kubeconfig: {path: "+down+"}}\n", 1)
+	raw = strings.Replace(raw, "ha: {enabled: true,", "ha: {enabled: true, leaseCluster: leases,", 1)
+	if err := os.WriteFile(cfg, []byte(raw), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfg, "--no-watch")
+	addr := d.addr(t)
+	waitUntil(t, "a failed list of the Leases", func() bool { return strings.Contains(d.logs.String(), "ha: list leases failed") })
+	for range 3 {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "hr") {
+			t.Fatalf("/readyz of a replica that has not seen the Leases: %d %q, want 503 naming hr", resp.StatusCode, b)
+		}
+		time.Sleep(time.Second)
 	}
 }

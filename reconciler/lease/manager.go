@@ -49,6 +49,8 @@ type Manager struct {
 	now  func() time.Time
 
 	requests atomic.Int64
+	// settled is set after the first round that listed the Leases.
+	settled atomic.Bool
 	// abandon makes Run return at ctx's end without giving anything up,
 	// as a killed process would (tests).
 	abandon atomic.Bool
@@ -123,6 +125,11 @@ func (m *Manager) Members() []string {
 	defer m.mu.Unlock()
 	return append([]string(nil), m.members...)
 }
+
+// Settled says whether a round has listed the Leases and acquired what
+// it could: from then on, the targets this replica does not hold are
+// another's (or nobody's yet), not unknown.
+func (m *Manager) Settled() bool { return m.settled.Load() }
 
 // Requests is how many API requests the Manager has made.
 func (m *Manager) Requests() int64 { return m.requests.Load() }
@@ -212,6 +219,9 @@ func (m *Manager) step(ctx context.Context, targets []string, held map[string]*h
 		case mine:
 			m.acquire(cctx, t, leases[name], held, own)
 		}
+	}
+	if leases != nil {
+		m.settled.Store(true)
 	}
 }
 
