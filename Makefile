@@ -78,6 +78,8 @@ bench: testenv build ## run the benchmarks (ratios against a baseline, side by s
 	$(GO) test -run '^$$' -bench BenchmarkSteadyState -benchtime 5x ./reconciler/
 	@echo "== 10,000 objects (SCALE_FLAGS=\"-targets 2 -objects 100\" for a quick run): first apply and diff vs kubectl --server-side, daemon RSS, idle CPU, one edit's requests"
 	$(GO) run ./fixtures/bench/scale -trueup $(BIN) $(SCALE_FLAGS)
+	@echo "== 200 targets × 50 objects on three replicas (ha, PostgreSQL history): targets owned, RSS, idle CPU and API requests per replica"
+	$(GO) run ./fixtures/bench/scale -trueup $(BIN) -targets 200 -objects 50 -replicas 3 -skip-kubectl-apply -skip-kubectl-diff
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/reconciler$$')
 
 lint: ## gofmt and go vet

@@ -159,7 +159,13 @@ func graceContext(parent context.Context, grace time.Duration) (context.Context,
 // startWatch starts the cluster's watcher with no kinds; kinds are added as
 // targets render.
 func (r *Reconciler) startWatch(ctx context.Context, name string, d *Destination) error {
-	w, err := d.Cluster.Watch(ctx, nil, r.onWatchEvent)
+	w, err := d.Cluster.Watch(ctx, nil, func(ev kube.WatchEvent) {
+		if ev.Type == kube.WatchError {
+			r.watchFailed(d, ev)
+			return
+		}
+		r.onWatchEvent(ev)
+	})
 	if err != nil {
 		return err
 	}
@@ -282,10 +288,16 @@ func (r *Reconciler) Status() []*Outcome {
 // Pending lists the targets (suspended ones, and those another replica
 // owns, aside) that have not finished a first reconcile: until each has
 // applied, found its state or reported why it could not, the daemon is not
-// ready.
+// ready. With shared targets, every one is pending until the ownership has
+// settled which are this replica's (its first look at the Leases).
 func (r *Reconciler) Pending() []string {
 	var out []string
+	unsettled := r.own != nil && !r.own.Settled()
 	for _, t := range r.cfg.Targets {
+		if !t.Suspend && unsettled {
+			out = append(out, t.Name) // which are this replica's is not known yet
+			continue
+		}
 		if t.Suspend || !r.ownsHere(t.Name) {
 			continue
 		}

@@ -21,6 +21,9 @@ type Ownership interface {
 	// Grace is how long a reconcile in flight may go on after its target
 	// was lost (another replica may start it after that).
 	Grace() time.Duration
+	// Settled says whether Run has decided, at least once, which targets
+	// this replica owns; until then none is owned and every one waits.
+	Settled() bool
 }
 
 // previewShard is the name under which a source's pull request previews

@@ -31,6 +31,7 @@ func (h *handOwnership) Run(ctx context.Context, targets []string, own func(stri
 func (h *handOwnership) Owner(string) string      { return "other" }
 func (h *handOwnership) Identity() string         { return "here" }
 func (h *handOwnership) Grace() time.Duration     { return time.Second }
+func (h *handOwnership) Settled() bool            { return true }
 func (h *handOwnership) give(t string) func(bool) { h.mu.Lock(); defer h.mu.Unlock(); return h.own(t) }
 
 // TestSharedTargetRunsOnlyWhileOwned: with the targets shared, a target is

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/trueup-dev/trueup/drift"
 	driftkube "github.com/trueup-dev/trueup/drift/kube"
 	"github.com/trueup-dev/trueup/reconciler/config"
@@ -45,6 +47,9 @@ type Destination struct {
 type watchSlot struct {
 	mu      sync.Mutex
 	watcher *kube.Watcher
+	// refused are the kinds whose watch the API server refused, logged
+	// once each (watch_errors.go).
+	refused map[schema.GroupVersionKind]bool
 }
 
 // NewDestination builds the drift detector over the cluster's one client.

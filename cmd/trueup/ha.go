@@ -16,8 +16,9 @@ var _ reconciler.Ownership = (*lease.Manager)(nil)
 
 // startHA shares the targets with the other replicas when ha.enabled:
 // r then reconciles only the targets whose Leases this replica holds.
-// Call it before r.Run.
-func startHA(cfg *config.Config, r *reconciler.Reconciler, log *slog.Logger) error {
+// Call it before r.Run. metrics are the process's, shared by the Lease
+// managers of successive configs.
+func startHA(cfg *config.Config, r *reconciler.Reconciler, metrics *lease.Metrics, log *slog.Logger) error {
 	h := cfg.HA
 	if !h.Enabled {
 		return nil
@@ -34,13 +35,16 @@ func startHA(cfg *config.Config, r *reconciler.Reconciler, log *slog.Logger) err
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("ha: %w", err)}
 	}
+	opts := lease.Options{Namespace: h.LeaseNamespace, Identity: id, LeaseDuration: h.LeaseDuration.Duration,
+		RenewDeadline: h.RenewDeadline.Duration, RetryPeriod: h.RetryPeriod.Duration, Logger: log, Metrics: metrics}
 	rc.UserAgent = "trueup/" + version + " (leases)"
+	// Targets and sources bound the Leases (previews are one per source).
+	rc.QPS, rc.Burst = lease.ClientRateLimit(len(cfg.Targets)+len(cfg.Sources), opts)
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("ha: client of cluster %q: %w", c.Name, err)}
 	}
-	m, err := lease.New(cs, lease.Options{Namespace: h.LeaseNamespace, Identity: id, LeaseDuration: h.LeaseDuration.Duration,
-		RenewDeadline: h.RenewDeadline.Duration, RetryPeriod: h.RetryPeriod.Duration, Logger: log})
+	m, err := lease.New(cs, opts)
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("ha: %w", err)}
 	}

@@ -22,15 +22,31 @@ var targetPage = template.Must(template.New("target").Funcs(template.FuncMap{
 <html lang="en"><head><meta charset="utf-8"><title>trueup · {{.Name}}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}code{font-size:13px}.failed{color:#b00}</style></head>
 <body><h1>{{.Name}}</h1>
-{{with .Outcome}}<p>Last reconcile {{when .Start}} ({{.Trigger}}): <b class="{{.Action}}">{{.Action}}</b>{{with .Revision.Commit}} at <code>{{.}}</code>{{end}}.</p>
+{{if .Replica}}{{if eq .Owner .Replica}}<p class="owner">Reconciled by replica <b>{{.Owner}}</b> (this one).</p>
+{{else if .Owner}}<p class="owner">Reconciled by replica <b>{{.Owner}}</b>, not this one ({{.Replica}}): its last reconcile and open drift episodes are on that replica's page, and in <code>trueup history --target {{.Name}}</code>.</p>
+{{else}}<p class="owner">No replica holds this target's Lease at the moment: it is reconciled once one takes it (this one is {{.Replica}}).</p>
+{{end}}{{end}}{{if .Elsewhere}}{{else}}{{with .Outcome}}<p>Last reconcile {{when .Start}} ({{.Trigger}}): <b class="{{.Action}}">{{.Action}}</b>{{with .Revision.Commit}} at <code>{{.}}</code>{{end}}.</p>
 {{with .Error}}<p class="failed">{{.}}</p>{{end}}{{else}}<p>Not reconciled yet.</p>{{end}}
 <h2>Open drift episodes</h2>
 {{if .Episodes}}<table><tr><th>object</th><th>since</th><th>changed by</th><th>fields</th></tr>
 {{range .Episodes}}<tr id="{{.ID}}"><td><code>{{.Object}}</code></td><td>{{when .Opened}}</td><td>{{with .Actor}}{{.Name}}{{end}}</td>
 <td>{{range .Fields}}<code>{{.Path}}: {{gitLive .}}</code><br>{{end}}</td></tr>{{end}}</table>
-{{else}}<p>None: live matches Git.</p>{{end}}
+{{else}}<p>None: live matches Git.</p>{{end}}{{end}}
 <p><a href="/api/v1/targets">all targets (JSON)</a></p></body></html>
 `))
+
+// targetPageData is what targetPage shows.
+type targetPageData struct {
+	Name     string
+	Outcome  *reconciler.Outcome
+	Episodes []state.Episode
+	// Replica is this replica's id and Owner the one reconciling the
+	// target, when the targets are shared (ha.enabled); Elsewhere: this
+	// replica does not reconcile it, so its outcome and episodes here are
+	// not shown.
+	Replica, Owner string
+	Elsewhere      bool
+}
 
 // targetHandler serves targetPage to a user who may view the target (403
 // otherwise, whether or not the target exists). Field values in episodes
@@ -43,17 +59,18 @@ func targetHandler(d *daemon) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		var page struct {
-			Name     string
-			Outcome  *reconciler.Outcome
-			Episodes []state.Episode
-		}
+		var page targetPageData
 		page.Name = name
-		if !d.gen().r.HasTarget(name) {
+		rec := d.gen().r
+		if !rec.HasTarget(name) {
 			http.Error(w, "no target "+name+" in this daemon's config", http.StatusNotFound)
 			return
 		}
-		for _, o := range d.gen().r.Status() {
+		if page.Replica = rec.Replica(); page.Replica != "" {
+			page.Owner = rec.Owners()[name]
+			page.Elsewhere = page.Owner != page.Replica
+		}
+		for _, o := range rec.Status() {
 			if o.Target == name {
 				page.Outcome = o
 			}

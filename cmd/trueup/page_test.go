@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/trueup-dev/trueup/drift"
-	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/state"
 )
 
@@ -36,11 +35,7 @@ func TestValueOrderIsGitThenLiveInCLIAndPage(t *testing.T) {
 	}
 
 	var page bytes.Buffer
-	err = targetPage.Execute(&page, struct {
-		Name     string
-		Outcome  *reconciler.Outcome
-		Episodes []state.Episode
-	}{Name: "web", Episodes: []state.Episode{{ID: "web/1", Target: "web", Object: ref.String(), Opened: time.Unix(0, 0),
+	err = targetPage.Execute(&page, targetPageData{Name: "web", Episodes: []state.Episode{{ID: "web/1", Target: "web", Object: ref.String(), Opened: time.Unix(0, 0),
 		Fields: []drift.FieldDiff{field}, Status: state.EpisodeOpen}}})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/lease"
 	"github.com/trueup-dev/trueup/reconciler/state"
 	"github.com/trueup-dev/trueup/reconciler/webhook"
 	"github.com/trueup-dev/trueup/sources/render"
@@ -117,6 +118,7 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	go retain(ctx, h, cfg.History.Retention.Duration, log)
 	go housekeep(ctx, st, log)
 	metrics := reconciler.NewMetrics(reg)
+	var haMetrics *lease.Metrics // registered once a config enables ha
 	build := func(cfg *config.Config) (*generationRun, error) {
 		targets, err := selectTargets(cfg, nil)
 		if err != nil {
@@ -128,7 +130,10 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 		}
 		// With ha.enabled, the reconciler runs only the targets whose
 		// Leases this replica holds (ha.go).
-		if err := startHA(cfg, g.r, log); err != nil {
+		if cfg.HA.Enabled && haMetrics == nil {
+			haMetrics = lease.NewMetrics(reg)
+		}
+		if err := startHA(cfg, g.r, haMetrics, log); err != nil {
 			g.stop(log)
 			return nil, err
 		}

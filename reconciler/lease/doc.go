@@ -32,6 +32,17 @@
 //   - SIGKILL: nothing is released; the Leases expire after leaseDuration
 //     and the other replicas take the targets over.
 //
+// # Cost and metrics
+//
+// A replica lists the Leases and renews its membership once per
+// retryPeriod, and renews each target Lease it holds every renewDeadline/3:
+// at the defaults about 30 + 15 × (1 + held) requests a minute. Its API
+// client is given a rate limit for the Leases it could hold
+// (ClientRateLimit); client-go's default (5 per second) keeps only about
+// 15. Metrics (NewMetrics, once per process): trueup_ha_replicas,
+// trueup_ha_targets_owned, trueup_ha_target_acquired_total{how},
+// trueup_ha_target_released_total{reason}, trueup_ha_lease_requests_total.
+//
 // Why not client-go's leaderelection per target: it runs a goroutine and a
 // renew loop per Lease and elects a leader for each, but knows nothing of
 // which replica should hold which target, so it cannot rebalance; one loop

@@ -37,6 +37,8 @@ type Options struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// Logger (default: discard).
 	Logger *slog.Logger
+	// Metrics (default: none) are shared by the Managers of one process.
+	Metrics *Metrics
 }
 
 // Manager keeps this replica's share of the targets' Leases.
@@ -47,6 +49,8 @@ type Manager struct {
 	now  func() time.Time
 
 	requests atomic.Int64
+	// settled is set after the first round that listed the Leases.
+	settled atomic.Bool
 	// abandon makes Run return at ctx's end without giving anything up,
 	// as a killed process would (tests).
 	abandon atomic.Bool
@@ -122,8 +126,19 @@ func (m *Manager) Members() []string {
 	return append([]string(nil), m.members...)
 }
 
+// Settled says whether a round has listed the Leases and acquired what
+// it could: from then on, the targets this replica does not hold are
+// another's (or nobody's yet), not unknown.
+func (m *Manager) Settled() bool { return m.settled.Load() }
+
 // Requests is how many API requests the Manager has made.
 func (m *Manager) Requests() int64 { return m.requests.Load() }
+
+// count counts one API request.
+func (m *Manager) count() {
+	m.requests.Add(1)
+	m.opts.Metrics.request()
+}
 
 // Run keeps the Leases of targets until ctx ends: own is called when this
 // replica acquires a target (it starts the target's loop) and the release
@@ -141,6 +156,7 @@ func (m *Manager) Run(ctx context.Context, targets []string, own func(target str
 	started := m.now()
 	for {
 		m.step(ctx, targets, held, own)
+		m.opts.Metrics.setOwned(countHeld(held))
 		select {
 		case <-ctx.Done():
 			if m.abandon.Load() {
@@ -150,6 +166,7 @@ func (m *Manager) Run(ctx context.Context, targets []string, own func(target str
 			m.log.Info("ha leases stopped", "held", countHeld(held), "requests", m.requests.Load(),
 				"requestsPerMinute", int(float64(m.requests.Load())/max(up.Minutes(), 1.0/60)), "uptime", up.Round(time.Second).String())
 			m.shutdown(held)
+			m.opts.Metrics.setOwned(0)
 			return nil
 		case <-tick.C:
 		case <-report.C:
@@ -203,6 +220,9 @@ func (m *Manager) step(ctx context.Context, targets []string, held map[string]*h
 			m.acquire(cctx, t, leases[name], held, own)
 		}
 	}
+	if leases != nil {
+		m.settled.Store(true)
+	}
 }
 
 // keep renews a held Lease, starts giving it up when it is assigned
@@ -228,6 +248,7 @@ func (m *Manager) keep(ctx context.Context, target string, cur *coordinationv1.L
 	}
 	if !mine && h.stopped == nil {
 		m.log.Info("ha: giving target up: assigned to another replica", "target", target)
+		m.opts.Metrics.release(ReleasedReassigned)
 		h.stopped = make(chan struct{})
 		go func() { h.release(false); close(h.stopped) }()
 	}
@@ -255,6 +276,7 @@ func (m *Manager) lose(target string, h *holding, why string) {
 	m.log.Warn("ha: target lease lost; its loop stops", "target", target, "reason", why)
 	h.lost = true
 	if h.stopped == nil {
+		m.opts.Metrics.release(ReleasedLost)
 		h.stopped = make(chan struct{})
 		go func() { h.release(true); close(h.stopped) }()
 	}
@@ -266,6 +288,7 @@ func (m *Manager) acquire(ctx context.Context, target string, cur *coordinationv
 	var (
 		got *coordinationv1.Lease
 		err error
+		how = AcquiredFree
 	)
 	switch {
 	case cur == nil:
@@ -276,6 +299,9 @@ func (m *Manager) acquire(ctx context.Context, target string, cur *coordinationv
 	case holder(cur) == "" || m.expired(cur):
 		l := cur.DeepCopy()
 		prev := holder(cur)
+		if prev != "" {
+			how = AcquiredExpired
+		}
 		id := m.opts.Identity
 		l.Spec.HolderIdentity = &id
 		l.Spec.LeaseDurationSeconds = m.durationSeconds()
@@ -302,6 +328,7 @@ func (m *Manager) acquire(ctx context.Context, target string, cur *coordinationv
 		return
 	}
 	m.log.Info("ha: target acquired", "target", target)
+	m.opts.Metrics.acquire(how)
 	h := &holding{lease: got, renewed: m.now()}
 	held[target] = h
 	m.setOwner(target, m.opts.Identity)
@@ -317,6 +344,7 @@ func (m *Manager) clear(ctx context.Context, target string, h *holding) {
 		m.log.Warn("ha: target lease not cleared; it expires instead", "target", target, "error", err.Error())
 		return
 	}
+	m.setOwner(target, "")
 	m.log.Info("ha: target released", "target", target)
 }
 
@@ -328,6 +356,7 @@ func (m *Manager) shutdown(held map[string]*holding) {
 	var wg sync.WaitGroup
 	for _, h := range held {
 		if h.stopped == nil {
+			m.opts.Metrics.release(ReleasedShutdown)
 			h.stopped = make(chan struct{})
 			wg.Add(1)
 			go func() { defer wg.Done(); h.release(false); close(h.stopped) }()
@@ -340,7 +369,7 @@ func (m *Manager) shutdown(held map[string]*holding) {
 			m.clear(ctx, t, h)
 		}
 	}
-	m.requests.Add(1)
+	m.count()
 	err := m.c.CoordinationV1().Leases(m.opts.Namespace).Delete(ctx, memberName(m.opts.Identity), metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		m.log.Warn("ha: membership lease not deleted; it expires instead", "error", err.Error())
@@ -387,6 +416,7 @@ func (m *Manager) observe(leases map[string]*coordinationv1.Lease, targets []str
 	sort.Strings(members)
 	if leases != nil {
 		m.members = members
+		m.opts.Metrics.members(len(members))
 		for _, t := range targets {
 			l := leases[targetName(t)]
 			if l == nil || holder(l) == "" || m.expiredLocked(l) {
@@ -399,10 +429,16 @@ func (m *Manager) observe(leases map[string]*coordinationv1.Lease, targets []str
 	return members
 }
 
+// setOwner records this replica's own change of a target's holder ("":
+// none), not to wait for the next list to show it.
 func (m *Manager) setOwner(target, id string) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id == "" {
+		delete(m.owners, target)
+		return
+	}
 	m.owners[target] = id
-	m.mu.Unlock()
 }
 
 // expired says whether l has not changed for its duration since this
@@ -427,7 +463,7 @@ func (m *Manager) expiredLocked(l *coordinationv1.Lease) bool {
 
 // list returns the namespace's trueup Leases by name.
 func (m *Manager) list(ctx context.Context) (map[string]*coordinationv1.Lease, error) {
-	m.requests.Add(1)
+	m.count()
 	ls, err := m.c.CoordinationV1().Leases(m.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=trueup," + LabelKind})
 	if err != nil {
 		return nil, err
@@ -440,7 +476,7 @@ func (m *Manager) list(ctx context.Context) (map[string]*coordinationv1.Lease, e
 }
 
 func (m *Manager) create(ctx context.Context, l *coordinationv1.Lease) (*coordinationv1.Lease, error) {
-	m.requests.Add(1)
+	m.count()
 	got, err := m.c.CoordinationV1().Leases(m.opts.Namespace).Create(ctx, l, metav1.CreateOptions{})
 	if err == nil {
 		m.saw(got)
@@ -451,7 +487,7 @@ func (m *Manager) create(ctx context.Context, l *coordinationv1.Lease) (*coordin
 // update writes l with its resourceVersion: it fails with a conflict when
 // another replica wrote the Lease since it was read.
 func (m *Manager) update(ctx context.Context, l *coordinationv1.Lease) (*coordinationv1.Lease, error) {
-	m.requests.Add(1)
+	m.count()
 	got, err := m.c.CoordinationV1().Leases(m.opts.Namespace).Update(ctx, l, metav1.UpdateOptions{})
 	if err == nil {
 		m.saw(got)
@@ -467,7 +503,7 @@ func (m *Manager) saw(l *coordinationv1.Lease) {
 }
 
 func (m *Manager) ensureNamespace(ctx context.Context) {
-	m.requests.Add(1)
+	m.count()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: m.opts.Namespace}}
 	_, err := m.c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) && !apierrors.IsForbidden(err) {
@@ -507,4 +543,21 @@ func renewTime(l *coordinationv1.Lease) time.Time {
 		return time.Time{}
 	}
 	return l.Spec.RenewTime.Time
+}
+
+// ClientRateLimit is the client-side rate limit (requests per second and
+// burst) a Manager's API client needs to keep shards Leases (targets and
+// previews) at opts' timings, should this replica hold them all: a list
+// and a membership renewal per retryPeriod, each held Lease renewed every
+// renewDeadline/3, with half again as margin; the burst is one whole step
+// (every Lease created at once, on a first start). client-go's default
+// (5 per second, burst 10) keeps about 15 Leases at the default timings:
+// beyond that, renewals wait on the limiter past renewDeadline and the
+// replicas lose and take their targets over and over.
+func ClientRateLimit(shards int, opts Options) (qps float32, burst int) {
+	if opts.RetryPeriod <= 0 || opts.RenewDeadline <= 0 {
+		return 5, 10
+	}
+	perSecond := 2/opts.RetryPeriod.Seconds() + float64(shards)*3/opts.RenewDeadline.Seconds()
+	return float32(max(5, 1.5*perSecond)), max(10, shards+2)
 }

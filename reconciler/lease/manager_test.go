@@ -230,3 +230,26 @@ func waitTrue(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestClientRateLimit(t *testing.T) {
+	defaults := Options{LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
+	for _, tc := range []struct {
+		name   string
+		shards int
+		opts   Options
+		qps    float32
+		burst  int
+	}{
+		{"few targets: client-go's default", 3, defaults, 5, 10},
+		{"200 targets at the defaults: 1.5 x (1 + 60) per second", 200, defaults, 91.5, 202},
+		{"200 targets, slower renewals", 200, Options{RenewDeadline: 30 * time.Second, RetryPeriod: 5 * time.Second}, 30.6, 202},
+		{"no timings", 200, Options{}, 5, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			qps, burst := ClientRateLimit(tc.shards, tc.opts)
+			if qps != tc.qps || burst != tc.burst {
+				t.Errorf("ClientRateLimit(%d) = %v, %d; want %v, %d", tc.shards, qps, burst, tc.qps, tc.burst)
+			}
+		})
+	}
+}
