@@ -82,6 +82,41 @@ type applier struct {
 	batchNamespaces map[string]bool
 	// namespaces this run created (true) or took over (false).
 	namespaces map[string]bool
+	// known counts the objects of the target's inventory by kind and
+	// namespace.
+	known map[kindIn]int
+}
+
+// kindIn is a kind (any version) in a namespace.
+type kindIn struct{ group, kind, namespace string }
+
+// countKinds counts refs by kind and namespace.
+func countKinds(refs []drift.ObjectRef) map[kindIn]int {
+	out := map[kindIn]int{}
+	for _, r := range refs {
+		out[kindIn{r.Group, r.Kind, r.Namespace}]++
+	}
+	return out
+}
+
+// worthListing returns the objects whose kind and namespace are worth
+// listing rather than reading one by one: the stage holds at least half of
+// what the target's inventory has there. A heal of a few objects of a large
+// target reads them one by one instead of listing the whole namespace.
+func (a *applier) worthListing(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	refs := make([]drift.ObjectRef, len(objs))
+	for i, o := range objs {
+		refs[i] = RefOf(o)
+	}
+	batch := countKinds(refs)
+	var out []*unstructured.Unstructured
+	for i, o := range objs {
+		k := kindIn{refs[i].Group, refs[i].Kind, refs[i].Namespace}
+		if 2*batch[k] >= a.known[k] {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // planned is the dry-run verdict on one object.
@@ -141,11 +176,12 @@ func (a *applier) runStage(ctx context.Context, st stage, res *Result) error {
 // failure, so the result names every object that fails.
 //
 // The live objects of a kind and namespace with many objects in the stage
-// are listed first (one request per 500 objects, see driftkube.ListLive), so
-// such an object costs its dry-run only, not a read and a dry-run.
+// (at least 16, and half of what the inventory has there) are listed first
+// (one request per 500 objects, see driftkube.ListLive), so such an object
+// costs its dry-run only, not a read and a dry-run.
 func (a *applier) dryRunStage(ctx context.Context, objs []*unstructured.Unstructured) []planned {
 	plans := make([]planned, len(objs))
-	listed := driftkube.ListLive(ctx, a.c.client, objs, a.opts.Concurrency)
+	listed := driftkube.ListLive(ctx, a.c.client, a.worthListing(objs), a.opts.Concurrency)
 	var g errgroup.Group
 	g.SetLimit(a.opts.Concurrency)
 	for i, obj := range objs {

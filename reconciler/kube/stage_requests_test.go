@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/trueup-dev/trueup/drift"
 )
 
 // requestLog records the requests a Cluster sends to the API server, by
@@ -78,7 +80,8 @@ func (l *requestLog) take() (total int, count map[string]int) {
 // server: the first apply lists the namespace's ConfigMaps once and sends
 // each object a dry-run and an apply (2n requests and a few for discovery
 // and the inventory), never a read per object; an apply with nothing to
-// change sends the dry-runs only, and one change one apply more.
+// change sends the dry-runs only, and one change one apply more. A heal
+// of a few of them reads those one by one rather than list them all.
 func TestApplyRequests(t *testing.T) {
 	f := newFixture(t)
 	c, log := f.countingCluster()
@@ -87,15 +90,18 @@ func TestApplyRequests(t *testing.T) {
 	for i := range names {
 		names[i] = fmt.Sprintf("cm-%02d", i)
 	}
-	apply := func(value string) *Result {
+	apply := func(value string, some int) *Result {
 		t.Helper()
-		objs := parse(t, configMaps("1", names...))
+		objs := parse(t, configMaps("1", names[:some]...))
 		objs[0] = parse(t, configMaps(value, names[0]))[0]
 		if err := c.Prepare(objs, f.ns, f.ns); err != nil {
 			t.Fatal(err)
 		}
 		opts := testOptions()
 		opts.Wait = false
+		for _, name := range names[some:] { // a heal keeps the rest as it is
+			opts.Retain = append(opts.Retain, drift.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: f.ns, Name: name})
+		}
 		res, err := c.Apply(t.Context(), f.ns, objs, opts)
 		if err != nil {
 			t.Fatalf("apply: %v", err)
@@ -103,27 +109,31 @@ func TestApplyRequests(t *testing.T) {
 		return res
 	}
 	const constant = 12 // discovery, the inventory (read, namespace, write), the lists
+	const some = 16     // a heal of fewer than half of them: read one by one
 	for _, step := range []struct {
 		name, value, summary string
+		objects              int
+		lists, gets          int
 		dryRuns, applies     int
 	}{
-		{"first apply", "1", fmt.Sprintf("%d created", n), n, n},
-		{"nothing changed", "1", fmt.Sprintf("%d unchanged", n), n, 0},
-		{"one change", "2", fmt.Sprintf("1 configured, %d unchanged", n-1), n, 1},
+		{"first apply", "1", fmt.Sprintf("%d created", n), n, 1, 0, n, n},
+		{"nothing changed", "1", fmt.Sprintf("%d unchanged", n), n, 1, 0, n, 0},
+		{"one change", "2", fmt.Sprintf("1 configured, %d unchanged", n-1), n, 1, 0, n, 1},
+		{"a heal of a few", "3", fmt.Sprintf("1 configured, %d unchanged", some-1), some, 0, some, some, 1},
 	} {
 		t.Run(step.name, func(t *testing.T) {
 			log.take()
-			res := apply(step.value)
+			res := apply(step.value, step.objects)
 			if got := res.Summary(); got != step.summary {
 				t.Errorf("summary %q, want %q", got, step.summary)
 			}
 			total, count := log.take()
 			t.Logf("%d requests: %v", total, count)
-			if got := count["get configmap"]; got != 0 {
-				t.Errorf("%d reads of single ConfigMaps, want 0 (the list has them)", got)
+			if got := count["get configmap"]; got != step.gets {
+				t.Errorf("%d reads of single ConfigMaps, want %d", got, step.gets)
 			}
-			if got := count["list configmaps"]; got != 1 {
-				t.Errorf("%d lists of the namespace's ConfigMaps, want 1", got)
+			if got := count["list configmaps"]; got != step.lists {
+				t.Errorf("%d lists of the namespace's ConfigMaps, want %d", got, step.lists)
 			}
 			if got := count["dry-run configmap"]; got != step.dryRuns {
 				t.Errorf("%d dry-runs, want %d", got, step.dryRuns)
@@ -131,7 +141,7 @@ func TestApplyRequests(t *testing.T) {
 			if got := count["apply configmap"]; got != step.applies {
 				t.Errorf("%d applies, want %d", got, step.applies)
 			}
-			if limit := step.dryRuns + step.applies + constant; total > limit {
+			if limit := step.lists + step.gets + step.dryRuns + step.applies + constant; total > limit {
 				t.Errorf("%d requests, want at most %d", total, limit)
 			}
 		})
