@@ -29,8 +29,8 @@
 // the account's own identity.
 //
 // The audit trail survives crashes and database outages. Each apply keeps a
-// write-ahead journal in dataDir/journal (journal.go): an intent line is
-// synced before each change is sent, so after a SIGKILL the next reconcile
+// write-ahead journal in dataDir/journal (journal.go): the intent lines of a
+// stage are synced before any of its changes is sent, so after a SIGKILL the next reconcile
 // of the target records every change the cluster accepted (judging an
 // unanswered one on the live object) before it applies anything. Records
 // reach the history through a queue (spool.go) that one goroutine drains

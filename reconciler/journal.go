@@ -25,8 +25,9 @@ import (
 //
 //   - before the apply: a begin line, the reconcile's record as it reads
 //     if the reconcile never finishes;
-//   - before each change is sent: the intent (what the dry-run planned, on
-//     which live version) with the object's record;
+//   - before the changes of a stage are sent: their intents (what the
+//     dry-run planned, on which live version) with the objects' records,
+//     in one write and one sync (a prune deletion: one intent before it);
 //   - after the cluster accepted it: the object's record.
 //
 // The begin and intent lines are synced before the apply goes on. The reconcile's batch
@@ -62,7 +63,7 @@ type applyJournal struct {
 	record func(kube.Entry) history.Record
 }
 
-var _ kube.Journal = (*applyJournal)(nil)
+var _ kube.BatchJournal = (*applyJournal)(nil)
 
 // newAttempt returns a fresh attempt id.
 func newAttempt() string {
@@ -103,6 +104,21 @@ func (j *applyJournal) Applying(in kube.Intent) error {
 	return j.write(journalLine{Intent: &in, Record: &rec})
 }
 
+// ApplyingAll implements kube.BatchJournal: the intents of a stage in one
+// write and one sync.
+func (j *applyJournal) ApplyingAll(ins []kube.Intent) error {
+	var buf []byte
+	for _, in := range ins {
+		rec := j.record(kube.Entry{Ref: in.Ref, Action: in.Action})
+		b, err := j.line(journalLine{Intent: &in, Record: &rec})
+		if err != nil {
+			return err
+		}
+		buf = append(buf, b...)
+	}
+	return j.writeSynced(buf)
+}
+
 // Applied implements kube.Journal. The line is not synced: a line lost
 // (with the machine, a SIGKILL loses nothing written) or a failed write
 // leaves the intent, which a resolution judges on the live object.
@@ -113,7 +129,16 @@ func (j *applyJournal) Applied(e kube.Entry) {
 
 // write appends one line and syncs it.
 func (j *applyJournal) write(l journalLine) error {
-	if err := j.append(l); err != nil {
+	b, err := j.line(l)
+	if err != nil {
+		return err
+	}
+	return j.writeSynced(b)
+}
+
+// writeSynced appends lines with one write call and syncs them.
+func (j *applyJournal) writeSynced(lines []byte) error {
+	if err := j.writeLines(lines); err != nil {
 		return err
 	}
 	if err := j.f.Sync(); err != nil {
@@ -122,17 +147,31 @@ func (j *applyJournal) write(l journalLine) error {
 	return nil
 }
 
-// append appends one line with one write call (O_APPEND), so lines of
-// concurrent writers never mix.
+// append appends one line.
 func (j *applyJournal) append(l journalLine) error {
+	b, err := j.line(l)
+	if err != nil {
+		return err
+	}
+	return j.writeLines(b)
+}
+
+// line encodes one line, stamping its record with the time.
+func (j *applyJournal) line(l journalLine) ([]byte, error) {
 	if l.Record != nil {
 		l.Record.Time = time.Now().UTC()
 	}
 	b, err := json.Marshal(l)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := j.f.Write(append(b, '\n')); err != nil {
+	return append(b, '\n'), nil
+}
+
+// writeLines appends whole lines with one write call (O_APPEND), so lines
+// of concurrent writers never mix.
+func (j *applyJournal) writeLines(b []byte) error {
+	if _, err := j.f.Write(b); err != nil {
 		return fmt.Errorf("write %s: %w", j.path, err)
 	}
 	return nil

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/trueup-dev/trueup/drift"
@@ -40,6 +38,11 @@ func (d *Detector) Get(ctx context.Context, desired *unstructured.Unstructured) 
 // at a time (DefaultConcurrency when concurrency <= 0), and returns one
 // report per object, in the order of desired.
 //
+// An object whose live version (just read) already holds every field of
+// desired at its value, with trueup's managedFields entry holding exactly
+// these fields, is reported InSync without a dry-run (see compareFresh);
+// every other object is dry-run as Compare does.
+//
 // An object that cannot be read or dry-run is reported Unknown with the
 // error in Error, never Drifted or Missing: a failed read says nothing about
 // the cluster. The returned error joins those per-object errors (each
@@ -69,13 +72,13 @@ func (d *Detector) CompareAllLive(ctx context.Context, desired []*unstructured.U
 	reports := make([]drift.ObjectReport, len(desired))
 	lives := make([]Live, len(desired))
 	errs := make([]error, len(desired))
-	listed := d.listLive(ctx, desired, concurrency)
+	listed := ListLive(ctx, d.client, desired, concurrency)
 	var g errgroup.Group
 	g.SetLimit(concurrency)
 	for i, obj := range desired {
 		g.Go(func() error {
-			if live, ok := listed[listKey(obj)]; ok {
-				reports[i], lives[i], errs[i] = d.compareListed(ctx, obj, live[obj.GetName()], ignore)
+			if live, ok := listed.Lookup(obj); ok {
+				reports[i], lives[i], errs[i] = d.compareListed(ctx, obj, live, ignore)
 				return nil
 			}
 			reports[i], lives[i], errs[i] = d.readAndCompare(ctx, obj, ignore)
@@ -104,84 +107,21 @@ func (d *Detector) tryReadAndCompare(ctx context.Context, desired *unstructured.
 	if err != nil {
 		return drift.ObjectReport{}, Live{}, err
 	}
-	report, err := d.Compare(ctx, desired, live, ignore)
+	report, err := d.compareFresh(ctx, desired, live, ignore)
 	return report, Live{Read: true, Object: live}, err
 }
 
-// listMin is how many objects of one kind in one namespace make a list
-// cheaper than reading them one by one.
-const listMin = 16
-
-// listPage bounds the objects of one list response.
-const listPage = 500
-
-// group is a kind in a namespace.
-type group struct {
-	gvk       schema.GroupVersionKind
-	namespace string
-}
-
-func listKey(o *unstructured.Unstructured) group {
-	return group{gvk: o.GroupVersionKind(), namespace: o.GetNamespace()}
-}
-
-// listLive lists the live objects of every kind and namespace that holds at
-// least listMin desired objects: one request per page instead of one per
-// object. It returns them by name per group; a group whose list failed
-// (forbidden, say) is left out, and its objects are read one by one.
-func (d *Detector) listLive(ctx context.Context, desired []*unstructured.Unstructured, concurrency int) map[group]map[string]*unstructured.Unstructured {
-	counts := map[group]int{}
-	for _, o := range desired {
-		counts[listKey(o)]++
+// compareFresh is Compare for a live object just read from the API server
+// (listed or read one by one, not from a cache that may lag): when
+// applying desired provably changes nothing on it (drift.ApplyUnchanged:
+// live holds every field of desired at its value, and trueup's own
+// managedFields entry exactly these fields), the report is InSync about
+// that version without a dry-run. Anything else is dry-run.
+func (d *Detector) compareFresh(ctx context.Context, desired, live *unstructured.Unstructured, ignore []drift.IgnoreRule) (drift.ObjectReport, error) {
+	if live != nil && drift.ApplyUnchanged(applyPayload(desired), live, d.manager) {
+		return drift.ObjectReport{Ref: Ref(desired), Status: drift.InSync, ResourceVersion: live.GetResourceVersion()}, nil
 	}
-	out := map[group]map[string]*unstructured.Unstructured{}
-	var mu sync.Mutex
-	var g errgroup.Group
-	g.SetLimit(concurrency)
-	for k, n := range counts {
-		// Cluster-scoped kinds (and objects without a namespace) are read
-		// one by one: a list without a namespace would be cluster-wide.
-		if n < listMin || k.namespace == "" {
-			continue
-		}
-		g.Go(func() error {
-			byName, err := d.list(ctx, k)
-			if err != nil {
-				return nil // read one by one
-			}
-			mu.Lock()
-			out[k] = byName
-			mu.Unlock()
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return out
-}
-
-// list reads every object of a group, page by page.
-func (d *Detector) list(ctx context.Context, k group) (map[string]*unstructured.Unstructured, error) {
-	byName := map[string]*unstructured.Unstructured{}
-	cont := ""
-	for {
-		l := &unstructured.UnstructuredList{}
-		l.SetGroupVersionKind(k.gvk.GroupVersion().WithKind(k.gvk.Kind + "List"))
-		opts := []client.ListOption{client.InNamespace(k.namespace), client.Limit(listPage), client.Continue(cont)}
-		if err := d.client.List(ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			o := &l.Items[i]
-			if o.GetNamespace() != k.namespace {
-				continue
-			}
-			o.SetGroupVersionKind(k.gvk) // list items may come without their kind
-			byName[o.GetName()] = o
-		}
-		if cont = l.GetContinue(); cont == "" {
-			return byName, nil
-		}
-	}
+	return d.Compare(ctx, desired, live, ignore)
 }
 
 // compareListed compares one object with its listed live version (nil: it
@@ -191,7 +131,7 @@ func (d *Detector) compareListed(ctx context.Context, desired, live *unstructure
 		err = fmt.Errorf("%s: %w", Ref(desired), err)
 		return drift.ObjectReport{Ref: Ref(desired), Status: drift.Unknown, Error: err.Error()}, Live{}, err
 	}
-	report, err := d.Compare(ctx, desired, live, ignore)
+	report, err := d.compareFresh(ctx, desired, live, ignore)
 	if err != nil {
 		report = drift.ObjectReport{Ref: Ref(desired), Status: drift.Unknown, Error: err.Error()}
 	}

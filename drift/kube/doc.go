@@ -10,6 +10,15 @@
 // conversions of the server's own making are therefore never drift; a field
 // trueup applied and someone changed with kubectl is.
 //
+// The one exception, which saves the dry-run of an object in sync: when
+// the live object already holds every field of the desired one at the same
+// value, and trueup's own managedFields entry holds exactly these fields,
+// an apply can neither set nor remove anything, and CompareAll reports the
+// object InSync without asking the server (drift.ApplyUnchanged). Compare
+// itself always dry-runs: its live object may come from a cache that lags. Whatever that check
+// cannot prove (a value the server normalises, a field another manager
+// took over, a list it cannot match item by item) goes to the dry-run.
+//
 // Both objects are normalised before the comparison: status, the
 // server-managed metadata (managedFields, resourceVersion, generation, uid,
 // creationTimestamp, selfLink) and kubectl's last-applied-configuration

@@ -67,6 +67,7 @@ func (c *Cluster) Apply(ctx context.Context, target string, objs []*unstructured
 	if err != nil {
 		return res, err
 	}
+	a.known = countKinds(prev.Objects)
 
 	// 3. Apply stage by stage. A dry-run goes through every stage to report
 	// as much as it can.

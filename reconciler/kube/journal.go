@@ -21,6 +21,17 @@ type Journal interface {
 	Applied(Entry)
 }
 
+// BatchJournal is a Journal that takes the intents of a whole stage at once
+// (one durable write instead of one per object). Apply calls ApplyingAll
+// with every change of a stage before it sends any of them, and then not
+// Applying for those changes. An error stops the whole stage: nothing of
+// it is sent. An intent whose change was never sent (the process died
+// first) is judged not accepted by Accepted, like one sent and lost.
+type BatchJournal interface {
+	Journal
+	ApplyingAll([]Intent) error
+}
+
 // Intent is a change about to be sent: what the dry-run planned and the
 // live object it planned it on, so that after a crash Accepted can tell from
 // the live object whether the cluster took the change.

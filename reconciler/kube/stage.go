@@ -10,8 +10,10 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	"github.com/fluxcd/pkg/ssa/jsondiff"
+	"github.com/fluxcd/pkg/ssa/normalize"
 	"github.com/fluxcd/pkg/ssa/utils"
 	"golang.org/x/sync/errgroup"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/trueup-dev/trueup/drift"
+	driftkube "github.com/trueup-dev/trueup/drift/kube"
 )
 
 // Stage names, in apply order.
@@ -79,6 +82,41 @@ type applier struct {
 	batchNamespaces map[string]bool
 	// namespaces this run created (true) or took over (false).
 	namespaces map[string]bool
+	// known counts the objects of the target's inventory by kind and
+	// namespace.
+	known map[kindIn]int
+}
+
+// kindIn is a kind (any version) in a namespace.
+type kindIn struct{ group, kind, namespace string }
+
+// countKinds counts refs by kind and namespace.
+func countKinds(refs []drift.ObjectRef) map[kindIn]int {
+	out := map[kindIn]int{}
+	for _, r := range refs {
+		out[kindIn{r.Group, r.Kind, r.Namespace}]++
+	}
+	return out
+}
+
+// worthListing returns the objects whose kind and namespace are worth
+// listing rather than reading one by one: the stage holds at least half of
+// what the target's inventory has there. A heal of a few objects of a large
+// target reads them one by one instead of listing the whole namespace.
+func (a *applier) worthListing(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	refs := make([]drift.ObjectRef, len(objs))
+	for i, o := range objs {
+		refs[i] = RefOf(o)
+	}
+	batch := countKinds(refs)
+	var out []*unstructured.Unstructured
+	for i, o := range objs {
+		k := kindIn{refs[i].Group, refs[i].Kind, refs[i].Namespace}
+		if 2*batch[k] >= a.known[k] {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // planned is the dry-run verdict on one object.
@@ -136,12 +174,22 @@ func (a *applier) runStage(ctx context.Context, st stage, res *Result) error {
 
 // dryRunStage plans every object concurrently; it never stops at the first
 // failure, so the result names every object that fails.
+//
+// The live objects of a kind and namespace with many objects in the stage
+// (at least 16, and half of what the inventory has there) are listed first
+// (one request per 500 objects, see driftkube.ListLive), so such an object
+// costs its dry-run only, not a read and a dry-run.
 func (a *applier) dryRunStage(ctx context.Context, objs []*unstructured.Unstructured) []planned {
 	plans := make([]planned, len(objs))
+	listed := driftkube.ListLive(ctx, a.c.client, a.worthListing(objs), a.opts.Concurrency)
 	var g errgroup.Group
 	g.SetLimit(a.opts.Concurrency)
 	for i, obj := range objs {
 		g.Go(func() error {
+			if live, ok := listed.Lookup(obj); ok {
+				plans[i] = a.planListed(ctx, obj, live)
+				return nil
+			}
 			plans[i] = a.plan(ctx, obj)
 			return nil
 		})
@@ -150,31 +198,93 @@ func (a *applier) dryRunStage(ctx context.Context, objs []*unstructured.Unstruct
 	return plans
 }
 
-// plan dry-runs one object (ssa's Diff: a server-side dry-run apply compared
-// with the live object, ignore rules applied) and checks ownership.
+// plan dry-runs one object (ssa's Diff: a read of the live object and a
+// server-side dry-run apply compared with it, ignore rules applied) and
+// checks ownership.
 func (a *applier) plan(ctx context.Context, obj *unstructured.Unstructured) planned {
 	p := planned{obj: obj, ref: RefOf(obj)}
 	entry, live, _, err := a.m.Diff(ctx, obj, ssa.DiffOptions{DriftIgnoreRules: a.ignore})
 	if err != nil {
 		return a.planFailure(ctx, p, cause(err))
 	}
+	if entry.Action == ssa.ConfiguredAction {
+		return a.planConfigured(p, live)
+	}
+	if entry.Action == ssa.CreatedAction {
+		p.action = ActionCreated
+		return p
+	}
+	p.action = ActionUnchanged
+	return p
+}
+
+// planListed is plan for an object whose live version (nil: absent) was
+// just listed: one dry-run request, compared with the listed version. When
+// the dry-run ran on another version than the one listed (the object
+// changed, appeared or went since), or ignore rules must strip fields from
+// both sides (ssa's Diff does that), it falls back to plan, which reads
+// the object again.
+func (a *applier) planListed(ctx context.Context, obj, live *unstructured.Unstructured) planned {
+	if live != nil && len(a.ignore) > 0 {
+		return a.plan(ctx, obj)
+	}
+	p := planned{obj: obj, ref: RefOf(obj)}
+	utils.RemoveCABundleFromCRD(obj) // as ssa's Diff does
+	dryRun := obj.DeepCopy()
+	err := a.c.client.Patch(ctx, dryRun, client.Apply, client.DryRunAll, client.ForceOwnership, client.FieldOwner(FieldManager))
+	if err != nil {
+		return a.planFailure(ctx, p, cause(err))
+	}
+	switch rv := dryRun.GetResourceVersion(); {
+	case live == nil && rv == "":
+		p.action = ActionCreated
+		return p
+	case live == nil || rv != live.GetResourceVersion():
+		return a.plan(ctx, obj)
+	case drifted(live, dryRun):
+		return a.planConfigured(p, live)
+	}
+	p.action = ActionUnchanged
+	return p
+}
+
+// planConfigured is the verdict on an object the apply changes: refused
+// when the live object is not this target's to take, adopted when it had
+// no trueup label.
+func (a *applier) planConfigured(p planned, live *unstructured.Unstructured) planned {
+	p.action = ActionConfigured
 	if live != nil {
 		p.liveVersion, p.liveUID = live.GetResourceVersion(), string(live.GetUID())
 	}
-	switch entry.Action {
-	case ssa.CreatedAction:
-		p.action = ActionCreated
-	case ssa.ConfiguredAction:
-		p.action = ActionConfigured
-		if err := a.checkOwner(p.ref, live); err != nil {
-			p.err = err
-		} else if Adopt(a.target, OwnerOf(live), true) == AdoptionAllowed {
-			p.note, p.adopted = AdoptedNote, true
-		}
-	default:
-		p.action = ActionUnchanged
+	if err := a.checkOwner(p.ref, live); err != nil {
+		p.err = err
+	} else if Adopt(a.target, OwnerOf(live), true) == AdoptionAllowed {
+		p.note, p.adopted = AdoptedNote, true
 	}
 	return p
+}
+
+// drifted is ssa's verdict (ResourceManager.Diff without ignore rules) on
+// whether applying would change live into dryRun: labels, annotations, or
+// anything outside metadata and status, after ssa's normalisation.
+func drifted(live, dryRun *unstructured.Unstructured) bool {
+	if !apiequality.Semantic.DeepEqual(live.GetLabels(), dryRun.GetLabels()) ||
+		!apiequality.Semantic.DeepEqual(live.GetAnnotations(), dryRun.GetAnnotations()) {
+		return true
+	}
+	return !apiequality.Semantic.DeepEqual(forDiff(live).Object, forDiff(dryRun).Object)
+}
+
+// forDiff is ssa's view of an object for drift: without metadata and
+// status, normalised as a dry-run result.
+func forDiff(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	out := obj.DeepCopy()
+	unstructured.RemoveNestedField(out.Object, "metadata")
+	unstructured.RemoveNestedField(out.Object, "status")
+	if err := normalize.DryRunUnstructured(out); err != nil {
+		return obj
+	}
+	return out
 }
 
 // planFailure turns a failed dry-run into a verdict: a recreate (immutable
@@ -246,15 +356,20 @@ func (a *applier) applyStage(ctx context.Context, plans []planned, res *Result) 
 		err    error
 	}
 	outcomes := make([]outcome, len(plans))
+	journaled, err := a.journalStage(plans)
 	var g errgroup.Group
 	g.SetLimit(a.opts.Concurrency)
 	for i, p := range plans {
-		if p.action == ActionUnchanged {
+		switch {
+		case p.action == ActionUnchanged:
 			outcomes[i] = outcome{action: ActionUnchanged}
+			continue
+		case err != nil:
+			outcomes[i] = outcome{err: objectErr(a.target, p.ref, "journal", err)}
 			continue
 		}
 		g.Go(func() error {
-			action, msg, err := a.applyOne(ctx, p)
+			action, msg, err := a.applyOne(ctx, p, journaled)
 			outcomes[i] = outcome{action, msg, err}
 			return nil
 		})
@@ -287,13 +402,38 @@ func (a *applier) noteNamespace(p planned, action Action) {
 	}
 }
 
+// journalStage tells a BatchJournal the intents of every change of the
+// stage at once; journaled is true when it did (applyOne then tells it
+// none).
+func (a *applier) journalStage(plans []planned) (journaled bool, err error) {
+	j, ok := a.opts.Journal.(BatchJournal)
+	if !ok {
+		return false, nil
+	}
+	var intents []Intent
+	for _, p := range plans {
+		if p.action != ActionUnchanged {
+			intents = append(intents, p.intent())
+		}
+	}
+	if len(intents) == 0 {
+		return true, nil
+	}
+	return true, j.ApplyingAll(intents)
+}
+
+// intent is the journal's intent for a planned change.
+func (p planned) intent() Intent {
+	return Intent{Ref: p.ref, Action: p.action, ResourceVersion: p.liveVersion, UID: p.liveUID}
+}
+
 // applyOne applies one object, deleting it first for a forced recreate, and
-// tells the journal before and after.
-func (a *applier) applyOne(ctx context.Context, p planned) (Action, string, error) {
+// tells the journal before (unless journaled: told for the whole stage)
+// and after.
+func (a *applier) applyOne(ctx context.Context, p planned, journaled bool) (Action, string, error) {
 	j := a.opts.Journal
-	if j != nil {
-		in := Intent{Ref: p.ref, Action: p.action, ResourceVersion: p.liveVersion, UID: p.liveUID}
-		if err := j.Applying(in); err != nil {
+	if j != nil && !journaled {
+		if err := j.Applying(p.intent()); err != nil {
 			return "", "", objectErr(a.target, p.ref, "journal", err)
 		}
 	}
