@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"encoding/json"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,7 +44,9 @@ func compact(obj any) (any, error) {
 	if !ok {
 		return obj, nil // a cachedObject already, or a tombstone
 	}
-	raw, err := u.MarshalJSON()
+	// json.Marshal returns a copy of its exact size; u.MarshalJSON would
+	// keep its encoder's buffer, up to twice as large.
+	raw, err := json.Marshal(u.Object)
 	if err != nil {
 		return nil, fmt.Errorf("watch cache: encode %s: %w", RefOf(u), err)
 	}
