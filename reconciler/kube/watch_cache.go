@@ -1,8 +1,12 @@
 package kube
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,8 +27,31 @@ import (
 type cachedObject struct {
 	metav1.TypeMeta
 	metav1.ObjectMeta
-	// raw is the object as JSON; never modified once cached, so copies share it.
+	// raw is the object as JSON, compressed (zstd); never modified once
+	// cached, so copies share it.
 	raw []byte
+}
+
+// codec compresses the cached JSON. Compressed, a live object costs about
+// a third of its JSON (its managedFields repeat its field names), and the
+// cache holds every managed object of the cluster; an object is
+// decompressed only when it is compared. Built on first use; the encoder
+// and decoder are safe for concurrent use (each runs two at a time).
+var codec = sync.OnceValues(func() (*jsonCodec, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(2), zstd.WithDecoderLowmem(true))
+	if err != nil {
+		return nil, err
+	}
+	return &jsonCodec{enc: enc, dec: dec}, nil
+})
+
+type jsonCodec struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
 }
 
 var _ runtime.Object = (*cachedObject)(nil)
@@ -50,6 +77,12 @@ func compact(obj any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch cache: encode %s: %w", RefOf(u), err)
 	}
+	zc, err := codec()
+	if err != nil {
+		return nil, fmt.Errorf("watch cache: encode %s: %w", RefOf(u), err)
+	}
+	// EncodeAll's output has room to spare: cloned to its exact size.
+	raw = bytes.Clone(zc.enc.EncodeAll(raw, make([]byte, 0, len(raw)/2)))
 	c := &cachedObject{
 		TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()},
 		ObjectMeta: metav1.ObjectMeta{
@@ -69,8 +102,16 @@ var _ cache.TransformFunc = compact
 
 // object decodes the cached object.
 func (c *cachedObject) object() (*unstructured.Unstructured, error) {
+	zc, err := codec()
+	if err != nil {
+		return nil, fmt.Errorf("watch cache: decode %s/%s: %w", c.Kind, c.Name, err)
+	}
+	raw, err := zc.dec.DecodeAll(c.raw, nil)
+	if err != nil {
+		return nil, fmt.Errorf("watch cache: decode %s/%s: %w", c.Kind, c.Name, err)
+	}
 	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(c.raw); err != nil {
+	if err := u.UnmarshalJSON(raw); err != nil {
 		return nil, fmt.Errorf("watch cache: decode %s/%s: %w", c.Kind, c.Name, err)
 	}
 	return u, nil
