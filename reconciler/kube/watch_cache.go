@@ -17,16 +17,20 @@ import (
 )
 
 // cachedObject is how the watch cache keeps a managed object: the metadata
-// a reconcile looks at for every object (identity, resourceVersion, labels,
-// annotations but kubectl's last-applied one) and the whole object as JSON,
-// decoded only when the object is compared. An object held as a decoded
+// a reconcile looks at for every object (identity, resourceVersion, target
+// label, annotations but kubectl's last-applied one) and the whole object as
+// compressed JSON, decoded only when the object is compared. An object held as a decoded
 // map costs several times its JSON (about 9 KB against 1.5 KB for a small
 // Deployment with its managedFields), and the cache holds every managed
 // object of the cluster: at 10,000 objects the maps were half the daemon's
 // heap.
 type cachedObject struct {
 	metav1.TypeMeta
+	// ObjectMeta holds no labels: target is the one a reconcile reads (a
+	// map per object cost 300 bytes; the labels are in raw).
 	metav1.ObjectMeta
+	// target is the object's trueup.dev/target label.
+	target string
 	// raw is the object as JSON, compressed (zstd); never modified once
 	// cached, so copies share it.
 	raw []byte
@@ -58,7 +62,7 @@ var _ runtime.Object = (*cachedObject)(nil)
 
 // DeepCopyObject copies the metadata; raw is immutable and shared.
 func (c *cachedObject) DeepCopyObject() runtime.Object {
-	cp := &cachedObject{TypeMeta: c.TypeMeta, raw: c.raw}
+	cp := &cachedObject{TypeMeta: c.TypeMeta, target: c.target, raw: c.raw}
 	c.ObjectMeta.DeepCopyInto(&cp.ObjectMeta)
 	return cp
 }
@@ -87,9 +91,10 @@ func compact(obj any) (any, error) {
 		TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()},
 		ObjectMeta: metav1.ObjectMeta{
 			Name: u.GetName(), Namespace: u.GetNamespace(), UID: u.GetUID(),
-			ResourceVersion: u.GetResourceVersion(), Labels: u.GetLabels(),
+			ResourceVersion: u.GetResourceVersion(),
 		},
-		raw: raw,
+		target: u.GetLabels()[LabelTarget],
+		raw:    raw,
 	}
 	if ann := u.GetAnnotations(); len(ann) > 0 {
 		delete(ann, drift.LastAppliedAnnotation) // a copy: GetAnnotations returns a new map
@@ -118,7 +123,7 @@ func (c *cachedObject) object() (*unstructured.Unstructured, error) {
 }
 
 // metadata returns the object's identity and cached metadata as an
-// unstructured object without its content.
+// unstructured object without its content (of its labels, the target's).
 func (c *cachedObject) metadata() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]any{}}
 	u.SetAPIVersion(c.APIVersion)
@@ -127,7 +132,9 @@ func (c *cachedObject) metadata() *unstructured.Unstructured {
 	u.SetNamespace(c.Namespace)
 	u.SetUID(c.UID)
 	u.SetResourceVersion(c.ResourceVersion)
-	u.SetLabels(c.Labels)
+	if c.target != "" {
+		u.SetLabels(map[string]string{LabelTarget: c.target})
+	}
 	u.SetAnnotations(c.Annotations)
 	return u
 }
@@ -140,5 +147,5 @@ func (c *cachedObject) ref() drift.ObjectRef {
 
 // owner says who the cached object belongs to (see OwnerOf).
 func (c *cachedObject) owner() LiveOwner {
-	return LiveOwner{Exists: true, Target: c.Labels[LabelTarget], Adopt: c.Annotations[AnnotationAdopt]}
+	return LiveOwner{Exists: true, Target: c.target, Adopt: c.Annotations[AnnotationAdopt]}
 }
