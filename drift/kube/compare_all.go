@@ -51,17 +51,38 @@ func (d *Detector) CompareAll(ctx context.Context, desired []*unstructured.Unstr
 	return reports, err
 }
 
-// Live is the live object a comparison read.
+// Live is what a comparison read of the live object.
 type Live struct {
 	// Read: the object was read; Object is nil when it does not exist.
 	// False when the read failed (the report is Unknown).
-	Read   bool
+	Read bool
+	// Object is the live object's metadata: apiVersion, kind, name,
+	// namespace, uid, resourceVersion, labels and annotations, not its
+	// content (so a target's live objects are not all held at once).
 	Object *unstructured.Unstructured
 }
 
+// metadataOf is live's Live.Object.
+func metadataOf(live *unstructured.Unstructured) *unstructured.Unstructured {
+	if live == nil {
+		return nil
+	}
+	m := &unstructured.Unstructured{Object: map[string]any{}}
+	m.SetAPIVersion(live.GetAPIVersion())
+	m.SetKind(live.GetKind())
+	m.SetNamespace(live.GetNamespace())
+	m.SetName(live.GetName())
+	m.SetUID(live.GetUID())
+	m.SetResourceVersion(live.GetResourceVersion())
+	m.SetLabels(live.GetLabels())
+	m.SetAnnotations(live.GetAnnotations())
+	return m
+}
+
 // CompareAllLive is CompareAll that also returns, in the order of desired,
-// the live object each comparison read, for callers that need more of it
-// than the report carries (who owns it) without reading it again.
+// the metadata of the live object each comparison read, for callers that
+// need more of it than the report carries (who owns it) without reading it
+// again. A listed live object is released once compared.
 func (d *Detector) CompareAllLive(ctx context.Context, desired []*unstructured.Unstructured, ignore []drift.IgnoreRule, concurrency int) ([]drift.ObjectReport, []Live, error) {
 	if concurrency <= 0 {
 		concurrency = DefaultConcurrency
@@ -69,13 +90,18 @@ func (d *Detector) CompareAllLive(ctx context.Context, desired []*unstructured.U
 	reports := make([]drift.ObjectReport, len(desired))
 	lives := make([]Live, len(desired))
 	errs := make([]error, len(desired))
-	listed := d.listLive(ctx, desired, concurrency)
+	// Each listed live object by the index of its desired one (nil: not in
+	// its group's list), so that each is garbage once compared rather than
+	// when the last one is.
+	listed, inList := d.listedLive(ctx, desired, concurrency)
 	var g errgroup.Group
 	g.SetLimit(concurrency)
 	for i, obj := range desired {
 		g.Go(func() error {
-			if live, ok := listed[listKey(obj)]; ok {
-				reports[i], lives[i], errs[i] = d.compareListed(ctx, obj, live[obj.GetName()], ignore)
+			if inList[i] {
+				live := listed[i]
+				listed[i] = nil
+				reports[i], lives[i], errs[i] = d.compareListed(ctx, obj, live, ignore)
 				return nil
 			}
 			reports[i], lives[i], errs[i] = d.readAndCompare(ctx, obj, ignore)
@@ -105,7 +131,22 @@ func (d *Detector) tryReadAndCompare(ctx context.Context, desired *unstructured.
 		return drift.ObjectReport{}, Live{}, err
 	}
 	report, err := d.Compare(ctx, desired, live, ignore)
-	return report, Live{Read: true, Object: live}, err
+	return report, Live{Read: true, Object: metadataOf(live)}, err
+}
+
+// listedLive is listLive by the index of each desired object: its live
+// object (nil when its group's list does not hold it), and whether its
+// group was listed.
+func (d *Detector) listedLive(ctx context.Context, desired []*unstructured.Unstructured, concurrency int) ([]*unstructured.Unstructured, []bool) {
+	groups := d.listLive(ctx, desired, concurrency)
+	live := make([]*unstructured.Unstructured, len(desired))
+	inList := make([]bool, len(desired))
+	for i, obj := range desired {
+		if byName, ok := groups[listKey(obj)]; ok {
+			live[i], inList[i] = byName[obj.GetName()], true
+		}
+	}
+	return live, inList
 }
 
 // listMin is how many objects of one kind in one namespace make a list
@@ -195,5 +236,5 @@ func (d *Detector) compareListed(ctx context.Context, desired, live *unstructure
 	if err != nil {
 		report = drift.ObjectReport{Ref: Ref(desired), Status: drift.Unknown, Error: err.Error()}
 	}
-	return report, Live{Read: true, Object: live}, err
+	return report, Live{Read: true, Object: metadataOf(live)}, err
 }
