@@ -51,38 +51,17 @@ func (d *Detector) CompareAll(ctx context.Context, desired []*unstructured.Unstr
 	return reports, err
 }
 
-// Live is what a comparison read of the live object.
+// Live is the live object a comparison read.
 type Live struct {
 	// Read: the object was read; Object is nil when it does not exist.
 	// False when the read failed (the report is Unknown).
-	Read bool
-	// Object is the live object's metadata: apiVersion, kind, name,
-	// namespace, uid, resourceVersion, labels and annotations, not its
-	// content (so a target's live objects are not all held at once).
+	Read   bool
 	Object *unstructured.Unstructured
 }
 
-// metadataOf is live's Live.Object.
-func metadataOf(live *unstructured.Unstructured) *unstructured.Unstructured {
-	if live == nil {
-		return nil
-	}
-	m := &unstructured.Unstructured{Object: map[string]any{}}
-	m.SetAPIVersion(live.GetAPIVersion())
-	m.SetKind(live.GetKind())
-	m.SetNamespace(live.GetNamespace())
-	m.SetName(live.GetName())
-	m.SetUID(live.GetUID())
-	m.SetResourceVersion(live.GetResourceVersion())
-	m.SetLabels(live.GetLabels())
-	m.SetAnnotations(live.GetAnnotations())
-	return m
-}
-
 // CompareAllLive is CompareAll that also returns, in the order of desired,
-// the metadata of the live object each comparison read, for callers that
-// need more of it than the report carries (who owns it) without reading it
-// again. A listed live object is released once compared.
+// the live object each comparison read, for callers that need more of it
+// than the report carries (who owns it) without reading it again.
 func (d *Detector) CompareAllLive(ctx context.Context, desired []*unstructured.Unstructured, ignore []drift.IgnoreRule, concurrency int) ([]drift.ObjectReport, []Live, error) {
 	if concurrency <= 0 {
 		concurrency = DefaultConcurrency
@@ -90,18 +69,13 @@ func (d *Detector) CompareAllLive(ctx context.Context, desired []*unstructured.U
 	reports := make([]drift.ObjectReport, len(desired))
 	lives := make([]Live, len(desired))
 	errs := make([]error, len(desired))
-	// Each listed live object by the index of its desired one (nil: not in
-	// its group's list), so that each is garbage once compared rather than
-	// when the last one is.
-	listed, inList := d.listedLive(ctx, desired, concurrency)
+	listed := d.listLive(ctx, desired, concurrency)
 	var g errgroup.Group
 	g.SetLimit(concurrency)
 	for i, obj := range desired {
 		g.Go(func() error {
-			if inList[i] {
-				live := listed[i]
-				listed[i] = nil
-				reports[i], lives[i], errs[i] = d.compareListed(ctx, obj, live, ignore)
+			if live, ok := listed[listKey(obj)]; ok {
+				reports[i], lives[i], errs[i] = d.compareListed(ctx, obj, live[obj.GetName()], ignore)
 				return nil
 			}
 			reports[i], lives[i], errs[i] = d.readAndCompare(ctx, obj, ignore)
@@ -131,22 +105,7 @@ func (d *Detector) tryReadAndCompare(ctx context.Context, desired *unstructured.
 		return drift.ObjectReport{}, Live{}, err
 	}
 	report, err := d.Compare(ctx, desired, live, ignore)
-	return report, Live{Read: true, Object: metadataOf(live)}, err
-}
-
-// listedLive is listLive by the index of each desired object: its live
-// object (nil when its group's list does not hold it), and whether its
-// group was listed.
-func (d *Detector) listedLive(ctx context.Context, desired []*unstructured.Unstructured, concurrency int) ([]*unstructured.Unstructured, []bool) {
-	groups := d.listLive(ctx, desired, concurrency)
-	live := make([]*unstructured.Unstructured, len(desired))
-	inList := make([]bool, len(desired))
-	for i, obj := range desired {
-		if byName, ok := groups[listKey(obj)]; ok {
-			live[i], inList[i] = byName[obj.GetName()], true
-		}
-	}
-	return live, inList
+	return report, Live{Read: true, Object: live}, err
 }
 
 // listMin is how many objects of one kind in one namespace make a list
@@ -236,5 +195,5 @@ func (d *Detector) compareListed(ctx context.Context, desired, live *unstructure
 	if err != nil {
 		report = drift.ObjectReport{Ref: Ref(desired), Status: drift.Unknown, Error: err.Error()}
 	}
-	return report, Live{Read: true, Object: metadataOf(live)}, err
+	return report, Live{Read: true, Object: live}, err
 }
