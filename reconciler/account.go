@@ -135,6 +135,24 @@ func (r *Reconciler) appliedRevision(ctx context.Context, target string) string 
 	return rev
 }
 
+// lastRefs are the objects of a target's last render, when it is loaded
+// here.
+func (r *Reconciler) lastRefs(target string) ([]drift.ObjectRef, bool) {
+	st := r.targetState(target)
+	if st == nil || st.lastDesired() == nil {
+		return nil, false
+	}
+	d, err := st.lastDesired().unpack()
+	if err != nil {
+		return nil, false // read as not loaded: what carries its tag is its own
+	}
+	refs := make([]drift.ObjectRef, len(d.Objects))
+	for i, o := range d.Objects {
+		refs[i] = drift.RefOf(o.Object)
+	}
+	return refs, true
+}
+
 // planAccount loads a target's desired cloud resources and compares them
 // with the account. Reads that fail come back as unknown reports, never as
 // drift; a failed listing of what the target tagged or of unmanaged
@@ -205,10 +223,8 @@ func (r *Reconciler) unmanaged(ctx context.Context, t *config.Target, a *Account
 		if other.Account != t.Account || other.Name == t.Name {
 			continue
 		}
-		if st := r.targetState(other.Name); st != nil && st.lastDesired() != nil {
-			for _, o := range st.lastDesired().Objects {
-				declared = append(declared, drift.RefOf(o.Object))
-			}
+		if refs, ok := r.lastRefs(other.Name); ok {
+			declared = append(declared, refs...)
 			continue
 		}
 		// Not loaded here (another daemon, or not reconciled yet): what

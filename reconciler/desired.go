@@ -47,8 +47,9 @@ type DesiredLoader struct {
 	// keys decrypt the SOPS files of a target, by target name.
 	keys map[string]*sops.Keys
 
-	mu    sync.Mutex
-	cache map[desiredKey]*Desired
+	mu sync.Mutex
+	// cache holds the renders packed (see packedDesired).
+	cache map[desiredKey]*packedDesired
 	// caps discovers a target's cluster for Helm's .Capabilities (set by
 	// the reconciler; nil: helm template's defaults).
 	caps func(ctx context.Context, t *config.Target) (kube.Capabilities, error)
@@ -69,7 +70,7 @@ func NewDesiredLoader(client SourceClient, srcs map[string]git.Source) *DesiredL
 		sources: srcs,
 		read:    git.ReadOptions{}, // the source's limits, else the defaults
 		render:  render.DefaultOptions(),
-		cache:   map[desiredKey]*Desired{},
+		cache:   map[desiredKey]*packedDesired{},
 	}
 }
 
@@ -95,22 +96,35 @@ func (l *DesiredLoader) keysFor(target string) *sops.Keys {
 // after the fetch is a *StageError naming the revision (stage source for
 // reading the files, render for rendering them).
 func (l *DesiredLoader) Load(ctx context.Context, t *config.Target) (*Desired, error) {
+	d, _, err := l.loadPacked(ctx, t)
+	return d, err
+}
+
+// loadPacked is Load that also returns the render packed, as the loader's
+// cache keeps it, for a caller that keeps it too.
+func (l *DesiredLoader) loadPacked(ctx context.Context, t *config.Target) (*Desired, *packedDesired, error) {
 	src, ok := l.sources[t.Source]
 	if !ok {
-		return nil, fmt.Errorf("target %q: unknown source %q", t.Name, t.Source)
+		return nil, nil, fmt.Errorf("target %q: unknown source %q", t.Name, t.Source)
 	}
 	rev, err := l.client.Fetch(ctx, src)
 	if err != nil {
-		return nil, fmt.Errorf("target %q: %w", t.Name, err)
+		return nil, nil, fmt.Errorf("target %q: %w", t.Name, err)
 	}
-	return l.LoadRevision(ctx, t, src, rev)
+	return l.load(ctx, t, src, rev, l.treeAt(ctx, src, rev))
 }
 
 // LoadRevision renders the target's path at an already fetched revision.
 func (l *DesiredLoader) LoadRevision(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision) (*Desired, error) {
-	return l.load(ctx, t, src, rev, func(opt git.ReadOptions, fn func(sources.Tree) error) error {
+	d, _, err := l.load(ctx, t, src, rev, l.treeAt(ctx, src, rev))
+	return d, err
+}
+
+// treeAt reads the source's tree at rev.
+func (l *DesiredLoader) treeAt(ctx context.Context, src git.Source, rev sources.Revision) func(git.ReadOptions, func(sources.Tree) error) error {
+	return func(opt git.ReadOptions, fn func(sources.Tree) error) error {
 		return l.client.ReadTree(ctx, src, rev.Commit, opt, fn)
-	})
+	}
 }
 
 // LocalCommit is the Revision.Commit of a render of a local checkout.
@@ -131,11 +145,14 @@ func (l *DesiredLoader) LoadLocal(ctx context.Context, t *config.Target, dir str
 		return nil, &StageError{Stage: StageSource, Err: fmt.Errorf("target %q: %w", t.Name, err)}
 	}
 	rev := sources.Revision{Source: src.Name, Ref: dir, Commit: LocalCommit, Message: "the local checkout " + dir}
-	return l.load(ctx, t, src, rev, func(_ git.ReadOptions, fn func(sources.Tree) error) error { return fn(tree) })
+	d, _, err := l.load(ctx, t, src, rev, func(_ git.ReadOptions, fn func(sources.Tree) error) error { return fn(tree) })
+	return d, err
 }
 
-// load renders a target from the tree read gives it.
-func (l *DesiredLoader) load(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision, read func(git.ReadOptions, func(sources.Tree) error) error) (*Desired, error) {
+// load renders a target from the tree read gives it, or decodes the render
+// from the cache. It returns the render and, unless it is of a local
+// checkout (never cached), the render packed as the cache holds it.
+func (l *DesiredLoader) load(ctx context.Context, t *config.Target, src git.Source, rev sources.Revision, read func(git.ReadOptions, func(sources.Tree) error) error) (*Desired, *packedDesired, error) {
 	keys := l.keysFor(t.Name)
 	key := desiredKey{source: src.Name, commit: rev.Commit, path: t.Path, keys: keys}
 	helm := t.Render != nil && t.Render.Helm != nil
@@ -143,13 +160,17 @@ func (l *DesiredLoader) load(ctx context.Context, t *config.Target, src git.Sour
 	if helm {
 		var err error
 		if in, err = l.loadHelmInputs(ctx, t); err != nil {
-			return nil, &StageError{Stage: StageSource, Revision: rev, Err: fmt.Errorf("target %q: %w", t.Name, err)}
+			return nil, nil, &StageError{Stage: StageSource, Revision: rev, Err: fmt.Errorf("target %q: %w", t.Name, err)}
 		}
 		key.helm = helmKey(t.Render.Helm, in)
 	}
 	local := rev.Commit == LocalCommit
-	if d := l.cached(key); d != nil && !local {
-		return d, nil
+	if p := l.cached(key); p != nil && !local {
+		d, err := p.unpack()
+		if err != nil {
+			return nil, nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: %w", t.Name, err)}
+		}
+		return d, p, nil
 	}
 	opt := l.read
 	opt.Path = t.Path
@@ -178,7 +199,7 @@ func (l *DesiredLoader) load(ctx context.Context, t *config.Target, src git.Sour
 		return nil
 	})
 	if err != nil {
-		return nil, &StageError{Stage: StageSource, Revision: rev, Err: fmt.Errorf("target %q: read %s at %s: %w", t.Name, t.Path, rev.Short(), err)}
+		return nil, nil, &StageError{Stage: StageSource, Revision: rev, Err: fmt.Errorf("target %q: read %s at %s: %w", t.Name, t.Path, rev.Short(), err)}
 	}
 	if renderErr != nil {
 		stage := StageRender
@@ -186,28 +207,33 @@ func (l *DesiredLoader) load(ctx context.Context, t *config.Target, src git.Sour
 		if errors.As(renderErr, &fe) {
 			stage = StageSource // a chart repository unreachable: retried
 		}
-		return nil, &StageError{Stage: stage, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), renderErr)}
+		return nil, nil, &StageError{Stage: stage, Revision: rev, Err: fmt.Errorf("target %q: at %s: %w", t.Name, rev.Short(), renderErr)}
 	}
 	d := &Desired{Revision: rev, Mode: res.Mode, Objects: res.Objects, Hooks: res.Hooks, Inputs: in.revs}
-	if !local {
-		l.store(key, d)
+	if local {
+		return d, nil, nil
 	}
-	return d, nil
+	p, err := packDesired(d)
+	if err != nil {
+		return nil, nil, &StageError{Stage: StageRender, Revision: rev, Err: fmt.Errorf("target %q: %w", t.Name, err)}
+	}
+	l.store(key, p)
+	return d, p, nil
 }
 
-func (l *DesiredLoader) cached(k desiredKey) *Desired {
+func (l *DesiredLoader) cached(k desiredKey) *packedDesired {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.cache[k]
 }
 
-func (l *DesiredLoader) store(k desiredKey, d *Desired) {
+func (l *DesiredLoader) store(k desiredKey, p *packedDesired) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.cache) >= maxCachedRenders {
 		clear(l.cache)
 	}
-	l.cache[k] = d
+	l.cache[k] = p
 }
 
 // ReadTree fetches a source and reads the files under path at its newest

@@ -119,25 +119,41 @@ func (r *Reconciler) plan(ctx context.Context, t *config.Target, st *targetState
 // desired returns the target's desired state (fetched and rendered, or the
 // last render when po.reuseDesired) and a copy of its objects to prepare.
 func (r *Reconciler) desired(ctx context.Context, t *config.Target, st *targetState, po planOptions) (*Desired, []*unstructured.Unstructured, error) {
-	d := st.lastDesired()
-	if po.desired != nil {
-		d = po.desired
-	} else if !po.reuseDesired || d == nil {
-		var err error
-		if d, err = r.loader.Load(ctx, t); err != nil {
-			var se *StageError
-			if errors.As(err, &se) {
-				return nil, nil, err
-			}
-			return nil, nil, &StageError{Stage: StageSource, Err: err}
-		}
-		st.setDesired(d)
+	d, err := r.desiredState(ctx, t, st, po)
+	if err != nil {
+		return nil, nil, err
 	}
 	objs := make([]*unstructured.Unstructured, len(d.Objects))
 	for i, o := range d.Objects {
 		objs[i] = o.Object.DeepCopy()
 	}
 	return d, objs, nil
+}
+
+// desiredState is po.desired, or the target's last render decoded again
+// when po.reuseDesired, or else a new load (kept packed as the last render).
+func (r *Reconciler) desiredState(ctx context.Context, t *config.Target, st *targetState, po planOptions) (*Desired, error) {
+	last := st.lastDesired()
+	switch {
+	case po.desired != nil:
+		return po.desired, nil
+	case po.reuseDesired && last != nil:
+		d, err := last.unpack()
+		if err != nil {
+			return nil, &StageError{Stage: StageRender, Revision: last.revision(), Err: fmt.Errorf("target %q: %w", t.Name, err)}
+		}
+		return d, nil
+	}
+	d, p, err := r.loader.loadPacked(ctx, t)
+	if err != nil {
+		var se *StageError
+		if errors.As(err, &se) {
+			return nil, err
+		}
+		return nil, &StageError{Stage: StageSource, Err: err}
+	}
+	st.setDesired(p)
+	return d, nil
 }
 
 // compare returns one report per prepared object, using the comparison

@@ -11,8 +11,9 @@ import (
 // reconciles. It is rebuilt from the cluster (inventory, live objects) after
 // a restart; nothing in it is needed for safety.
 type targetState struct {
-	mu       sync.Mutex
-	desired  *Desired
+	mu sync.Mutex
+	// desired is the last render, packed (the loader's cache shares it).
+	desired  *packedDesired
 	reports  map[drift.ObjectRef]cachedReport
 	failures int
 	last     *Outcome
@@ -41,13 +42,13 @@ func newTargetState() *targetState {
 	return &targetState{reports: map[drift.ObjectRef]cachedReport{}, kick: make(chan Trigger, 1)}
 }
 
-func (s *targetState) lastDesired() *Desired {
+func (s *targetState) lastDesired() *packedDesired {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.desired
 }
 
-func (s *targetState) setDesired(d *Desired) {
+func (s *targetState) setDesired(d *packedDesired) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.desired = d

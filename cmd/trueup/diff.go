@@ -58,7 +58,10 @@ healthy), 2 error (or live state unknown).`,
 				if err != nil {
 					res.Error = err.Error()
 				} else {
-					res.Report, res.Revision = &plan.Report, plan.Desired.Revision.Commit
+					// A copy of the report: the plan (every prepared
+					// object) is not kept past its target.
+					report := plan.Report
+					res.Report, res.Revision = &report, plan.Desired.Revision.Commit
 					res.FailedRevision, res.AppliedRevision = plan.Inventory.Attempted, plan.Inventory.Revision
 				}
 				results = append(results, res)

@@ -57,7 +57,13 @@ func run(ctx context.Context, args []string, s streams) int {
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
-	err := root.ExecuteContext(ctx)
+	stopPprof, err := startPprof()
+	if err != nil {
+		fmt.Fprintf(s.err, "%s %v\n", opts.paint(s.err, red, "error:"), err)
+		return exitError
+	}
+	defer stopPprof()
+	err = root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}

@@ -39,9 +39,9 @@ type WatchEvent struct {
 	ResourceVersion string
 	// Object is the object's identity and metadata after the change (for a
 	// deletion: its last known ones): apiVersion, kind, name, namespace,
-	// uid, resourceVersion, labels and annotations (kubectl's
-	// last-applied-configuration left out), not its content: Watcher.Live
-	// decodes that from the cache.
+	// uid, resourceVersion, the trueup.dev/target label and annotations
+	// (kubectl's last-applied-configuration left out), not its content nor
+	// its other labels: Watcher.Live decodes those from the cache.
 	Object *unstructured.Unstructured
 	// Initial marks the added events of a kind's initial list.
 	Initial bool
@@ -263,7 +263,7 @@ func (w *Watcher) emit(t WatchEventType, obj any, initial bool) {
 	}
 	w.onEvent(WatchEvent{
 		Type:            t,
-		Target:          c.Labels[LabelTarget],
+		Target:          c.target,
 		Ref:             c.ref(),
 		ResourceVersion: c.ResourceVersion,
 		Object:          c.metadata(),

@@ -75,8 +75,11 @@ func (s *Store) ObjectsByStatus(ws memdb.WatchSet, status drift.Status) ([]Objec
 }
 
 // ObjectsByKind returns the objects of every target of one group and kind.
+// It scans every object (see objectsTable), and its watch fires on any
+// object write.
 func (s *Store) ObjectsByKind(ws memdb.WatchSet, group, kind string) ([]Object, error) {
-	return s.objects(ws, fmt.Sprintf("objects %s.%s", kind, group), nil, indexKind, group, kind)
+	return s.objects(ws, fmt.Sprintf("objects %s.%s", kind, group),
+		func(o *Object) bool { return o.Ref.Group == group && o.Ref.Kind == kind }, indexID)
 }
 
 func (s *Store) objects(ws memdb.WatchSet, what string, keep func(*Object) bool, index string, args ...any) ([]Object, error) {

@@ -16,7 +16,7 @@ func TestSchema(t *testing.T) {
 	}
 	want := map[string][]string{
 		tableTargets:  {indexID},
-		tableObjects:  {indexID, indexStatus, indexKind},
+		tableObjects:  {indexID, indexStatus},
 		tableEpisodes: {indexID, indexTarget, indexStatus, indexObject, indexOpen},
 		tableThreads:  {indexID, indexOpen},
 	}
