@@ -85,6 +85,7 @@ func reconcileOnce(ctx context.Context, cfg *config.Config, target string, ro re
 	}
 	defer r.Close()
 	ro.Actor = cliActor()
+	ro.IgnoreDependsOn = true // this process has not reconciled the dependencies
 	return r.Reconcile(ctx, target, reconciler.TriggerManual, ro), nil
 }
 

@@ -92,7 +92,7 @@ healthChecks:
   - {apiVersion: example.com/v1, kind: Widget, current: "true"}
 `,
 			want: []string{
-				`healthChecks[0].current: ERROR: <input>:1:16: Syntax error`,
+				`healthChecks[0].current: does not compile: at 1:16: Syntax error`,
 				`healthChecks[1].current: required`,
 				`healthChecks[2]: a second check of example.com/v1 Widget (also healthChecks[0])`,
 			},

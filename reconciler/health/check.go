@@ -100,7 +100,7 @@ func environment() (*celgo.Env, error) {
 func compileBool(env *celgo.Env, text string) (celgo.Program, error) {
 	ast, iss := env.Compile(text)
 	if iss.Err() != nil {
-		return nil, iss.Err()
+		return nil, compileError(iss.Err())
 	}
 	if t := ast.OutputType(); t != celgo.BoolType && t != celgo.DynType {
 		return nil, fmt.Errorf("the expression is of type %s: want a bool", t)
@@ -110,7 +110,8 @@ func compileBool(env *celgo.Env, text string) (celgo.Program, error) {
 
 // Status judges a live object: the first of inProgress, failed and current
 // that is true decides; none: in progress. An expression that does not
-// evaluate leaves the object in progress, with the error as message.
+// evaluate returns the error: kstatus then calls the object Unknown, a
+// wait for it ends unhealthy at its timeout, and its error says why.
 func (c *Check) Status(u *unstructured.Unstructured) (*status.Result, error) {
 	vars := make(map[string]any, len(variables))
 	for _, v := range variables {
@@ -123,15 +124,30 @@ func (c *Check) Status(u *unstructured.Unstructured) (*status.Result, error) {
 	for _, p := range c.programs {
 		val, _, err := p.prg.Eval(vars)
 		if err != nil {
-			return &status.Result{Status: status.InProgressStatus, Message: fmt.Sprintf("health check %s: evaluate %s: %v", c.GroupKind.String(), p.field, err)}, nil
+			return nil, fmt.Errorf("health check %s: evaluate %s: %w", c.GroupKind.String(), p.field, err)
 		}
 		b, ok := val.(celtypes.Bool)
 		if !ok {
-			return &status.Result{Status: status.InProgressStatus, Message: fmt.Sprintf("health check %s: %s is %s, not a bool", c.GroupKind.String(), p.field, val.Type().TypeName())}, nil
+			return nil, fmt.Errorf("health check %s: %s is %s, not a bool", c.GroupKind.String(), p.field, val.Type().TypeName())
 		}
 		if b {
 			return &status.Result{Status: p.status, Message: fmt.Sprintf("health check %s: %s is true", c.GroupKind.String(), p.field)}, nil
 		}
 	}
 	return &status.Result{Status: status.InProgressStatus, Message: fmt.Sprintf("health check %s: no expression is true yet", c.GroupKind.String())}, nil
+}
+
+// compileError is cel's error on one line: its "ERROR: <input>:line:col:
+// message" lines without the source excerpts, joined by "; ".
+func compileError(err error) error {
+	var msgs []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if m, ok := strings.CutPrefix(line, "ERROR: <input>:"); ok {
+			msgs = append(msgs, "at "+m)
+		}
+	}
+	if len(msgs) == 0 {
+		return err
+	}
+	return fmt.Errorf("does not compile: %s", strings.Join(msgs, "; "))
 }

@@ -9,7 +9,6 @@
 // works before the object's controller wrote a status. The expressions are
 // tried in the order inProgress, failed, current; the first that is true
 // decides. None true: in progress. An expression that does not evaluate
-// (a missing key, a wrong type) leaves the object in progress with the
-// error as its message, so a wait ends unhealthy at its timeout and says
-// why.
+// (a missing key, a wrong type) makes the object's status unknown with the
+// error, so a wait ends unhealthy at its timeout and its error says why.
 package health
