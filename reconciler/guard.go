@@ -38,6 +38,8 @@ type guardState struct {
 	// overrides: target -> the held commit an operator let through.
 	overrides map[string]string
 	timers    map[string]*time.Timer
+	// told: target -> the held commit whose freeze-held record is written.
+	told map[string]string
 }
 
 // openFreeze is what the freeze windows open at now say about t: open
@@ -77,7 +79,7 @@ func (r *Reconciler) freezeAt(t *config.Target, now time.Time) openFreeze {
 // freezeGate decides whether a freeze window holds the reconcile's new
 // revision (change: a new revision or a prune retry), and whether it
 // blocks a heal (of drifted objects). An override for this commit lets it through once.
-func (r *Reconciler) freezeGate(t *config.Target, st *targetState, commit string, change, drifted bool, out *Outcome) (hold, blockHeal bool) {
+func (r *Reconciler) freezeGate(ctx context.Context, t *config.Target, st *targetState, commit string, change, drifted bool, out *Outcome) (hold, blockHeal bool) {
 	f := r.freezeAt(t, r.now())
 	if !f.open {
 		return false, false
@@ -88,8 +90,7 @@ func (r *Reconciler) freezeGate(t *config.Target, st *targetState, commit string
 			return false, false
 		}
 		out.Held = fmt.Sprintf("freeze window %q holds revision %s until %s", f.name, short(commit), f.end.UTC().Format(time.RFC3339))
-		prev := st.lastOutcome()
-		out.heldFirst = prev == nil || prev.Action != ActionFrozen || prev.Revision.Commit != commit
+		out.heldFirst = r.firstHeld(ctx, t.Name, commit)
 		r.guard.wakeAt(t.Name, f.end.Sub(r.now()), st)
 		return true, false
 	}
@@ -97,6 +98,25 @@ func (r *Reconciler) freezeGate(t *config.Target, st *targetState, commit string
 		out.Warnings = append(out.Warnings, fmt.Sprintf("freeze window %q: drift is reported, not healed, until %s (allow: [heal] heals it)", f.name, f.end.UTC().Format(time.RFC3339)))
 	}
 	return false, !f.allowHeal
+}
+
+// firstHeld reports whether commit of target is held for the first time:
+// no freeze-held record of it was written by this process or, after a
+// restart, is in the history.
+func (r *Reconciler) firstHeld(ctx context.Context, target, commit string) bool {
+	g := &r.guard
+	g.mu.Lock()
+	told, known := g.told[target]
+	if g.told == nil {
+		g.told = map[string]string{}
+	}
+	g.told[target] = commit
+	g.mu.Unlock()
+	if known || r.rec.history == nil {
+		return told != commit
+	}
+	recs, err := r.rec.history.Query(ctx, history.Filter{Target: target, Revision: commit, Types: []string{history.TypeFreezeHeld}, Limit: 1})
+	return err != nil || len(recs) == 0 // unknown: told again rather than never
 }
 
 // OverrideFreeze lets the revision a freeze window holds for target

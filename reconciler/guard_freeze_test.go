@@ -151,9 +151,15 @@ func TestFreezeWindowHoldsAMergeUntilItEnds(t *testing.T) {
 		if st := g.status(); st.Status != state.TargetFrozen || !strings.Contains(st.Held, `"weekend"`) {
 			t.Fatalf("state %+v, want frozen naming the window", st)
 		}
+		if held := g.records(history.TypeFreezeHeld); len(held) != 1 {
+			t.Fatalf("%d freeze-held records for three held reconciles, want 1", len(held))
+		}
+		// A restarted daemon finds the record in the history.
+		g.rec = g.another(reconciler.WithClock(g.clock.Now), reconciler.WithHistory(g.hist), reconciler.WithState(g.state))
+		mustAction(t, g.reconcileAt(saturday.Add(21*time.Hour), reconciler.TriggerStartup), reconciler.ActionFrozen)
 		held := g.records(history.TypeFreezeHeld)
 		if len(held) != 1 {
-			t.Fatalf("%d freeze-held records for three held reconciles, want 1", len(held))
+			t.Fatalf("%d freeze-held records after a restart, want 1", len(held))
 		}
 		if held[0].Outcome != "frozen" || !strings.Contains(held[0].Message, `freeze window "weekend"`) {
 			t.Fatalf("record %+v", held[0])

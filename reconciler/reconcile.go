@@ -111,7 +111,7 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 	manualWait := newRevision && t.Remediation.Apply == "manual" && out.Trigger != TriggerManual && plan.Inventory.Attempted != commit
 	var frozen, noHeal bool
 	if !manualWait && !opts.DryRun {
-		frozen, noHeal = r.freezeGate(t, st, commit, newRevision || retryPrune, len(drifted) > 0, out)
+		frozen, noHeal = r.freezeGate(ctx, t, st, commit, newRevision || retryPrune, len(drifted) > 0, out)
 	}
 	switch {
 	case manualWait:
