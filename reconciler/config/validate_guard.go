@@ -12,6 +12,9 @@ import (
 	"github.com/trueup-dev/trueup/reconciler/health"
 )
 
+// MaxFreezeDuration bounds a recurring window's duration.
+const MaxFreezeDuration = 366 * 24 * time.Hour
+
 // validateGuards checks freeze windows, dependsOn and health checks.
 func validateGuards(e *errs, c *Config) {
 	seen := map[string]int{}
@@ -59,8 +62,11 @@ func validateFreeze(e *errs, p string, f *FreezeWindow) {
 		} else if _, err := cron.ParseStandard(f.Cron); err != nil {
 			e.add(field(p, "cron"), "%q is not a 5-field schedule (minute hour day-of-month month day-of-week, like \"0 18 * * 5\"): %v", f.Cron, err)
 		}
-		if f.Duration.Duration <= 0 {
+		switch d := f.Duration.Duration; {
+		case d <= 0:
 			e.add(field(p, "duration"), "required with cron: how long each window lasts, like \"64h\"")
+		case d > MaxFreezeDuration:
+			e.add(field(p, "duration"), "%s is longer than a year: use start and end for a window that long", d)
 		}
 	case f.Start != "" || f.End != "":
 		start, errS := parseWindowTime(f.Start, loc)

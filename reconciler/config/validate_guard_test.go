@@ -166,3 +166,28 @@ func TestFreezeWindowOpenAt(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFreezeWindowOpenAt: any window that validates answers OpenAt without
+// error, and an open window ends after now.
+func FuzzFreezeWindowOpenAt(f *testing.F) {
+	f.Add("0 18 * * 5", int64(62*time.Hour), "", "", "Europe/Berlin", int64(1796000000))
+	f.Add("0 10,11 * * *", int64(90*time.Minute), "", "", "", int64(1796000000))
+	f.Add("@every 1m", int64(time.Hour), "", "", "UTC", int64(0))
+	f.Add("", int64(0), "2026-12-24T00:00", "2026-12-27T00:00", "America/New_York", int64(1798000000))
+	f.Fuzz(func(t *testing.T, cron string, d int64, start, end, tz string, unix int64) {
+		w := FreezeWindow{Name: "w", Cron: cron, Duration: Duration{time.Duration(d)}, Start: start, End: end, Timezone: tz}
+		e := &errs{}
+		validateFreeze(e, "freeze[0]", &w)
+		if e.result() != nil {
+			return
+		}
+		now := time.Unix(unix%(1<<40), 0)
+		until, open, err := w.OpenAt(now)
+		if err != nil {
+			t.Fatalf("a valid window %+v: OpenAt: %v", w, err)
+		}
+		if open && !until.After(now) {
+			t.Fatalf("window %+v open at %s until %s", w, now, until)
+		}
+	})
+}
