@@ -40,6 +40,9 @@ type guardState struct {
 	timers    map[string]*time.Timer
 	// told: target -> the held commit whose freeze-held record is written.
 	told map[string]string
+	// looked: target -> the held commit whose override was looked up in
+	// the history (after a restart).
+	looked map[string]string
 }
 
 // openFreeze is what the freeze windows open at now say about t: open
@@ -85,7 +88,7 @@ func (r *Reconciler) freezeGate(ctx context.Context, t *config.Target, st *targe
 		return false, false
 	}
 	if change {
-		if by, ok := r.guard.takeOverride(t.Name, commit); ok {
+		if by, ok := r.overridden(ctx, t.Name, commit); ok {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("freeze window %q: revision %s let through by %s", f.name, short(commit), by))
 			return false, false
 		}
@@ -98,6 +101,32 @@ func (r *Reconciler) freezeGate(ctx context.Context, t *config.Target, st *targe
 		out.Warnings = append(out.Warnings, fmt.Sprintf("freeze window %q: drift is reported, not healed, until %s (allow: [heal] heals it)", f.name, f.end.UTC().Format(time.RFC3339)))
 	}
 	return false, !f.allowHeal
+}
+
+// overridden reports whether an operator let commit of target through:
+// an override of this process not used yet or, the first time the process
+// holds the commit, a freeze-override record of it in the history (an
+// override given before a restart, whose revision was not applied since).
+func (r *Reconciler) overridden(ctx context.Context, target, commit string) (actor string, ok bool) {
+	if actor, ok := r.guard.takeOverride(target, commit); ok {
+		return actor, true
+	}
+	g := &r.guard
+	g.mu.Lock()
+	looked := g.looked[target] == commit
+	if g.looked == nil {
+		g.looked = map[string]string{}
+	}
+	g.looked[target] = commit
+	g.mu.Unlock()
+	if looked || r.rec.history == nil {
+		return "", false
+	}
+	recs, err := r.rec.history.Query(ctx, history.Filter{Target: target, Revision: commit, Types: []string{history.TypeFreezeOverride}, Desc: true, Limit: 1})
+	if err != nil || len(recs) == 0 {
+		return "", false
+	}
+	return recs[0].Actor, true
 }
 
 // firstHeld reports whether commit of target is held for the first time:

@@ -230,4 +230,23 @@ func TestFreezeOverrideLetsTheHeldRevisionThroughOnce(t *testing.T) {
 			t.Fatalf("mode %q: the override let a second revision through", g.mode())
 		}
 	})
+
+	t.Run("an override survives a restart", func(t *testing.T) {
+		if err := g.rec.OverrideFreeze(t.Context(), g.ns, "bob", "release train"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the override in the history before the restart", func() bool {
+			recs, err := g.hist.Query(t.Context(), history.Filter{Target: g.ns, Types: []string{history.TypeFreezeOverride}})
+			return err == nil && len(recs) == 2
+		})
+		g.rec = g.another(reconciler.WithClock(g.clock.Now), reconciler.WithHistory(g.hist), reconciler.WithState(g.state))
+		out := g.reconcileAt(start.Add(4*time.Minute), reconciler.TriggerStartup)
+		mustAction(t, out, reconciler.ActionApplied)
+		if g.mode() != "feature" {
+			t.Fatalf("mode %q: the override given before the restart was lost", g.mode())
+		}
+		if len(out.Warnings) != 1 || !strings.Contains(out.Warnings[0], "let through by bob") {
+			t.Fatalf("warnings %q", out.Warnings)
+		}
+	})
 }
