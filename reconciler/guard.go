@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/history"
+	"github.com/trueup-dev/trueup/sources"
 )
 
 // Guardrail outcomes and triggers.
@@ -237,10 +239,10 @@ func guardEvents(ec eventContext, out *Outcome) []notifications.Event {
 }
 
 // waitingFor says which dependencies of t are not ready, or "".
-func (r *Reconciler) waitingFor(t *config.Target) string {
+func (r *Reconciler) waitingFor(ctx context.Context, t *config.Target) string {
 	var why []string
 	for _, d := range t.DependsOn {
-		if msg := r.notReady(d); msg != "" {
+		if msg := r.notReady(ctx, d); msg != "" {
 			why = append(why, msg)
 		}
 	}
@@ -252,8 +254,10 @@ func (r *Reconciler) waitingFor(t *config.Target) string {
 
 // notReady says why dependency name is not ready, or "": ready means its
 // last reconcile ran on its current revision, applied (healthy, when the
-// target waits for health) and without error.
-func (r *Reconciler) notReady(name string) string {
+// target waits for health) and without error. A dependency this process
+// has not reconciled (another replica runs it, or the process just
+// started) is judged by its last reconcile in the history.
+func (r *Reconciler) notReady(ctx context.Context, name string) string {
 	dt, ok := r.cfg.Target(name)
 	if !ok {
 		return fmt.Sprintf("target %q (not in the config)", name)
@@ -265,8 +269,11 @@ func (r *Reconciler) notReady(name string) string {
 	if st := r.targetState(name); st != nil {
 		last = st.lastOutcome()
 	}
+	if last == nil || last.DryRun {
+		last = r.lastRecorded(ctx, name)
+	}
 	switch {
-	case last == nil || last.DryRun:
+	case last == nil:
 		return fmt.Sprintf("target %q (not reconciled yet)", name)
 	case last.Err != nil:
 		return fmt.Sprintf("target %q (its last reconcile failed at stage %s)", name, last.FailedStage())
@@ -274,6 +281,30 @@ func (r *Reconciler) notReady(name string) string {
 		return fmt.Sprintf("target %q (revision %s is %s)", name, last.Revision.Short(), last.Action)
 	}
 	return ""
+}
+
+// lastRecorded is target's last reconcile that was not a dry run, as the
+// history has it, or nil.
+func (r *Reconciler) lastRecorded(ctx context.Context, target string) *Outcome {
+	if r.rec.history == nil {
+		return nil
+	}
+	recs, err := r.rec.history.Query(ctx, history.Filter{Target: target, Types: []string{history.TypeReconcile, history.TypeManual}, Desc: true, Limit: 20})
+	if err != nil {
+		return nil
+	}
+	for _, rec := range recs {
+		var d reconcileData
+		if json.Unmarshal(rec.Data, &d) != nil || d.DryRun {
+			continue
+		}
+		o := &Outcome{Target: target, Action: Action(rec.Outcome), Revision: sources.Revision{Commit: rec.Revision}}
+		if d.Error != "" {
+			o.Err = &StageError{Stage: d.Stage, Err: errors.New(d.Error)}
+		}
+		return o
+	}
+	return nil
 }
 
 // readyAction: the reconcile left its revision applied.

@@ -15,6 +15,7 @@ import (
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/history"
 	"github.com/trueup-dev/trueup/reconciler/kube"
 	"github.com/trueup-dev/trueup/reconciler/state"
 	"github.com/trueup-dev/trueup/sources/git"
@@ -32,6 +33,9 @@ type crdScenario struct {
 	repo  *gitrepo.Repo
 	rec   *reconciler.Reconciler
 	state *state.Store
+	// build makes another reconciler of the config (another process), with
+	// its own state store.
+	build func(opts ...reconciler.Option) *reconciler.Reconciler
 }
 
 // widgetsExtra adds fields to the Widget target's flow mapping ({ns} is
@@ -60,8 +64,6 @@ targets:
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
 	}
-	srcs := map[string]git.Source{"repo": {Name: "repo", URL: s.repo.URL(), Ref: git.RefSpec{Branch: "main"}}}
-	loader := reconciler.NewDesiredLoader(git.New(filepath.Join(dir, "data", "sources")), srcs)
 	var opts []kube.Option
 	hc, err := reconciler.HealthCheckOption(cfg)
 	if err != nil {
@@ -70,18 +72,25 @@ targets:
 	if hc != nil {
 		opts = append(opts, hc)
 	}
-	cluster, err := kube.NewCluster("test", env.Config, opts...)
-	if err != nil {
-		t.Fatal(err)
+	s.build = func(ropts ...reconciler.Option) *reconciler.Reconciler {
+		t.Helper()
+		srcs := map[string]git.Source{"repo": {Name: "repo", URL: s.repo.URL(), Ref: git.RefSpec{Branch: "main"}}}
+		loader := reconciler.NewDesiredLoader(git.New(filepath.Join(dir, "data", "sources")), srcs)
+		cluster, err := kube.NewCluster("test", env.Config, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dests := map[string]*reconciler.Destination{"test": reconciler.NewDestination(cluster, "trueup-system")}
+		r, err := reconciler.New(cfg, loader, dests, append([]reconciler.Option{reconciler.WithLogger(slog.New(slog.DiscardHandler))}, ropts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
 	if s.state, err = state.New(); err != nil {
 		t.Fatal(err)
 	}
-	dests := map[string]*reconciler.Destination{"test": reconciler.NewDestination(cluster, "trueup-system")}
-	s.rec, err = reconciler.New(cfg, loader, dests, reconciler.WithState(s.state), reconciler.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s.rec = s.build(reconciler.WithState(s.state))
 	t.Cleanup(func() {
 		exec.Command("kubectl", "--kubeconfig", env.Kubeconfig, "delete", "crd", "widgets."+s.group, "--wait=false").Run()
 	})
@@ -252,4 +261,38 @@ func TestHealthCheckCELJudgesCustomResources(t *testing.T) {
 			t.Fatalf("error %v: the failed expression should end the wait, not its timeout", out.Err)
 		}
 	})
+}
+
+// A dependency this process has not reconciled (another replica runs it, or
+// the daemon restarted) is judged by its last reconcile in the history.
+func TestDependsOnReadsTheHistoryOfAnotherProcess(t *testing.T) {
+	s := newCRDScenario(t, ", wait: false, dependsOn: [{ns}-crds]", "")
+	h := openHistory(t, filepath.Join(t.TempDir(), "history.db"))
+	one, two := s.build(reconciler.WithHistory(h)), s.build(reconciler.WithHistory(h))
+	s.commit(map[string]string{"crds/widget.yaml": s.crd(), "app/widget.yaml": s.widget("w1", 3, "Ready")}, "widgets")
+
+	// A dry run of the CRD target is no reason to go ahead.
+	dry := one.Reconcile(t.Context(), s.ns+"-crds", reconciler.TriggerInterval, reconciler.ReconcileOptions{DryRun: true})
+	if dry.Err != nil {
+		t.Fatal(dry.Err)
+	}
+	waitFor(t, "the dry run in the history", func() bool {
+		recs, err := h.Query(t.Context(), history.Filter{Target: s.ns + "-crds"})
+		return err == nil && len(recs) == 1
+	})
+	out := two.Reconcile(t.Context(), s.ns, reconciler.TriggerInterval, reconciler.ReconcileOptions{})
+	mustAction(t, out, reconciler.ActionWaiting)
+	if want := fmt.Sprintf("waiting for target %q (not reconciled yet)", s.ns+"-crds"); out.Held != want {
+		t.Fatalf("held %q, want %q", out.Held, want)
+	}
+
+	mustAction(t, one.Reconcile(t.Context(), s.ns+"-crds", reconciler.TriggerInterval, reconciler.ReconcileOptions{}), reconciler.ActionApplied)
+	waitFor(t, "the CRD target's apply in the history", func() bool {
+		recs, err := h.Query(t.Context(), history.Filter{Target: s.ns + "-crds", Types: []string{history.TypeReconcile}})
+		return err == nil && len(recs) == 2
+	})
+	mustAction(t, two.Reconcile(t.Context(), s.ns, reconciler.TriggerInterval, reconciler.ReconcileOptions{}), reconciler.ActionApplied)
+	if !s.widgetExists("w1") {
+		t.Fatal("the Widget is not in the cluster")
+	}
 }

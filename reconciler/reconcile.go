@@ -55,7 +55,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		}
 	}
 	if !opts.DryRun && !opts.IgnoreDependsOn {
-		if out.Held = r.waitingFor(t); out.Held != "" {
+		if out.Held = r.waitingFor(ctx, t); out.Held != "" {
 			out.Action = ActionWaiting
 			return r.finish(ctx, st, out, opts.Actor)
 		}
