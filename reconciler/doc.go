@@ -45,10 +45,11 @@
 // revision; a timer wakes the target when the window ends. Drift heals
 // during the window only when every open window allows heal; otherwise it
 // is reported as in alert mode. OverrideFreeze lets the held revision
-// through once, recorded with the operator and the reason. A target with
-// dependsOn does not plan at all until every dependency's last reconcile
-// left its revision applied without error (healthy, when it waits for
-// health); it ends waiting, naming them, and a dependency that becomes ready
-// wakes it. Custom health checks (health.go, package health) judge the
+// through once, recorded with the operator and the reason (the record also
+// carries it over a restart). A target with dependsOn does not plan at all
+// until every dependency's last reconcile left its revision applied without
+// error (healthy, when it waits for health; the history's last record when
+// this process has not reconciled the dependency); it ends waiting, naming
+// them, and a dependency that becomes ready here wakes it. Custom health checks (health.go, package health) judge the
 // objects of a kind with CEL instead of kstatus when an apply waits.
 package reconciler
