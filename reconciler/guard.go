@@ -83,7 +83,8 @@ func (r *Reconciler) freezeAt(t *config.Target, now time.Time) openFreeze {
 
 // freezeGate decides whether a freeze window holds the reconcile's new
 // revision (change: a new revision or a prune retry), and whether it
-// blocks a heal (of drifted objects). An override for this commit lets it through once.
+// blocks a heal (of drifted objects). An override for this commit lets
+// it through once.
 func (r *Reconciler) freezeGate(ctx context.Context, t *config.Target, st *targetState, commit string, change, drifted bool, out *Outcome) (hold, blockHeal bool) {
 	f := r.freezeAt(t, r.now())
 	if !f.open {
@@ -99,7 +100,7 @@ func (r *Reconciler) freezeGate(ctx context.Context, t *config.Target, st *targe
 		r.guard.wakeAt(t.Name, f.end.Sub(r.now()), st)
 		return true, false
 	}
-	if !f.allowHeal && drifted {
+	if heals := t.Remediation.Drift == "heal" || out.Trigger == TriggerManual; !f.allowHeal && drifted && heals {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("freeze window %q: drift is reported, not healed, until %s (allow: [heal] heals it)", f.name, f.end.UTC().Format(time.RFC3339)))
 	}
 	return false, !f.allowHeal
