@@ -106,27 +106,32 @@ healthChecks:
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(tt.yaml))
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("want valid, got:\n%v", err)
-				}
-				return
-			}
-			var es Errors
-			if !errors.As(err, &es) {
-				t.Fatalf("want Errors, got %v", err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("missing error %q in:\n%v", w, err)
-				}
-			}
-			if len(es) != len(tt.want) {
-				t.Errorf("want %d errors, got %d:\n%v", len(tt.want), len(es), err)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkParse(t, tt.yaml, tt.want) })
+	}
+}
+
+// checkParse parses yaml and wants exactly the errors that contain each
+// of want (none: a valid config).
+func checkParse(t *testing.T, yaml string, want []string) {
+	t.Helper()
+	_, err := Parse([]byte(yaml))
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("want valid, got:\n%v", err)
+		}
+		return
+	}
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(es.Error(), w) {
+			t.Errorf("missing %q in:\n%s", w, es.Error())
+		}
+	}
+	if len(es) != len(want) {
+		t.Errorf("want %d errors, got %d:\n%s", len(want), len(es), es.Error())
 	}
 }
 
