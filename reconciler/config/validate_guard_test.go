@@ -196,3 +196,15 @@ func FuzzFreezeWindowOpenAt(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFreezeWindowOpenAt is the cost a freeze window adds to each
+// reconcile of a target it selects.
+func BenchmarkFreezeWindowOpenAt(b *testing.B) {
+	w := FreezeWindow{Name: "weekend", Cron: "0 18 * * 5", Duration: Duration{62 * time.Hour}, Timezone: "Europe/Berlin"}
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if _, _, err := w.OpenAt(now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

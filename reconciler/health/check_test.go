@@ -63,3 +63,22 @@ func TestCompileErrorsNameTheirField(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheckStatus is one evaluation of a three-expression check, per
+// object per poll of a health wait.
+func BenchmarkCheckStatus(b *testing.B) {
+	c, err := Compile(Rule{APIVersion: "example.com/v1", Kind: "Widget",
+		InProgress: "has(status.observedGeneration) && status.observedGeneration < metadata.generation",
+		Failed:     "has(status.phase) && status.phase == 'Broken'",
+		Current:    "has(status.phase) && status.phase == 'Ready'"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"generation": int64(2)},
+		"status": map[string]any{"observedGeneration": int64(2), "phase": "Ready"}}}
+	for b.Loop() {
+		if _, err := c.Status(u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
