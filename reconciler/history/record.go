@@ -28,6 +28,10 @@ const (
 	TypeComplianceViolation = "compliance-violation"
 	TypeComplianceResolved  = "compliance-resolved"
 	TypeComplianceExempt    = "compliance-exempt"
+	// Freeze windows: a new revision first held by a window, and an
+	// operator letting a held revision through (actor and reason).
+	TypeFreezeHeld     = "freeze-held"
+	TypeFreezeOverride = "freeze-override"
 )
 
 // knownTypes are the types a stored record may have.
@@ -37,6 +41,7 @@ var knownTypes = map[string]bool{
 	TypePruneBlocked: true, TypePullRequest: true, TypeNotification: true,
 	TypeManual: true, TypeCheckpoint: true,
 	TypeComplianceViolation: true, TypeComplianceResolved: true, TypeComplianceExempt: true,
+	TypeFreezeHeld: true, TypeFreezeOverride: true,
 }
 
 // Record is one entry of the history. Append assigns Seq, PrevHash and Hash
