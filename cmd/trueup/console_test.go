@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/auth"
 	"github.com/trueup-dev/trueup/reconciler/config"
@@ -276,4 +277,72 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// serveAs asks the daemon's routes (behind the gate: the test brings the
+// user's access) for path.
+func serveAs(m *serverMux, a *auth.Access, path string) (int, string) {
+	req := httptest.NewRequest("GET", path, nil)
+	req = req.WithContext(auth.WithAccess(req.Context(), a))
+	rec := httptest.NewRecorder()
+	m.mux.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+// The index and the target page show a user the targets of their tenants
+// only, with drifted values masked for a maskValues binding and a
+// Secret's values masked for everyone; the index's refresh answers its
+// rows only.
+func TestConsoleScopedToTheUser(t *testing.T) {
+	env := kubeenv.Shared(t)
+	m, d := testDaemon(t, authConfig(t, env, "unused", ""))
+	t0 := time.Now().Add(-time.Minute)
+	for _, e := range []state.Episode{
+		{Target: "api-dev", Object: "Deployment.apps/api-dev/dev-api", Fields: []drift.FieldDiff{{Path: "/spec/replicas", Desired: 2, Live: 5}}},
+		{Target: "web", Object: "Secret/web/token", Fields: []drift.FieldDiff{{Path: "/data/token", Desired: "aHVudGVyMg==", Live: "c2VjcmV0"}}},
+	} {
+		e.ID, e.Drift, e.Opened, e.LastSeen, e.Status = state.EpisodeID(e.Target, e.Object, t0), drift.Drifted, t0, t0, state.EpisodeOpen
+		if err := d.st.UpsertEpisode(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := auth.Unrestricted()
+	tests := []struct {
+		name    string
+		access  *auth.Access
+		path    string
+		code    int
+		want    []string
+		notWant []string
+	}{
+		{"an admin sees every target", admin, "/", 200, []string{`data-target="web"`, `data-target="api-dev"`, "2 of 2 targets shown"}, nil},
+		{"search by name", admin, "/?q=API", 200, []string{`data-target="api-dev"`, "1 of 2 targets shown"}, []string{`data-target="web"`}},
+		{"filter by state", admin, "/?state=drifted", 200, []string{"0 of 2 targets shown", "No target matches."}, []string{`data-target=`}},
+		{"filter by destination", admin, "/?destination=local", 200, []string{"2 of 2 targets shown", `<option selected>local</option>`}, nil},
+		{"the refresh answers the rows only", admin, "/?partial=rows&q=web", 200, []string{`<table><tbody><tr data-target="web">`, `id="shown-text">1 of 2`}, []string{"<html", "<form"}},
+		{"a viewer sees its tenant's targets only", viewerOf("team-a", false), "/", 200, []string{`data-target="web"`, "1 of 1 targets shown"}, []string{"api-dev"}},
+		{"nor another tenant's page", viewerOf("team-a", false), "/targets/api-dev", 403, []string{"forbidden: target api-dev"}, nil},
+		{"a Secret's values are masked for everyone", admin, "/targets/web", 200, []string{"/data/token", drift.MaskedChanged}, []string{"aHVudGVyMg", "c2VjcmV0"}},
+		{"the episode page too", admin, "/episodes/" + state.EpisodeID("web", "Secret/web/token", t0), 200, []string{drift.MaskedChanged}, []string{"aHVudGVyMg", "c2VjcmV0"}},
+		{"values show unmasked", viewerOf("team-b", false), "/targets/api-dev", 200, []string{`<td class="git"><code>2</code></td><td class="live"><code>5</code></td>`}, nil},
+		{"and masked for maskValues", viewerOf("team-b", true), "/targets/api-dev", 200, []string{"/spec/replicas", drift.MaskedChanged}, []string{"<code>5</code>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := serveAs(m, tt.access, tt.path)
+			if code != tt.code {
+				t.Fatalf("%s: %d, want %d:\n%s", tt.path, code, tt.code, body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) && !strings.Contains(body, html.EscapeString(w)) {
+					t.Errorf("%s lacks %q:\n%s", tt.path, w, body)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(body, w) {
+					t.Errorf("%s shows %q:\n%s", tt.path, w, body)
+				}
+			}
+		})
+	}
 }
