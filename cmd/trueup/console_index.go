@@ -21,13 +21,22 @@ const (
 	stateFailed    = "failed"
 	stateSuspended = "suspended"
 	stateFrozen    = "frozen"
-	stateWaiting   = "waiting"   // a new revision waits for a manual apply
-	statePending   = "pending"   // not reconciled yet
-	stateUnknown   = "unknown"   // some live state could not be read
-	stateElsewhere = "elsewhere" // another replica reconciles it (ha)
+	stateWaiting   = "waiting"       // waits for its dependencies (dependsOn)
+	stateManual    = "apply pending" // a new revision waits for a manual apply
+	statePending   = "pending"       // not reconciled yet
+	stateUnknown   = "unknown"       // some live state could not be read
+	stateElsewhere = "elsewhere"     // another replica reconciles it (ha)
 )
 
-var consoleStates = []string{stateInSync, stateDrifted, stateFailed, stateSuspended, stateFrozen, stateWaiting, statePending, stateUnknown, stateElsewhere}
+var consoleStates = []string{stateInSync, stateDrifted, stateFailed, stateSuspended, stateFrozen, stateWaiting, stateManual, statePending, stateUnknown, stateElsewhere}
+
+// The actions of a reconcile held by a freeze window or by its
+// dependencies (the reconciler's ActionFrozen and ActionWaiting, by value:
+// the guard work that adds them lands beside this page).
+const (
+	actionFrozen  reconciler.Action = "frozen"
+	actionWaiting reconciler.Action = "waiting"
+)
 
 // consoleUser is what every console page shows of its user.
 type consoleUser struct {
@@ -173,8 +182,12 @@ func targetStateOf(t config.Target, o *reconciler.Outcome, openEpisodes int, els
 		return statePending
 	case o.Err != nil:
 		return stateFailed
-	case o.Action == reconciler.ActionPending:
+	case o.Action == actionFrozen:
+		return stateFrozen
+	case o.Action == actionWaiting:
 		return stateWaiting
+	case o.Action == reconciler.ActionPending:
+		return stateManual
 	case openEpisodes > 0 || o.Action == reconciler.ActionDetected:
 		return stateDrifted
 	case o.Action == reconciler.ActionUnknown:
