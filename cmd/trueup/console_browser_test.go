@@ -5,8 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -28,27 +26,14 @@ func consoleDaemon(t *testing.T, env *kubeenv.Env) (base string, ctx context.Con
 	ctx = browser.Start(t)
 	addr := freeAddr(t)
 	base = "http://" + addr
-	dex := dexenv.Start(t, dexenv.Options{RedirectURIs: []string{base + "/auth/callback"}})
-	alice := dex.Users[0]
-	secret := filepath.Join(t.TempDir(), "oidc-secret")
-	if err := os.WriteFile(secret, []byte(dex.ClientSecret), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := demoSetup(t, env.Kubeconfig)
-	raw := readFile(t, cfg) + `tenants:
+	dex, cfg := demoBehindDex(t, env, base, func(dex *dexenv.Env) (tenants, roles string) {
+		return `
   - {name: team-a, targets: [web], namespaces: [web], createNamespaces: true}
-  - {name: team-b, targets: [api-dev], namespaces: [api-dev], createNamespaces: true}
-server:
-  publicURL: ` + base + `
-  auth:
-    oidc: {issuerURL: ` + dex.Issuer + `, clientID: ` + dex.ClientID + `, clientSecretFrom: {file: ` + secret + `}}
-    roles:
-      - {role: operator, users: [` + alice.Email + `], tenants: [team-a]}
-      - {role: viewer, users: [` + alice.Email + `], tenants: [team-b]}
-`
-	if err := os.WriteFile(cfg, []byte(raw), 0o600); err != nil {
-		t.Fatal(err)
-	}
+  - {name: team-b, targets: [api-dev], namespaces: [api-dev], createNamespaces: true}`, `
+      - {role: operator, users: [` + dex.Users[0].Email + `], tenants: [team-a]}
+      - {role: viewer, users: [` + dex.Users[0].Email + `], tenants: [team-b]}`
+	})
+	alice := dex.Users[0]
 	d := startDaemonOn(t, cfg, addr)
 	waitUntil(t, "both targets to reconcile", func() bool {
 		return len(d.records(t, "--type", history.TypeReconcile, "--target", "web")) > 0 && len(d.records(t, "--type", history.TypeReconcile, "--target", "api-dev")) > 0

@@ -113,24 +113,11 @@ func TestTargetState(t *testing.T) {
 }
 
 // consoleHistoryDaemon is a daemon with a real SQLite history of 120
-// records of target a (tenant team-a) and 60 of b (team-b), and no
-// reconciler: the history pages read only the history.
+// records of target a (tenant team-a) and 60 of b (team-b) in
+// twoTenantsConfig, and no reconciler: the history pages read only the history.
 func consoleHistoryDaemon(t *testing.T) *daemon {
 	t.Helper()
-	cfg, err := config.Parse([]byte(`apiVersion: trueup.dev/v1alpha1
-kind: Config
-sources: [{name: s, url: "https://git.example.com/s.git"}]
-clusters: [{name: c, kubeconfig: {path: /k}}]
-targets:
-  - {name: a, source: s, cluster: c}
-  - {name: b, source: s, cluster: c}
-tenants:
-  - {name: team-a, targets: [a]}
-  - {name: team-b, targets: [b]}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := twoTenantsConfig(t)
 	h, err := history.OpenSQLite(filepath.Join(t.TempDir(), "history.db"))
 	if err != nil {
 		t.Fatal(err)
