@@ -100,6 +100,7 @@ func (d *daemon) mainRoutes() []route {
 		{pattern: "GET /api/v1/episodes", handler: apiEpisodes(d)},
 		{pattern: "GET /api/v1/history", handler: apiHistory(d)},
 	}
+	rs = append(rs, d.actionRoutes()...)
 	if d.gen().cfg.Server.MetricsListen == "" {
 		// Behind the gate: any user with a role may read it.
 		rs = append(rs, route{pattern: "GET /metrics", handler: d.metrics()})

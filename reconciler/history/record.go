@@ -28,6 +28,12 @@ const (
 	TypeComplianceViolation = "compliance-violation"
 	TypeComplianceResolved  = "compliance-resolved"
 	TypeComplianceExempt    = "compliance-exempt"
+	// Operators' actions: a target suspended or resumed at run time, a
+	// drift episode accepted for a while (its Data is the closed episode
+	// and until when).
+	TypeSuspend       = "suspend"
+	TypeResume        = "resume"
+	TypeDriftAccepted = "drift-accepted"
 )
 
 // knownTypes are the types a stored record may have.
@@ -37,6 +43,7 @@ var knownTypes = map[string]bool{
 	TypePruneBlocked: true, TypePullRequest: true, TypeNotification: true,
 	TypeManual: true, TypeCheckpoint: true,
 	TypeComplianceViolation: true, TypeComplianceResolved: true, TypeComplianceExempt: true,
+	TypeSuspend: true, TypeResume: true, TypeDriftAccepted: true,
 }
 
 // Record is one entry of the history. Append assigns Seq, PrevHash and Hash
