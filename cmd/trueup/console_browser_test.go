@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -188,6 +189,52 @@ func TestConsoleInBrowser(t *testing.T) {
 		if err != nil || json.Unmarshal([]byte(got.Body), &recs) != nil || len(recs) != 1 || recs[0].Target != "api-dev" {
 			t.Fatalf("the JSON export (%v) reads %s", err, got.Body)
 		}
+	})
+	t.Cleanup(func() { _, _ = kubectlTry(env, "-n", "web", "scale", "deployment", "web", "--replicas=2") })
+	t.Run("an operator suspends a target in the browser and resumes it", func(t *testing.T) {
+		open(t, ctx, base+"/targets/api-dev")
+		if n := text(t, ctx, "#actions"); n != "" {
+			t.Fatalf("alice, a viewer of api-dev's tenant, is offered actions: %q", n)
+		}
+		open(t, ctx, base+"/targets/web")
+		code, err := browser.Follow(ctx, chromedp.SetValue(chromedp.CSS("#suspend-reason"), "hands off during the demo"), chromedp.Click(chromedp.CSS("#suspend")))
+		if err != nil || code != 200 {
+			t.Fatalf("suspend: %d %v", code, err)
+		}
+		if loc, _ := browser.Page(t, ctx); loc != base+"/targets/web" {
+			t.Fatalf("the suspend form led to %s", loc)
+		}
+		if s := text(t, ctx, "#suspension"); !strings.Contains(s, "Suspended by alice@example.com") || !strings.Contains(s, "hands off during the demo") {
+			t.Fatalf("the page says %q, want who suspended it and why", s)
+		}
+		browser.Screenshot(t, ctx, dir, "7-suspended")
+		// Suspended, the daemon leaves a kubectl edit alone.
+		kubectl(t, env, "-n", "web", "scale", "deployment", "web", "--replicas=4")
+		time.Sleep(3 * time.Second)
+		replicas := func() string {
+			return kubectl(t, env, "-n", "web", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}")
+		}
+		if r := replicas(); r != "4" {
+			t.Fatalf("the suspended target's Deployment has %s replicas, want the edit's 4 left alone", r)
+		}
+		open(t, ctx, base+"/")
+		if st := text(t, ctx, `#rows tr[data-target="web"] .state`); st != stateSuspended {
+			t.Errorf("the index shows web %q, want %q", st, stateSuspended)
+		}
+		open(t, ctx, base+"/targets/web")
+		if code, err := browser.Follow(ctx, chromedp.Click(chromedp.CSS("#resume"))); err != nil || code != 200 {
+			t.Fatalf("resume: %d %v", code, err)
+		}
+		waitUntil(t, "the resumed target to heal the edit", func() bool { return replicas() == "2" })
+		open(t, ctx, base+"/history?target=web&order=asc")
+		rows := text(t, ctx, "#records tbody")
+		suspend := strings.Index(rows, "suspend\tweb\t\t\talice@example.com\tsuspended\treconciles suspended: hands off during the demo")
+		resume := strings.Index(rows, "resume\tweb\t\t\talice@example.com\tresumed")
+		heal := strings.LastIndex(rows, "heal\tweb\tDeployment.apps/web/web")
+		if suspend < 0 || resume < suspend || heal < resume {
+			t.Fatalf("the history of web lacks suspend, resume by alice and then the heal, in order:\n%s", rows)
+		}
+		browser.Screenshot(t, ctx, dir, "8-history-of-the-action")
 	})
 }
 

@@ -17,7 +17,7 @@ import (
 var historyTypes = []string{history.TypeReconcile, history.TypeManual, history.TypeApply, history.TypeHeal, history.TypePrune,
 	history.TypePruneBlocked, history.TypeDriftOpened, history.TypeDriftUpdated, history.TypeDriftResolved, history.TypePullRequest,
 	history.TypeNotification, history.TypeComplianceViolation, history.TypeComplianceResolved, history.TypeComplianceExempt,
-	history.TypeCheckpoint}
+	history.TypeSuspend, history.TypeResume, history.TypeDriftAccepted, history.TypeCheckpoint}
 
 // historyPageSize is how many records one page of /history shows unless
 // the form asks for another limit; an export takes up to maxHistoryLimit.

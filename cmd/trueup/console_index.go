@@ -142,7 +142,7 @@ func (d *daemon) targetRows(vis *visible) ([]targetRow, error) {
 		if replica != "" && owners[t.Name] != replica {
 			row.Owner = owners[t.Name]
 		}
-		row.fill(t, outcomes[t.Name])
+		row.fill(outcomes[t.Name], suspensionOf(g.r, t) != nil)
 		rows = append(rows, row)
 	}
 	return rows, nil
@@ -158,7 +158,7 @@ func destinationOf(t config.Target) string {
 
 // fill sets what the last outcome o (nil before the first reconcile)
 // says of the target, and its state.
-func (row *targetRow) fill(t config.Target, o *reconciler.Outcome) {
+func (row *targetRow) fill(o *reconciler.Outcome, suspended bool) {
 	if o != nil {
 		row.Commit, row.Author = o.Revision.Commit, o.Revision.Author.Name
 		row.LastReconcile, row.Error = o.Start, o.Error()
@@ -168,13 +168,13 @@ func (row *targetRow) fill(t config.Target, o *reconciler.Outcome) {
 			}
 		}
 	}
-	row.State = targetStateOf(t, o, row.Episodes, row.Owner != "")
+	row.State = targetStateOf(o, suspended, row.Episodes, row.Owner != "")
 }
 
 // targetStateOf is the state the console shows for a target.
-func targetStateOf(t config.Target, o *reconciler.Outcome, openEpisodes int, elsewhere bool) string {
+func targetStateOf(o *reconciler.Outcome, suspended bool, openEpisodes int, elsewhere bool) string {
 	switch {
-	case t.Suspend:
+	case suspended:
 		return stateSuspended
 	case elsewhere:
 		return stateElsewhere

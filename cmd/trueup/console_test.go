@@ -49,10 +49,11 @@ func TestConsolePagesEscapeWhatTheyShow(t *testing.T) {
 		}},
 		{"target", func(b *bytes.Buffer) error {
 			return targetPage.ExecuteTemplate(b, "layout.html", targetPageData{Name: evil, Outcome: out, Objects: []objectRow{{Object: evil, Origin: evil, Message: evil}},
-				Prune: []objectRow{{Object: evil}}, Episodes: []state.Episode{ep}, History: []history.Record{rec}})
+				Prune: []objectRow{{Object: evil}}, Episodes: []state.Episode{ep}, History: []history.Record{rec},
+				targetActions: targetActions{CanAct: true, Suspension: &reconciler.Suspension{By: evil, Reason: evil}, Accepted: map[string]time.Time{evil: time.Now()}}})
 		}},
 		{"episode", func(b *bytes.Buffer) error {
-			return episodePage.ExecuteTemplate(b, "layout.html", episodePageData{Episode: ep})
+			return episodePage.ExecuteTemplate(b, "layout.html", episodePageData{Episode: ep, targetActions: targetActions{CanAct: true}})
 		}},
 		{"history", func(b *bytes.Buffer) error {
 			q := map[string][]string{"target": {evil}, "after": {"3"}}
@@ -84,28 +85,28 @@ func TestTargetState(t *testing.T) {
 	drifted := drift.Report{Objects: []drift.ObjectReport{{Status: drift.Drifted}}}
 	tests := []struct {
 		name      string
-		target    config.Target
+		suspended bool
 		outcome   *reconciler.Outcome
 		episodes  int
 		elsewhere bool
 		want      string
 	}{
-		{"suspended in the config", config.Target{Suspend: true}, failed, 1, false, stateSuspended},
-		{"another replica's", config.Target{}, nil, 0, true, stateElsewhere},
-		{"not reconciled yet", config.Target{}, nil, 0, false, statePending},
-		{"failed", config.Target{}, failed, 1, false, stateFailed},
-		{"manual apply waits", config.Target{}, &reconciler.Outcome{Action: reconciler.ActionPending}, 0, false, stateManual},
-		{"a freeze window holds it", config.Target{}, &reconciler.Outcome{Action: actionFrozen}, 1, false, stateFrozen},
-		{"dependencies not ready", config.Target{}, &reconciler.Outcome{Action: actionWaiting}, 0, false, stateWaiting},
-		{"open episode", config.Target{}, &reconciler.Outcome{Action: reconciler.ActionInSync}, 1, false, stateDrifted},
-		{"alert mode", config.Target{}, &reconciler.Outcome{Action: reconciler.ActionDetected, Report: drifted}, 0, false, stateDrifted},
-		{"healed", config.Target{}, &reconciler.Outcome{Action: reconciler.ActionHealed, Report: drifted, Apply: &kube.Result{}}, 0, false, stateInSync},
-		{"unknown", config.Target{}, &reconciler.Outcome{Action: reconciler.ActionUnknown}, 0, false, stateUnknown},
-		{"in sync", config.Target{}, &reconciler.Outcome{Action: reconciler.ActionInSync}, 0, false, stateInSync},
+		{"suspended in the config", true, failed, 1, false, stateSuspended},
+		{"another replica's", false, nil, 0, true, stateElsewhere},
+		{"not reconciled yet", false, nil, 0, false, statePending},
+		{"failed", false, failed, 1, false, stateFailed},
+		{"manual apply waits", false, &reconciler.Outcome{Action: reconciler.ActionPending}, 0, false, stateManual},
+		{"a freeze window holds it", false, &reconciler.Outcome{Action: actionFrozen}, 1, false, stateFrozen},
+		{"dependencies not ready", false, &reconciler.Outcome{Action: actionWaiting}, 0, false, stateWaiting},
+		{"open episode", false, &reconciler.Outcome{Action: reconciler.ActionInSync}, 1, false, stateDrifted},
+		{"alert mode", false, &reconciler.Outcome{Action: reconciler.ActionDetected, Report: drifted}, 0, false, stateDrifted},
+		{"healed", false, &reconciler.Outcome{Action: reconciler.ActionHealed, Report: drifted, Apply: &kube.Result{}}, 0, false, stateInSync},
+		{"unknown", false, &reconciler.Outcome{Action: reconciler.ActionUnknown}, 0, false, stateUnknown},
+		{"in sync", false, &reconciler.Outcome{Action: reconciler.ActionInSync}, 0, false, stateInSync},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := targetStateOf(tt.target, tt.outcome, tt.episodes, tt.elsewhere); got != tt.want {
+			if got := targetStateOf(tt.outcome, tt.suspended, tt.episodes, tt.elsewhere); got != tt.want {
 				t.Errorf("state %q, want %q", got, tt.want)
 			}
 		})
@@ -144,6 +145,10 @@ func consoleHistoryDaemon(t *testing.T) *daemon {
 
 func viewerOf(tenant string, masked bool) *auth.Access {
 	return auth.NewPolicy([]config.RoleBinding{{Role: config.RoleViewer, Users: []string{"v"}, Tenants: []string{tenant}, MaskValues: masked}}).Access(auth.User{Name: "v"})
+}
+
+func operatorOf(tenant string) *auth.Access {
+	return auth.NewPolicy([]config.RoleBinding{{Role: config.RoleOperator, Users: []string{"o"}, Tenants: []string{tenant}}}).Access(auth.User{Name: "o"})
 }
 
 // getAs asks the history pages for path as user a.
@@ -314,6 +319,11 @@ func TestConsoleScopedToTheUser(t *testing.T) {
 		{"a Secret's values are masked for everyone", admin, "/targets/web", 200, []string{"/data/token", drift.MaskedChanged}, []string{"aHVudGVyMg", "c2VjcmV0"}},
 		{"the episode page too", admin, "/episodes/" + state.EpisodeID("web", "Secret/web/token", t0), 200, []string{drift.MaskedChanged}, []string{"aHVudGVyMg", "c2VjcmV0"}},
 		{"values show unmasked", viewerOf("team-b", false), "/targets/api-dev", 200, []string{`<td class="git"><code>2</code></td><td class="live"><code>5</code></td>`}, nil},
+		{"an operator gets the actions", operatorOf("team-a"), "/targets/web", 200, []string{`action="/api/v1/targets/web/suspend"`, `action="/api/v1/targets/web/reconcile"`,
+			`action="/api/v1/episodes/` + state.EpisodeID("web", "Secret/web/token", t0) + `/accept"`}, nil},
+		{"and on the episode page", operatorOf("team-a"), "/episodes/" + state.EpisodeID("web", "Secret/web/token", t0), 200, []string{`/accept" aria-label=`}, nil},
+		{"a viewer does not", viewerOf("team-a", false), "/targets/web", 200, []string{"/data/token"}, []string{`method="post"`, "Actions"}},
+		{"nor an operator of another tenant", operatorOf("team-a"), "/episodes/" + state.EpisodeID("api-dev", "Deployment.apps/api-dev/dev-api", t0), 403, nil, nil},
 		{"and masked for maskValues", viewerOf("team-b", true), "/targets/api-dev", 200, []string{"/spec/replicas", drift.MaskedChanged}, []string{"<code>5</code>"}},
 	}
 	for _, tt := range tests {

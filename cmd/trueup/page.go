@@ -39,6 +39,7 @@ type targetPageData struct {
 	// not shown.
 	Replica, Owner string
 	Elsewhere      bool
+	targetActions
 }
 
 // objectRow is one object of the target page.
@@ -91,7 +92,8 @@ func targetHandler(d *daemon) http.HandlerFunc {
 		if page.Elsewhere {
 			page.Row.Owner = page.Owner
 		}
-		page.Row.fill(*t, page.Outcome)
+		page.targetActions = d.actionsOf(req, *t)
+		page.Row.fill(page.Outcome, page.Suspension != nil)
 		page.Objects, page.Prune = objectRows(page.Outcome)
 		if page.History, err = d.h.Query(req.Context(), history.Filter{Target: name, Limit: recentHistory, Desc: true}); err != nil {
 			http.Error(w, "read history: "+err.Error(), http.StatusInternalServerError)
@@ -153,6 +155,7 @@ var episodePage = consolePage("episode.html")
 type episodePageData struct {
 	consoleUser
 	state.Episode
+	targetActions
 }
 
 // episodeHandler serves episodePage for an episode in live state (open,
@@ -180,6 +183,10 @@ func episodeHandler(d *daemon) http.HandlerFunc {
 			return
 		}
 		ep.Fields = maskFor(dec, ep.Object, ep.Fields)
-		renderPage(w, episodePage, "layout.html", episodePageData{consoleUser: userOf(req), Episode: *ep})
+		page := episodePageData{consoleUser: userOf(req), Episode: *ep}
+		if t, ok := d.gen().cfg.Target(ep.Target); ok {
+			page.targetActions = d.actionsOf(req, *t)
+		}
+		renderPage(w, episodePage, "layout.html", page)
 	}
 }
