@@ -35,6 +35,9 @@ func consoleDaemon(t *testing.T, env *kubeenv.Env) (base string, ctx context.Con
       - {role: viewer, users: [` + dex.Users[0].Email + `], tenants: [team-b]}`
 	})
 	alice := dex.Users[0]
+	// api-dev only alerts on drift: undo what other tests on the shared
+	// control plane may have left (nothing to undo on a fresh one).
+	_, _ = kubectlTry(env, "-n", "api-dev", "scale", "deployment", "dev-api", "--replicas=2")
 	d := startDaemonOn(t, cfg, addr)
 	waitUntil(t, "both targets to reconcile", func() bool {
 		return len(d.records(t, "--type", history.TypeReconcile, "--target", "web")) > 0 && len(d.records(t, "--type", history.TypeReconcile, "--target", "api-dev")) > 0
