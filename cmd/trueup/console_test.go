@@ -345,3 +345,45 @@ func TestConsoleScopedToTheUser(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkConsolePages renders the index of 200 targets and the page of
+// a target of 500 objects with 20 drifted ones (5 fields each), as served
+// (layout and all). Run: go test ./cmd/trueup -run '^$' -bench ConsolePages
+func BenchmarkConsolePages(b *testing.B) {
+	var rows []targetRow
+	for i := range 200 {
+		rows = append(rows, targetRow{Name: fmt.Sprintf("team-%d-app", i), Tenant: "team", Destination: "prod", Commit: strings.Repeat("a", 40),
+			Author: "Dev", LastReconcile: time.Now(), State: stateInSync})
+	}
+	index := indexPageData{Rows: rows, Total: len(rows), States: consoleStates, Destinations: []string{"prod"}, Now: time.Now()}
+	page := targetPageData{Name: "app", Outcome: &reconciler.Outcome{Action: reconciler.ActionDetected, Start: time.Now()}}
+	for i := range 500 {
+		page.Objects = append(page.Objects, objectRow{Object: fmt.Sprintf("ConfigMap/app/cm-%d", i), Origin: "apps/app/configmaps.yaml", Status: drift.InSync})
+	}
+	for i := range 20 {
+		ep := state.Episode{ID: fmt.Sprintf("app/Deployment.apps/app/d-%d/1", i), Target: "app", Object: fmt.Sprintf("Deployment.apps/app/d-%d", i), Drift: drift.Drifted, Status: state.EpisodeOpen}
+		for f := range 5 {
+			ep.Fields = append(ep.Fields, drift.FieldDiff{Path: fmt.Sprintf("/spec/template/metadata/annotations/a%d", f), Desired: "x", Live: "y"})
+		}
+		page.Episodes = append(page.Episodes, ep)
+	}
+	for _, bc := range []struct {
+		name string
+		exec func(*bytes.Buffer) error
+	}{
+		{"index-200-targets", func(w *bytes.Buffer) error { return indexPage.ExecuteTemplate(w, "layout.html", index) }},
+		{"index-refresh-200-targets", func(w *bytes.Buffer) error { return indexPage.ExecuteTemplate(w, "partial", index) }},
+		{"target-500-objects-20-drifted", func(w *bytes.Buffer) error { return targetPage.ExecuteTemplate(w, "layout.html", page) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var w bytes.Buffer
+			for b.Loop() {
+				w.Reset()
+				if err := bc.exec(&w); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(w.Len())/1024, "KiB/page")
+		})
+	}
+}
