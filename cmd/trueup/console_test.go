@@ -23,6 +23,7 @@ import (
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/history"
 	"github.com/trueup-dev/trueup/reconciler/kube"
+	"github.com/trueup-dev/trueup/reconciler/policy"
 	"github.com/trueup-dev/trueup/reconciler/state"
 	"github.com/trueup-dev/trueup/sources"
 )
@@ -385,5 +386,19 @@ func BenchmarkConsolePages(b *testing.B) {
 			}
 			b.ReportMetric(float64(w.Len())/1024, "KiB/page")
 		})
+	}
+}
+
+// A row counts the compliance findings that are not excepted, and shows
+// the revision's author and the failure.
+func TestTargetRowFromOutcome(t *testing.T) {
+	o := &reconciler.Outcome{Action: reconciler.ActionFailed, Err: errors.New("apply: denied"), Start: time.Unix(100, 0),
+		Revision: sources.Revision{Commit: "c0ffee", Author: sources.Person{Name: "Ada"}},
+		Compliance: []policy.Finding{{Policy: "a"}, {Policy: "b", Excepted: &policy.Exception{}}, {Policy: "c"}}}
+	row := targetRow{Name: "web", Episodes: 2}
+	row.fill(o, false)
+	want := targetRow{Name: "web", Episodes: 2, Commit: "c0ffee", Author: "Ada", LastReconcile: time.Unix(100, 0), Error: "apply: denied", Findings: 2, State: stateFailed}
+	if row != want {
+		t.Errorf("row %+v, want %+v", row, want)
 	}
 }
