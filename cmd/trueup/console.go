@@ -29,7 +29,7 @@ var consoleFuncs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"ago":     ago,
+	"ago":     sinceNow,
 	"short":   short,
 	"value":   value,
 	"gitLive": func(f drift.FieldDiff) string { return notifications.GitLive(value(f.Desired), value(f.Live)) },
@@ -58,8 +58,8 @@ func renderPage(w http.ResponseWriter, t *template.Template, name string, data a
 	_, _ = w.Write(b.Bytes())
 }
 
-// ago says how long before now t was, roughly.
-func ago(t time.Time) string {
+// sinceNow says how long before now t was, roughly.
+func sinceNow(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
