@@ -393,7 +393,7 @@ func BenchmarkConsolePages(b *testing.B) {
 // the revision's author and the failure.
 func TestTargetRowFromOutcome(t *testing.T) {
 	o := &reconciler.Outcome{Action: reconciler.ActionFailed, Err: errors.New("apply: denied"), Start: time.Unix(100, 0),
-		Revision: sources.Revision{Commit: "c0ffee", Author: sources.Person{Name: "Ada"}},
+		Revision:   sources.Revision{Commit: "c0ffee", Author: sources.Person{Name: "Ada"}},
 		Compliance: []policy.Finding{{Policy: "a"}, {Policy: "b", Excepted: &policy.Exception{}}, {Policy: "c"}}}
 	row := targetRow{Name: "web", Episodes: 2}
 	row.fill(o, false)
