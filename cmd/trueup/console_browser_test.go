@@ -193,6 +193,21 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatalf("the JSON export (%v) reads %s", err, got.Body)
 		}
 	})
+	t.Run("the pages pass axe-core's WCAG 2.1 A and AA checks", func(t *testing.T) {
+		open(t, ctx, base+"/targets/api-dev")
+		episode, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#episodes + section h3 a').getAttribute('href')`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// web's page has the operator's forms, api-dev's a drift.
+		for _, path := range []string{"/", "/?q=web&state=in+sync", "/targets/web", "/targets/api-dev", episode, "/history", "/history?target=api-dev&type=drift-opened", "/history/1"} {
+			open(t, ctx, base+path)
+			violations, passed := browser.Axe(t, ctx)
+			if len(violations) > 0 || passed < 20 {
+				t.Errorf("%s: %d rules passed, violations: %+v", path, passed, violations)
+			}
+		}
+	})
 	t.Cleanup(func() { _, _ = kubectlTry(env, "-n", "web", "scale", "deployment", "web", "--replicas=2") })
 	t.Run("an operator suspends a target in the browser and resumes it", func(t *testing.T) {
 		open(t, ctx, base+"/targets/api-dev")
