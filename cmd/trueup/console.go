@@ -49,12 +49,18 @@ func consolePage(file string) *template.Template {
 // renderPage executes t into a buffer first, so a template error is a 500
 // and not half a page.
 func renderPage(w http.ResponseWriter, t *template.Template, name string, data any) {
+	renderStatus(w, http.StatusOK, t, name, data)
+}
+
+// renderStatus is renderPage answering with another status code.
+func renderStatus(w http.ResponseWriter, code int, t *template.Template, name string, data any) {
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, name, data); err != nil {
 		http.Error(w, "render page: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
 	_, _ = w.Write(b.Bytes())
 }
 

@@ -63,8 +63,7 @@ func historyHandler(d *daemon) http.HandlerFunc {
 				return
 			}
 			page.Err = err.Error()
-			w.WriteHeader(http.StatusBadRequest)
-			renderPage(w, historyBrowser, "layout.html", page)
+			renderStatus(w, http.StatusBadRequest, historyBrowser, "layout.html", page)
 			return
 		}
 		if f.Target != "" {

@@ -243,7 +243,7 @@ func TestHistoryBrowser(t *testing.T) {
 	})
 	t.Run("bad filters say what to use", func(t *testing.T) {
 		rec := getAs(d, viewer, "/history?since=yesterday")
-		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "use RFC 3339") || !strings.Contains(rec.Body.String(), `value="yesterday"`) {
+		if rec.Code != 400 || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(rec.Body.String(), "use RFC 3339") || !strings.Contains(rec.Body.String(), `value="yesterday"`) {
 			t.Fatalf("%d %s", rec.Code, rec.Body.String())
 		}
 		if rec := getAs(d, viewer, "/history?format=xml"); rec.Code != 400 {
