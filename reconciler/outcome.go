@@ -95,6 +95,11 @@ type Outcome struct {
 	complianceChanges []complianceChange
 	// plan is what the reconcile compared, for the pull-request step.
 	plan *Plan
+	// accepted are the drifted objects whose drift an operator accepted:
+	// neither healed nor given an episode. pullRequests: an operator asked
+	// for the drift's pull requests (RequestPullRequest).
+	accepted     map[drift.ObjectRef]bool
+	pullRequests bool
 	// attempt and journal: the apply journal, removed once the batch is
 	// durable (journal.go).
 	attempt string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -28,6 +29,9 @@ type ReconcileOptions struct {
 	// IgnoreDependsOn applies without waiting for the target's
 	// dependencies (the one-shot CLI apply, which does not know them).
 	IgnoreDependsOn bool
+	// pullRequests opens the drift's pull requests whatever the target's
+	// drift mode, and heals nothing (RequestPullRequest).
+	pullRequests bool
 }
 
 // Reconcile runs the pipeline once for a target and acts per its policy:
@@ -41,7 +45,7 @@ type ReconcileOptions struct {
 //     see pullRequests);
 //   - a failure at any step changes nothing and is returned in the Outcome.
 func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger, opts ReconcileOptions) *Outcome {
-	out := &Outcome{Target: name, Trigger: trigger, Start: r.now(), DryRun: opts.DryRun}
+	out := &Outcome{Target: name, Trigger: trigger, Start: r.now(), DryRun: opts.DryRun, pullRequests: opts.pullRequests}
 	t, st, dest, err := r.target(name)
 	if err != nil {
 		out.Action, out.Err = ActionFailed, err
@@ -109,6 +113,10 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 	retryPrune := out.Trigger == TriggerManual && plan.Report.Counts()[drift.PendingPrune] > 0
 	drifted := driftedObjects(plan.Report)
 	manualWait := newRevision && t.Remediation.Apply == "manual" && out.Trigger != TriggerManual && plan.Inventory.Attempted != commit
+	if !opts.DryRun {
+		out.accepted = st.acceptedDrift(plan.Report, r.now())
+		drifted = slices.DeleteFunc(drifted, func(o drift.ObjectReport) bool { return out.accepted[o.Ref] })
+	}
 	var frozen, noHeal bool
 	if !manualWait && !opts.DryRun {
 		frozen, noHeal = r.freezeGate(ctx, t, st, commit, newRevision || retryPrune, len(drifted) > 0, out)
@@ -125,7 +133,7 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 		out.Action = ActionUnknown
 	case len(drifted) == 0:
 		out.Action = ActionInSync
-	case (t.Remediation.Drift == "heal" || out.Trigger == TriggerManual) && !noHeal:
+	case (t.Remediation.Drift == "heal" || out.Trigger == TriggerManual) && !noHeal && !opts.pullRequests:
 		r.apply(ctx, t, st, dest, subset(plan.Objects, drifted), plan, out, opts, false)
 		out.Action = ActionHealed
 	default: // alert; pull-request: the pull requests follow the episodes (finish)

@@ -28,6 +28,9 @@ const (
 	TriggerStartup  Trigger = "startup"
 	// TriggerPreview marks the dry runs of pull request previews.
 	TriggerPreview Trigger = "preview"
+	// TriggerOperator: an operator asked the daemon to reconcile now (the
+	// API, the console, trueup reconcile).
+	TriggerOperator Trigger = "operator"
 )
 
 // Destination is one cluster with the clients built once for it: with

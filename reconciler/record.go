@@ -226,6 +226,9 @@ func (rc *recorder) episodes(out *Outcome, now time.Time) ([]history.Record, []e
 	)
 	for _, rep := range out.Report.Objects {
 		objs = append(objs, state.Object{Target: out.Target, Ref: rep.Ref, Status: rep.Status, ResourceVersion: rep.ResourceVersion, Updated: now})
+		if out.accepted[rep.Ref] {
+			continue // accepted drift: no episode until the acceptance ends
+		}
 		if _, ok := fixed[rep.Ref]; !ok && out.Action == ActionApplied && rep.Status == drift.InSync {
 			// A new revision that equals the live object: Git took the
 			// live value (a pull request merged), so drift ends adopted.

@@ -32,6 +32,12 @@ const (
 	// operator letting a held revision through (actor and reason).
 	TypeFreezeHeld     = "freeze-held"
 	TypeFreezeOverride = "freeze-override"
+	// Operators' actions: a target suspended or resumed at run time, a
+	// drift episode accepted for a while (its Data is the closed episode
+	// and until when).
+	TypeSuspend       = "suspend"
+	TypeResume        = "resume"
+	TypeDriftAccepted = "drift-accepted"
 )
 
 // knownTypes are the types a stored record may have.
@@ -42,6 +48,7 @@ var knownTypes = map[string]bool{
 	TypeManual: true, TypeCheckpoint: true,
 	TypeComplianceViolation: true, TypeComplianceResolved: true, TypeComplianceExempt: true,
 	TypeFreezeHeld: true, TypeFreezeOverride: true,
+	TypeSuspend: true, TypeResume: true, TypeDriftAccepted: true,
 }
 
 // Record is one entry of the history. Append assigns Seq, PrevHash and Hash
