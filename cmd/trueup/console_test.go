@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -38,7 +39,7 @@ func TestConsolePagesEscapeWhatTheyShow(t *testing.T) {
 	ep := state.Episode{ID: "web/" + ref.String() + "/1", Target: "web", Object: ref.String(), Drift: drift.Drifted, Opened: time.Unix(0, 0),
 		Fields: []drift.FieldDiff{field}, Status: state.EpisodeOpen, Actor: &drift.Actor{Manager: evil}, PullRequest: "javascript:alert(1)"}
 	out := &reconciler.Outcome{Target: "web", Revision: sources.Revision{Commit: evil, Author: sources.Person{Name: evil}, Message: evil},
-		Report: drift.Report{Objects: []drift.ObjectReport{{Ref: ref, Status: drift.Drifted, Origin: evil + ".yaml"}}}, Err: errors.New(evil)}
+		Report: drift.Report{Objects: []drift.ObjectReport{{Ref: ref, Status: drift.Drifted, Origin: evil + ".yaml"}}}, Err: errors.New(evil), Held: evil}
 	rec := history.Record{Seq: 1, Type: evil, Target: evil, Object: evil, Revision: evil, Actor: evil, Outcome: evil, Message: evil}
 	pages := []struct {
 		name string
@@ -391,6 +392,20 @@ func BenchmarkConsolePages(b *testing.B) {
 
 // A row counts the compliance findings that are not excepted, and shows
 // the revision's author and the failure.
+// The target page says why a frozen or waiting target holds its revision.
+func TestTargetPageSaysWhyARevisionIsHeld(t *testing.T) {
+	held := `freeze window "weekend" holds revision c0ffee1 until 2026-12-14T07:00:00Z`
+	var b bytes.Buffer
+	err := targetPage.ExecuteTemplate(&b, "layout.html", targetPageData{Name: "shop",
+		Outcome: &reconciler.Outcome{Action: reconciler.ActionFrozen, Start: time.Now(), Held: held}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Held: " + template.HTMLEscapeString(held); !strings.Contains(b.String(), want) {
+		t.Errorf("target page of a frozen target lacks %q:\n%s", want, b.String())
+	}
+}
+
 func TestTargetRowFromOutcome(t *testing.T) {
 	o := &reconciler.Outcome{Action: reconciler.ActionFailed, Err: errors.New("apply: denied"), Start: time.Unix(100, 0),
 		Revision:   sources.Revision{Commit: "c0ffee", Author: sources.Person{Name: "Ada"}},
