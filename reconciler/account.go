@@ -34,6 +34,9 @@ type AccountDestination struct {
 	// UnmanagedKinds are the kinds scanned for unmanaged resources, whether
 	// or not Git declares any of them; empty scans every supported kind.
 	UnmanagedKinds []string
+	// Events, when set, reads the account's CloudTrail events: a write
+	// wakes the targets that declare what it names, at once.
+	Events *AccountEvents
 }
 
 // WithAccounts sets the cloud accounts, keyed by account name; they must

@@ -1,0 +1,109 @@
+package cloudtrail
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/trueup-dev/trueup/drift"
+	driftaws "github.com/trueup-dev/trueup/drift/aws"
+)
+
+// ActorNoEvent is what drifted fields say when the account's queue
+// brought no event for the resource and no fallback is configured.
+const ActorNoEvent = "actor unknown (no CloudTrail event for it on the queue)"
+
+// Store keeps, per resource of one account, the newest write event seen
+// on its event queue, and attributes drift with it: it is the account's
+// driftaws.ActorResolver. A resource it has no event for is asked of the
+// fallback resolver (a CloudTrail lookup or log reader), if any.
+//
+// Events are idempotent: a re-delivered event, or one older than the
+// newest the Store holds for a resource, changes nothing (Record returns
+// false). Of two events with the same eventTime, the one recorded last
+// wins.
+type Store struct {
+	mu       sync.Mutex
+	byName   map[storeKey]entry
+	byID     map[storeKey]entry
+	fallback driftaws.ActorResolver
+}
+
+type storeKey struct{ kind, name string }
+
+type entry struct {
+	eventID string
+	time    time.Time
+	actor   drift.Actor
+}
+
+// NewStore returns an empty Store.
+func NewStore() *Store {
+	return &Store{byName: map[storeKey]entry{}, byID: map[storeKey]entry{}}
+}
+
+// SetFallback sets the resolver asked for resources no event names (nil:
+// none, the actor stays unknown).
+func (s *Store) SetFallback(r driftaws.ActorResolver) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fallback = r
+}
+
+// Record keeps ev as res's actor when it is newer than what the Store
+// holds, and reports whether it was: false for a duplicate or an older
+// event.
+func (s *Store) Record(ev Record, res Resource) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := entry{eventID: ev.EventID, time: ev.EventTime, actor: ev.Actor()}
+	newer := false
+	if res.Name != "" {
+		newer = put(s.byName, storeKey{res.Kind, res.Name}, e) || newer
+	}
+	if res.ID != "" {
+		newer = put(s.byID, storeKey{res.Kind, res.ID}, e) || newer
+	}
+	return newer
+}
+
+// put stores e at k unless what is there is the same event or newer.
+func put(m map[storeKey]entry, k storeKey, e entry) bool {
+	old, ok := m[k]
+	if ok && (e.time.Before(old.time) || (e.eventID != "" && e.eventID == old.eventID)) {
+		return false
+	}
+	m[k] = e
+	return true
+}
+
+// Actor returns the actor of the newest event of a resource, by name or
+// (for a security group) by id.
+func (s *Store) Actor(kind, name, id string) (drift.Actor, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.byName[storeKey{kind, name}]; ok && name != "" {
+		return e.actor, true
+	}
+	if e, ok := s.byID[storeKey{kind, id}]; ok && id != "" {
+		return e.actor, true
+	}
+	return drift.Actor{}, false
+}
+
+// ResolveActor attributes a drifted resource to its newest event, else
+// asks the fallback. arn is the resource's ARN (a security group's id).
+func (s *Store) ResolveActor(ctx context.Context, ref drift.ObjectRef, arn string) (*drift.Actor, error) {
+	if a, ok := s.Actor(ref.Kind, ref.Name, arn); ok {
+		return &a, nil
+	}
+	s.mu.Lock()
+	fb := s.fallback
+	s.mu.Unlock()
+	if fb == nil {
+		return &drift.Actor{Unknown: ActorNoEvent}, nil
+	}
+	return fb.ResolveActor(ctx, ref, arn)
+}
+
+var _ driftaws.ActorResolver = (*Store)(nil)
