@@ -33,6 +33,9 @@ import (
 	"github.com/trueup-dev/trueup/sources/git"
 )
 
+// noEvents, as newEventsRig's queueURL, configures no event queue.
+const noEvents = "none"
+
 const eventsBucket = `apiVersion: aws.trueup.dev/v1alpha1
 kind: S3Bucket
 metadata:
@@ -57,8 +60,9 @@ type eventsRig struct {
 }
 
 // newEventsRig starts the daemon; interval is the target's polling
-// interval, queueURL the queue it reads ("" creates one).
-func newEventsRig(t *testing.T, interval time.Duration, queueURL string) *eventsRig {
+// interval, queueURL the queue it reads ("" creates one, noEvents reads
+// none: polling only).
+func newEventsRig(t testing.TB, interval time.Duration, queueURL string) *eventsRig {
 	env := motoenv.Start(t)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -67,9 +71,13 @@ func newEventsRig(t *testing.T, interval time.Duration, queueURL string) *events
 	rig := &eventsRig{env: env, sqs: sqs.NewFromConfig(env.AWSConfig()), reg: prometheus.NewRegistry(), pub: &events{}, logs: &syncBuffer{}, outcomes: &outcomeLog{}}
 	rig.s3 = s3.NewFromConfig(env.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
 	rig.queueURL = queueURL
+	eventsYAML := ""
 	if queueURL == "" {
 		q := motoenv.Must(rig.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("trueup-events")}))(t)
 		rig.queueURL = aws.ToString(q.QueueUrl)
+	}
+	if queueURL != noEvents {
+		eventsYAML = fmt.Sprintf("    events: {sqsQueueURL: %q, waitTimeSeconds: 1}\n", rig.queueURL)
 	}
 	cfg, err := config.Parse(fmt.Appendf(nil, `apiVersion: trueup.dev/v1alpha1
 kind: Config
@@ -82,10 +90,9 @@ accounts:
     region: %s
     endpoint: %s
     unmanaged: {kinds: [S3Bucket], namePrefixes: [stray-]}
-    events: {sqsQueueURL: %q, waitTimeSeconds: 1}
-targets:
+%stargets:
   - {name: buckets, source: infra, path: aws, account: sandbox, interval: %s, remediation: {drift: alert}}
-`, filepath.Join(dir, "data"), repo.URL(), env.AccountID, env.Region, env.Endpoint, rig.queueURL, interval))
+`, filepath.Join(dir, "data"), repo.URL(), env.AccountID, env.Region, env.Endpoint, eventsYAML, interval))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,9 +103,11 @@ targets:
 		t.Fatal(err)
 	}
 	ac := cfg.Accounts[0]
-	dest := &reconciler.AccountDestination{Account: acct, Unmanaged: &driftaws.Filter{NamePrefixes: ac.Unmanaged.NamePrefixes}, UnmanagedKinds: ac.Unmanaged.Kinds,
-		Events: &reconciler.AccountEvents{Queue: cloudtrail.NewQueue(acct.SDKConfig(), rig.queueURL, ac.Events.Wait()), Actors: store,
-			RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond}}
+	dest := &reconciler.AccountDestination{Account: acct, Unmanaged: &driftaws.Filter{NamePrefixes: ac.Unmanaged.NamePrefixes}, UnmanagedKinds: ac.Unmanaged.Kinds}
+	if ac.Events != nil {
+		dest.Events = &reconciler.AccountEvents{Queue: cloudtrail.NewQueue(acct.SDKConfig(), rig.queueURL, ac.Events.Wait()), Actors: store,
+			RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond}
+	}
 	loader := reconciler.NewDesiredLoader(git.New(filepath.Join(dir, "data", "sources")),
 		map[string]git.Source{"infra": {Name: "infra", URL: repo.URL(), Ref: git.RefSpec{Branch: "main"}}})
 	rig.hist, err = history.OpenSQLite(filepath.Join(dir, "history.db"))
@@ -129,7 +138,7 @@ targets:
 }
 
 // setBlock sets the bucket's public access block, as someone would by hand.
-func (rig *eventsRig) setBlock(t *testing.T, block bool) {
+func (rig *eventsRig) setBlock(t testing.TB, block bool) {
 	t.Helper()
 	motoenv.Must(rig.s3.PutPublicAccessBlock(context.Background(), &s3.PutPublicAccessBlockInput{Bucket: aws.String("trueup-events-logs"),
 		PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(block),
@@ -137,7 +146,7 @@ func (rig *eventsRig) setBlock(t *testing.T, block bool) {
 }
 
 // send publishes a message body on the queue, as EventBridge would.
-func (rig *eventsRig) send(t *testing.T, body []byte) {
+func (rig *eventsRig) send(t testing.TB, body []byte) {
 	t.Helper()
 	motoenv.Must(rig.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(rig.queueURL), MessageBody: aws.String(string(body))}))(t)
 }
@@ -315,7 +324,7 @@ func gathered(reg *prometheus.Registry, metric, label, value string) prometheus.
 
 // eventually polls cond until it holds; the bound only keeps a broken
 // test from hanging, it asserts no latency.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for !cond() {
@@ -340,7 +349,7 @@ func (l *outcomeLog) add(o *reconciler.Outcome) {
 }
 
 // wait returns the first outcome since the last wait that matches.
-func (l *outcomeLog) wait(t *testing.T, what string, match func(*reconciler.Outcome) bool) *reconciler.Outcome {
+func (l *outcomeLog) wait(t testing.TB, what string, match func(*reconciler.Outcome) bool) *reconciler.Outcome {
 	t.Helper()
 	var found *reconciler.Outcome
 	eventually(t, what, func() bool {
