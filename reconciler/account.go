@@ -178,7 +178,9 @@ func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targ
 	}
 	// Compare also returns an error when some objects are unknown; their
 	// reports say so, and the rest of the report stands.
+	compared := r.now()
 	rep, err := acct.Compare(ctx, objs, r.ignoreRules(t))
+	a.Events.settle(rep, compared)
 	if err != nil && (len(rep.Objects) != len(objs) || !errors.Is(err, driftaws.ErrUnknown)) {
 		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: err}
 	}

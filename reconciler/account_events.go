@@ -40,6 +40,19 @@ type AccountEvents struct {
 	RetryMin, RetryMax time.Duration
 }
 
+// settle tells the actor store which resources a comparison that began at
+// `at` found in sync, so an event before it names no later drift.
+func (e *AccountEvents) settle(rep drift.Report, at time.Time) {
+	if e == nil || e.Actors == nil {
+		return
+	}
+	for _, o := range rep.Objects {
+		if o.Status == drift.InSync {
+			e.Actors.Settled(o.Ref.Kind, o.Ref.Name, at)
+		}
+	}
+}
+
 // Results of an event, as counted by trueup_cloud_events_total.
 const (
 	eventWoke         = "woke"

@@ -254,6 +254,22 @@ func TestAccountEvents(t *testing.T) {
 		})
 		rig.counted(t, "unmanaged", 1)
 	})
+
+	t.Run("a drift no event explains is not pinned on an earlier writer", func(t *testing.T) {
+		rig.setBlock(t, true)
+		// CloudTrail delivers an event after the call, its time in whole
+		// seconds: two seconds back, and after alice's first event.
+		time.Sleep(time.Until(t0.Add(4 * time.Second)))
+		rig.send(t, blockCall(acct, "alice", time.Now().Add(-2*time.Second), "e2").EventBridge())
+		rig.outcomes.wait(t, "the bucket in sync again", func(o *reconciler.Outcome) bool {
+			return o.Trigger == reconciler.TriggerCloudEvent && bucketActor(o) == nil && o.Err == nil
+		})
+		rig.setBlock(t, false) // by hand, and the event never comes
+		out := rig.r.Reconcile(context.Background(), "buckets", reconciler.TriggerInterval, reconciler.ReconcileOptions{})
+		if a := bucketActor(out); a == nil || a.Principal != "" || a.Unknown != cloudtrail.ActorNoEvent {
+			t.Fatalf("actor = %+v, want %q", a, cloudtrail.ActorNoEvent)
+		}
+	})
 }
 
 // assertActor compares now (alert mode: nothing is healed) and checks the bucket's drift is still

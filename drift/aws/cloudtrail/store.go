@@ -26,6 +26,7 @@ type Store struct {
 	mu       sync.Mutex
 	byName   map[storeKey]entry
 	byID     map[storeKey]entry
+	settled  map[storeKey]time.Time // by name: in sync at that time
 	fallback driftaws.ActorResolver
 }
 
@@ -39,7 +40,7 @@ type entry struct {
 
 // NewStore returns an empty Store.
 func NewStore() *Store {
-	return &Store{byName: map[storeKey]entry{}, byID: map[storeKey]entry{}}
+	return &Store{byName: map[storeKey]entry{}, byID: map[storeKey]entry{}, settled: map[storeKey]time.Time{}}
 }
 
 // SetFallback sets the resolver asked for resources no event names (nil:
@@ -77,15 +78,31 @@ func put(m map[storeKey]entry, k storeKey, e entry) bool {
 	return true
 }
 
+// Settled says a comparison that began at `at` found the resource as Git
+// wants it: events older than that explain no later drift, so a drift that
+// no newer event explains is not pinned on an earlier writer. CloudTrail
+// times have whole seconds, so an event of the same second as `at` still
+// counts.
+func (s *Store) Settled(kind, name string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := storeKey{kind, name}
+	at = at.Truncate(time.Second)
+	if at.After(s.settled[k]) {
+		s.settled[k] = at
+	}
+}
+
 // Actor returns the actor of the newest event of a resource, by name or
-// (for a security group) by id.
+// (for a security group) by id, unless the resource was settled after it.
 func (s *Store) Actor(kind, name, id string) (drift.Actor, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.byName[storeKey{kind, name}]; ok && name != "" {
+	since := s.settled[storeKey{kind, name}]
+	if e, ok := s.byName[storeKey{kind, name}]; ok && name != "" && !e.time.Before(since) {
 		return e.actor, true
 	}
-	if e, ok := s.byID[storeKey{kind, id}]; ok && id != "" {
+	if e, ok := s.byID[storeKey{kind, id}]; ok && id != "" && !e.time.Before(since) {
 		return e.actor, true
 	}
 	return drift.Actor{}, false

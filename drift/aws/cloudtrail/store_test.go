@@ -98,3 +98,23 @@ func (r *recordingResolver) ResolveActor(_ context.Context, ref drift.ObjectRef,
 	r.asked = append(r.asked, driftaws.ID(ref))
 	return r.actor, nil
 }
+
+// TestStoreSettled: once a comparison found the resource in sync, an
+// earlier event no longer explains a drift; a later one does.
+func TestStoreSettled(t *testing.T) {
+	s := NewStore()
+	bucket := Resource{Kind: driftaws.KindS3Bucket, Name: "logs"}
+	s.Record(record(t, awsfixtures.Call{ID: "a", Time: t0, PrincipalARN: "arn:aws:iam::123456789012:user/alice"}), bucket)
+	s.Settled(driftaws.KindS3Bucket, "logs", t0.Add(time.Minute))
+	if a, ok := s.Actor(driftaws.KindS3Bucket, "logs", ""); ok {
+		t.Fatalf("an event older than the in-sync comparison still names %+v", a)
+	}
+	s.Settled(driftaws.KindS3Bucket, "logs", t0) // an older comparison changes nothing
+	if a, ok := s.Actor(driftaws.KindS3Bucket, "logs", ""); ok {
+		t.Fatalf("an older settle brought back %+v", a)
+	}
+	s.Record(record(t, awsfixtures.Call{ID: "b", Time: t0.Add(2 * time.Minute), PrincipalARN: "arn:aws:iam::123456789012:user/bob"}), bucket)
+	if a, ok := s.Actor(driftaws.KindS3Bucket, "logs", ""); !ok || a.Principal != "arn:aws:iam::123456789012:user/bob" {
+		t.Fatalf("actor after a newer event = %+v, %v", a, ok)
+	}
+}
