@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +71,34 @@ targets:
 	}
 	if a := rep.Objects[0].Fields[0].Actor; a == nil || a.Principal != "arn:aws:iam::"+env.AccountID+":user/ivy" {
 		t.Fatalf("actor = %+v", a)
+	}
+}
+
+// TestCloudDriftNamesActorFromTrailLogs: with accounts[].cloudTrail
+// reading a trail's log files (moto's S3, the documented gzip JSON
+// layout), trueup diff names who changed the field, with the call, the
+// session issuer and the source address.
+func TestCloudDriftNamesActorFromTrailLogs(t *testing.T) {
+	s := newAccountScenario(t)
+	ctx := context.Background()
+	c := s.env.Clients()
+	now := time.Now().UTC()
+	motoenv.Must(c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("org-trail")}))(t)
+	key := "AWSLogs/" + s.env.AccountID + "/CloudTrail/" + s.env.Region + "/" + now.Format("2006/01/02") + "/" + s.env.AccountID + "_CloudTrail_" + s.env.Region + "_1.json.gz"
+	motoenv.Must(c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("org-trail"), Key: aws.String(key), Body: bytes.NewReader(awsfixtures.LogFile(awsfixtures.Call{
+		Account: s.env.AccountID, Source: "s3.amazonaws.com", Name: "PutBucketVersioning", Time: now.Add(-time.Minute), ID: "v1",
+		PrincipalARN: "arn:aws:sts::" + s.env.AccountID + ":assumed-role/Admin/alice", SessionIssuerARN: "arn:aws:iam::" + s.env.AccountID + ":role/Admin",
+		SourceIP: "203.0.113.7", Params: map[string]any{"bucketName": "trueup-e2e-logs"}}.Record()))}))(t)
+	motoenv.Must(c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("trueup-e2e-logs"),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}}))(t)
+	cfg := readFile(t, s.cfg)
+	cfg = strings.Replace(cfg, "    unmanaged:\n", "    cloudTrail: {s3Bucket: org-trail, lookupEvents: false}\n    unmanaged:\n", 1)
+	if err := os.WriteFile(s.cfg, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := trueup(t, "diff", "buckets", "-c", s.cfg)
+	want := `/spec/versioning/status: git: "Enabled"  live: "Suspended"  (by arn:aws:sts::` + s.env.AccountID + `:assumed-role/Admin/alice, PutBucketVersioning, session of arn:aws:iam::` + s.env.AccountID + `:role/Admin, from 203.0.113.7, `
+	if code != exitFailed || !strings.Contains(out, want) {
+		t.Fatalf("diff: exit %d, want 1 naming the actor %q\n%s%s", code, want, out, errOut)
 	}
 }
