@@ -130,7 +130,6 @@ func (r *Reconciler) readAccountEvents(ctx context.Context, account string, a *A
 	ev := a.Events
 	lo, hi := cmpOr(ev.RetryMin, time.Second), cmpOr(ev.RetryMax, time.Minute)
 	log := r.log.With("account", account)
-	r.eventMetrics.setUp(account, true)
 	failures := 0
 	for ctx.Err() == nil {
 		msgs, err := ev.Queue.Receive(ctx)
@@ -153,9 +152,9 @@ func (r *Reconciler) readAccountEvents(ctx context.Context, account string, a *A
 		}
 		if failures > 0 {
 			log.Info("event queue answers again", "failedReceives", failures)
-			r.eventMetrics.setUp(account, true)
 			failures = 0
 		}
+		r.eventMetrics.setUp(account, true)
 		for _, m := range msgs {
 			r.handleAccountEvent(ctx, log, account, a, m)
 		}
