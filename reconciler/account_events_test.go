@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -61,13 +64,17 @@ type eventsRig struct {
 
 // newEventsRig starts the daemon; interval is the target's polling
 // interval, queueURL the queue it reads ("" creates one, noEvents reads
-// none: polling only).
-func newEventsRig(t testing.TB, interval time.Duration, queueURL string) *eventsRig {
+// none: polling only); extra are more desired resources of the target.
+func newEventsRig(t testing.TB, interval time.Duration, queueURL string, extra ...string) *eventsRig {
 	env := motoenv.Start(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	repo := gitrepo.Init(t, filepath.Join(dir, "infra.git"))
-	repo.Commit(t, map[string]gitrepo.Entry{"aws/bucket.yaml": gitrepo.File(eventsBucket)}, gitrepo.CommitOptions{Message: "a private bucket"})
+	files := map[string]gitrepo.Entry{"aws/bucket.yaml": gitrepo.File(eventsBucket)}
+	for i, doc := range extra {
+		files[fmt.Sprintf("aws/extra-%d.yaml", i)] = gitrepo.File(doc)
+	}
+	repo.Commit(t, files, gitrepo.CommitOptions{Message: "a private bucket"})
 	rig := &eventsRig{env: env, sqs: sqs.NewFromConfig(env.AWSConfig()), reg: prometheus.NewRegistry(), pub: &events{}, logs: &syncBuffer{}, outcomes: &outcomeLog{}}
 	rig.s3 = s3.NewFromConfig(env.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
 	rig.queueURL = queueURL
@@ -282,6 +289,51 @@ func (rig *eventsRig) assertActor(t *testing.T, who string) {
 	}
 	if a := bucketActor(out); a == nil || !strings.HasSuffix(a.Principal, "/"+who) {
 		t.Fatalf("actor = %+v, want %s (outcome %s: %s)", a, who, out.Action, eventsJSON(out.Report))
+	}
+}
+
+const eventsGroup = `apiVersion: aws.trueup.dev/v1alpha1
+kind: SecurityGroup
+metadata:
+  name: trueup-events-web
+spec:
+  description: Web servers
+  ingress:
+    - {ipProtocol: tcp, fromPort: 443, toPort: 443, ipRanges: [{cidrIp: 10.0.0.0/8}]}
+`
+
+// TestAccountEventsSecurityGroupByID: EC2 events name a group by id; the
+// event wakes the target that declares the group by name and attributes
+// the added rule.
+func TestAccountEventsSecurityGroupByID(t *testing.T) {
+	rig := newEventsRig(t, time.Hour, "", eventsGroup)
+	ctx := context.Background()
+	ec := rig.env.Clients().EC2
+	groups := motoenv.Must(ec.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{"trueup-events-web"}}}}))(t)
+	if len(groups.SecurityGroups) != 1 {
+		t.Fatalf("the first reconcile did not create the group: %+v", groups.SecurityGroups)
+	}
+	id := aws.ToString(groups.SecurityGroups[0].GroupId)
+	motoenv.Must(ec.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}))(t)
+	rig.send(t, awsfixtures.Call{Account: rig.env.AccountID, Source: "ec2.amazonaws.com", Name: "AuthorizeSecurityGroupIngress", Time: time.Now(), ID: "sg1",
+		PrincipalARN: "arn:aws:iam::" + rig.env.AccountID + ":user/judy", SourceIP: "198.51.100.9", Params: map[string]any{"groupId": id}}.EventBridge())
+	o := rig.outcomes.wait(t, "the group's drift woken by the event", func(o *reconciler.Outcome) bool {
+		if o.Trigger != reconciler.TriggerCloudEvent {
+			return false
+		}
+		return slices.ContainsFunc(o.Report.Objects, func(obj drift.ObjectReport) bool {
+			return obj.Ref.Name == "trueup-events-web" && obj.Status == drift.Drifted
+		})
+	})
+	for _, obj := range o.Report.Objects {
+		if obj.Ref.Name != "trueup-events-web" {
+			continue
+		}
+		if a := obj.Fields[0].Actor; a == nil || a.Principal != "arn:aws:iam::"+rig.env.AccountID+":user/judy" || a.Event != "AuthorizeSecurityGroupIngress" || a.SourceIP != "198.51.100.9" {
+			t.Fatalf("group actor = %+v", a)
+		}
 	}
 }
 
