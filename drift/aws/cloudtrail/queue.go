@@ -3,6 +3,8 @@ package cloudtrail
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -37,7 +39,30 @@ func NewQueue(cfg awssdk.Config, url string, wait time.Duration) *Queue {
 	}
 	cfg = cfg.Copy()
 	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(wait + 10*time.Second)
+	if r := queueRegion(url); r != "" && cfg.BaseEndpoint == nil {
+		cfg.Region = r // a queue in another region (IAM's events reach EventBridge in us-east-1)
+	}
 	return &Queue{client: sqs.NewFromConfig(cfg), url: url, wait: wait}
+}
+
+// queueRegion is the region of an AWS queue URL
+// (https://sqs.<region>.amazonaws.com/<account>/<name>, or the legacy
+// https://<region>.queue.amazonaws.com/...), "" for any other host.
+func queueRegion(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	host := u.Hostname()
+	if r, ok := strings.CutPrefix(host, "sqs."); ok {
+		if i := strings.Index(r, ".amazonaws.com"); i > 0 {
+			return r[:i]
+		}
+	}
+	if i := strings.Index(host, ".queue.amazonaws.com"); i > 0 {
+		return host[:i]
+	}
+	return ""
 }
 
 // URL is the queue's URL.

@@ -38,3 +38,18 @@ func TestQueue(t *testing.T) {
 		t.Fatalf("after delete: %d messages, %v", len(again), err)
 	}
 }
+
+func TestQueueRegion(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"https://sqs.us-east-1.amazonaws.com/123456789012/trueup-events", "us-east-1"},
+		{"https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q", "cn-north-1"},
+		{"https://eu-west-1.queue.amazonaws.com/123456789012/q", "eu-west-1"},
+		{"http://127.0.0.1:5000/123456789012/q", ""},
+		{"https://sqs.amazonaws.com/123456789012/q", ""},
+	}
+	for _, tt := range tests {
+		if got := queueRegion(tt.url); got != tt.want {
+			t.Errorf("queueRegion(%s) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
