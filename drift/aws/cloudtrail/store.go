@@ -108,8 +108,22 @@ func (s *Store) Actor(kind, name, id string) (drift.Actor, bool) {
 	return drift.Actor{}, false
 }
 
+// The fallback's time limits: each lookup gets FallbackTimeout, and none
+// starts when the caller's deadline is less than FallbackReserve away, so
+// attributing many drifted resources never eats the time the rest of a
+// read needs (the listings that follow a comparison).
+const (
+	FallbackTimeout = 5 * time.Second
+	FallbackReserve = 30 * time.Second
+)
+
+// ActorNoTime is what drifted fields say when the fallback was skipped to
+// keep the read within its deadline.
+const ActorNoTime = "actor unknown (CloudTrail lookup skipped: the read's deadline is near)"
+
 // ResolveActor attributes a drifted resource to its newest event, else
-// asks the fallback. arn is the resource's ARN (a security group's id).
+// asks the fallback within its time limits. arn is the resource's ARN (a
+// security group's id).
 func (s *Store) ResolveActor(ctx context.Context, ref drift.ObjectRef, arn string) (*drift.Actor, error) {
 	if a, ok := s.Actor(ref.Kind, ref.Name, arn); ok {
 		return &a, nil
@@ -120,7 +134,12 @@ func (s *Store) ResolveActor(ctx context.Context, ref drift.ObjectRef, arn strin
 	if fb == nil {
 		return &drift.Actor{Unknown: ActorNoEvent}, nil
 	}
-	return fb.ResolveActor(ctx, ref, arn)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < FallbackReserve {
+		return &drift.Actor{Unknown: ActorNoTime}, nil
+	}
+	fctx, cancel := context.WithTimeout(ctx, FallbackTimeout)
+	defer cancel()
+	return fb.ResolveActor(fctx, ref, arn)
 }
 
 var _ driftaws.ActorResolver = (*Store)(nil)

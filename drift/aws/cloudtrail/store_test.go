@@ -118,3 +118,17 @@ func TestStoreSettled(t *testing.T) {
 		t.Fatalf("actor after a newer event = %+v, %v", a, ok)
 	}
 }
+
+// TestStoreFallbackDeadline: with the caller's deadline near, the fallback
+// is not asked and the actor says why.
+func TestStoreFallbackDeadline(t *testing.T) {
+	s := NewStore()
+	fb := &recordingResolver{actor: &drift.Actor{Principal: "arn:aws:iam::123456789012:user/carol"}}
+	s.SetFallback(fb)
+	ctx, cancel := context.WithTimeout(context.Background(), FallbackReserve/2)
+	defer cancel()
+	a, err := s.ResolveActor(ctx, driftaws.Ref(driftaws.KindIAMRole, "app"), "")
+	if err != nil || a.Unknown != ActorNoTime || len(fb.asked) != 0 {
+		t.Fatalf("near the deadline: %+v, %v, asked %v", a, err, fb.asked)
+	}
+}
