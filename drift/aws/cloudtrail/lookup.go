@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
-	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -32,30 +30,15 @@ var _ LookupAPI = (*cloudtrail.Client)(nil)
 // ARN or security group id), read from at most MaxPages pages of 50
 // events. Its requests share one limiter at LookupEventsPerSecond, so
 // drift found on many resources at once waits rather than being throttled.
-//
-// Answers are kept for LookupCacheTTL, so a drift that stays open is not
-// looked up again at every comparison; errors are not kept.
 type Lookup struct {
 	api      LookupAPI
 	limiter  *rate.Limiter
 	maxPages int
-	now      func() time.Time
-
-	mu    sync.Mutex
-	cache map[string]cachedActor
-}
-
-// LookupCacheTTL is how long Lookup keeps an answer.
-const LookupCacheTTL = 10 * time.Minute
-
-type cachedActor struct {
-	actor *drift.Actor // nil: no write found
-	at    time.Time
 }
 
 // NewLookup returns a Lookup over api (a CloudTrail client of the account).
 func NewLookup(api LookupAPI) *Lookup {
-	return &Lookup{api: api, limiter: rate.NewLimiter(LookupEventsPerSecond, 1), maxPages: 3, now: time.Now, cache: map[string]cachedActor{}}
+	return &Lookup{api: api, limiter: rate.NewLimiter(LookupEventsPerSecond, 1), maxPages: 3}
 }
 
 // NewLookupClient returns a Lookup with a CloudTrail client built from an
@@ -71,7 +54,7 @@ func (l *Lookup) ResolveActor(ctx context.Context, ref drift.ObjectRef, arn stri
 		names = append(names, arn)
 	}
 	for _, name := range names {
-		a, err := l.cached(ctx, name)
+		a, err := l.newestWrite(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: cloudtrail lookup: %w", driftaws.ID(ref), err)
 		}
@@ -80,24 +63,6 @@ func (l *Lookup) ResolveActor(ctx context.Context, ref drift.ObjectRef, arn stri
 		}
 	}
 	return &drift.Actor{Unknown: driftaws.ActorUnknown}, nil
-}
-
-// cached is newestWrite, kept for LookupCacheTTL.
-func (l *Lookup) cached(ctx context.Context, name string) (*drift.Actor, error) {
-	l.mu.Lock()
-	c, ok := l.cache[name]
-	l.mu.Unlock()
-	if ok && l.now().Sub(c.at) < LookupCacheTTL {
-		return c.actor, nil
-	}
-	a, err := l.newestWrite(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cache[name] = cachedActor{actor: a, at: l.now()}
-	return a, nil
 }
 
 // newestWrite pages through the events naming resource, newest first,
