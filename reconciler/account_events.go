@@ -31,7 +31,9 @@ var _ EventQueue = (*cloudtrail.Queue)(nil)
 
 // AccountEvents is an account's event queue and the store that attributes
 // its drift: the same Store must be the ActorResolver of every client of
-// the account (AccountDestination.Account and Roles).
+// the account (AccountDestination.Account and Roles). Queue is nil for an
+// account that only has CloudTrail lookups: comparisons still tell the
+// store what they found in sync.
 type AccountEvents struct {
 	Queue  EventQueue
 	Actors *cloudtrail.Store
@@ -108,7 +110,7 @@ func (m *EventMetrics) setUp(account string, up bool) {
 // accounts are compared at their interval.
 func (r *Reconciler) startAccountEvents(ctx context.Context, wg *sync.WaitGroup) {
 	for name, a := range r.accounts {
-		if a == nil || a.Events == nil {
+		if a == nil || a.Events == nil || a.Events.Queue == nil {
 			continue
 		}
 		if r.own != nil {

@@ -88,8 +88,8 @@ func newRoleAccount(ctx context.Context, base driftaws.Config, role *config.Assu
 }
 
 // accountEvents sets the store's fallback (CloudTrail LookupEvents, then
-// the trail's log files) and returns the account's event queue, or nil
-// when it has none (the store then only answers from the fallback).
+// the trail's log files) and returns the account's events: its queue, if
+// it has one, and the store.
 func accountEvents(a config.Account, acct *driftaws.Account, store *cloudtrail.Store) *reconciler.AccountEvents {
 	if ct := a.CloudTrail; ct != nil {
 		var chain cloudtrail.Chain
@@ -106,10 +106,11 @@ func accountEvents(a config.Account, acct *driftaws.Account, store *cloudtrail.S
 		}
 		store.SetFallback(chain)
 	}
-	if a.Events == nil {
-		return nil
+	ev := &reconciler.AccountEvents{Actors: store}
+	if a.Events != nil {
+		ev.Queue = cloudtrail.NewQueue(acct.SDKConfig(), a.Events.SQSQueueURL, a.Events.Wait())
 	}
-	return &reconciler.AccountEvents{Queue: cloudtrail.NewQueue(acct.SDKConfig(), a.Events.SQSQueueURL, a.Events.Wait()), Actors: store}
+	return ev
 }
 
 // named reports whether a target names want through field.

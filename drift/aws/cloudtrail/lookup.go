@@ -27,7 +27,7 @@ var _ LookupAPI = (*cloudtrail.Client)(nil)
 
 // Lookup attributes a drifted resource with CloudTrail's LookupEvents: the
 // newest successful write event whose resources name it (by name, then by
-// ARN or security group id), read from at most MaxPages pages of 50
+// ARN or security group id), read from at most three pages of 50
 // events. Its requests share one limiter at LookupEventsPerSecond, so
 // drift found on many resources at once waits rather than being throttled.
 type Lookup struct {

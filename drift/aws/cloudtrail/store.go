@@ -139,7 +139,21 @@ func (s *Store) ResolveActor(ctx context.Context, ref drift.ObjectRef, arn strin
 	}
 	fctx, cancel := context.WithTimeout(ctx, FallbackTimeout)
 	defer cancel()
-	return fb.ResolveActor(fctx, ref, arn)
+	a, err := fb.ResolveActor(fctx, ref, arn)
+	if err == nil && a != nil && a.Principal != "" && s.settledAfter(ref.Kind, ref.Name, a.Time) {
+		// The newest write CloudTrail knows of came before the resource was
+		// last seen in sync: it does not explain this drift (log files
+		// arrive minutes late).
+		return &drift.Actor{Unknown: driftaws.ActorUnknown}, nil
+	}
+	return a, err
+}
+
+// settledAfter reports whether the resource was seen in sync after t.
+func (s *Store) settledAfter(kind, name string, t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return t.Before(s.settled[storeKey{kind, name}])
 }
 
 var _ driftaws.ActorResolver = (*Store)(nil)

@@ -132,3 +132,18 @@ func TestStoreFallbackDeadline(t *testing.T) {
 		t.Fatalf("near the deadline: %+v, %v, asked %v", a, err, fb.asked)
 	}
 }
+
+// TestStoreFallbackBeforeSettled: a fallback's newest write older than the
+// last in-sync comparison explains no drift.
+func TestStoreFallbackBeforeSettled(t *testing.T) {
+	s := NewStore()
+	s.SetFallback(&recordingResolver{actor: &drift.Actor{Principal: "arn:aws:iam::123456789012:user/carol", Time: t0}})
+	ref := driftaws.Ref(driftaws.KindIAMRole, "app")
+	if a, err := s.ResolveActor(context.Background(), ref, ""); err != nil || a.Principal == "" {
+		t.Fatalf("before any settle: %+v, %v", a, err)
+	}
+	s.Settled(driftaws.KindIAMRole, "app", t0.Add(time.Minute))
+	if a, err := s.ResolveActor(context.Background(), ref, ""); err != nil || a.Principal != "" || a.Unknown != driftaws.ActorUnknown {
+		t.Fatalf("after a later settle: %+v, %v", a, err)
+	}
+}
