@@ -22,6 +22,13 @@
 // and LogFiles (a trail's gzip JSON log files in S3, in the documented
 // AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/ layout), in a Chain.
 // When nothing names the resource the actor stays explicitly unknown.
+// Each fallback lookup gets FallbackTimeout, and none starts within
+// FallbackReserve of the caller's deadline.
+//
+// A comparison that finds a resource in sync calls Store.Settled: an event
+// or a fallback's write older than that explains no later drift, so a
+// change whose event never came (or whose log file has not arrived yet)
+// is "unknown", never pinned on the previous writer.
 //
 // The package reads only; it never logs or decides: reconciler reads the
 // queue, logs, counts and wakes targets.
