@@ -76,6 +76,8 @@ bench: testenv build ## run the benchmarks (ratios against a baseline, side by s
 	$(GO) run ./fixtures/bench/helmrender -trueup $(BIN) -helm $(TRUEUP_TESTENV_DIR)/helm
 	@echo "== steady state at 1,000 objects: trueup no-change reconcile vs fluxcd/pkg/ssa ApplyAll (time-ratio, reqs-ratio), edit-to-drift delay"
 	$(GO) test -run '^$$' -bench BenchmarkSteadyState -benchtime 5x ./reconciler/
+	@echo "== cloud drift on moto: change-to-drift delay with CloudTrail events on SQS vs polling every 10s (p50/p95, one run)"
+	$(GO) test -run '^$$' -bench BenchmarkCloudEventLatency -benchtime 1x ./reconciler/
 	@echo "== 10,000 objects (SCALE_FLAGS=\"-targets 2 -objects 100\" for a quick run): first apply and diff vs kubectl --server-side, daemon RSS, idle CPU, one edit's requests"
 	$(GO) run ./fixtures/bench/scale -trueup $(BIN) $(SCALE_FLAGS)
 	@echo "== 200 targets × 50 objects on three replicas (ha, PostgreSQL history): targets owned, RSS, idle CPU and API requests per replica"

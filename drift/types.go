@@ -3,6 +3,7 @@ package drift
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -77,6 +78,15 @@ type Actor struct {
 	Time time.Time `json:"time,omitempty"`
 	// Principal is a cloud identity (an IAM ARN), when known.
 	Principal string `json:"principal,omitempty"`
+	// SessionIssuer is the role (or user) whose session the cloud
+	// principal is, from CloudTrail's sessionContext.sessionIssuer.
+	SessionIssuer string `json:"sessionIssuer,omitempty"`
+	// SourceIP is where the cloud call came from (CloudTrail's
+	// sourceIPAddress; an AWS service name for calls a service made).
+	SourceIP string `json:"sourceIP,omitempty"`
+	// Event is the cloud API call that wrote the value (CloudTrail's
+	// eventName, e.g. PutBucketPublicAccessBlock).
+	Event string `json:"event,omitempty"`
 	// Unknown, when neither Manager nor Principal can be told, says so and
 	// why, for people to read: "actor unknown (no CloudTrail)".
 	Unknown string `json:"unknown,omitempty"`
@@ -92,6 +102,26 @@ func (a Actor) Name() string {
 		return a.Principal
 	}
 	return a.Unknown
+}
+
+// Summary is Name with what else is known of a cloud actor: the call, the
+// session issuer and the source address, e.g. "arn:aws:sts::1:assumed-role/Admin/alice
+// (PutBucketPublicAccessBlock, session of arn:aws:iam::1:role/Admin, from 203.0.113.7)".
+func (a Actor) Summary() string {
+	var more []string
+	if a.Event != "" {
+		more = append(more, a.Event)
+	}
+	if a.SessionIssuer != "" {
+		more = append(more, "session of "+a.SessionIssuer)
+	}
+	if a.SourceIP != "" {
+		more = append(more, "from "+a.SourceIP)
+	}
+	if len(more) == 0 || a.Manager != "" {
+		return a.Name()
+	}
+	return a.Name() + " (" + strings.Join(more, ", ") + ")"
 }
 
 // FieldDiff is one drifted field.

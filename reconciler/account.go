@@ -34,6 +34,9 @@ type AccountDestination struct {
 	// UnmanagedKinds are the kinds scanned for unmanaged resources, whether
 	// or not Git declares any of them; empty scans every supported kind.
 	UnmanagedKinds []string
+	// Events, when set, reads the account's CloudTrail events: a write
+	// wakes the targets that declare what it names, at once.
+	Events *AccountEvents
 }
 
 // WithAccounts sets the cloud accounts, keyed by account name; they must
@@ -175,7 +178,9 @@ func (r *Reconciler) planAccount(ctx context.Context, t *config.Target, st *targ
 	}
 	// Compare also returns an error when some objects are unknown; their
 	// reports say so, and the rest of the report stands.
+	compared := r.now()
 	rep, err := acct.Compare(ctx, objs, r.ignoreRules(t))
+	a.Events.settle(rep, compared)
 	if err != nil && (len(rep.Objects) != len(objs) || !errors.Is(err, driftaws.ErrUnknown)) {
 		return nil, &StageError{Stage: StageCluster, Revision: d.Revision, Err: err}
 	}

@@ -54,6 +54,7 @@ func (r *Reconciler) Run(ctx context.Context, opts RunOptions) error {
 			}
 		}
 	}
+	r.startAccountEvents(ctx, &wg)
 	if r.own != nil {
 		r.runShared(ctx, opts)
 		wg.Wait()

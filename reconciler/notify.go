@@ -127,9 +127,10 @@ func eventFields(fields []drift.FieldDiff) []notifications.Field {
 	return out
 }
 
-// actorName is the field manager, the cloud principal, or why the actor is
-// unknown.
-func actorName(a drift.Actor) string { return a.Name() }
+// actorName is the field manager, the cloud principal (with its call,
+// session issuer and source address when CloudTrail told them), or why the
+// actor is unknown.
+func actorName(a drift.Actor) string { return a.Summary() }
 
 // commitURLPrefix returns the web address prefix of a commit of an http(s)
 // Git source (GitHub, Gitea and GitLab all answer /commit/<sha>), or "".

@@ -103,6 +103,7 @@ type Reconciler struct {
 	log          *slog.Logger
 	now          func() time.Time
 	metrics      *Metrics
+	eventMetrics *EventMetrics
 	observers    []func(*Outcome)
 	rec          recorder
 	publisher    Publisher

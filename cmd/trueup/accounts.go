@@ -6,6 +6,7 @@ import (
 	"time"
 
 	driftaws "github.com/trueup-dev/trueup/drift/aws"
+	"github.com/trueup-dev/trueup/drift/aws/cloudtrail"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/config"
 )
@@ -23,11 +24,23 @@ func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Targ
 		path := fmt.Sprintf("accounts[%d]", i)
 		base := driftaws.Config{AccountID: a.AccountID, Region: a.Region, Endpoint: a.Endpoint, Profile: a.Profile,
 			CallTimeout: driftaws.CallTimeoutFor(shortestTimeout(targets, a.Name), 0)}
-		acct, err := newRoleAccount(ctx, base, a.AssumeRole, "")
+		// With events or CloudTrail, every client of the account
+		// attributes drift through one store of the newest event per
+		// resource.
+		var store *cloudtrail.Store
+		var opts []driftaws.Option
+		if a.Events != nil || a.CloudTrail != nil {
+			store = cloudtrail.NewStore()
+			opts = append(opts, driftaws.WithActorResolver(store))
+		}
+		acct, err := newRoleAccount(ctx, base, a.AssumeRole, "", opts...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		d := &reconciler.AccountDestination{Account: acct, Roles: map[string]*driftaws.Account{}}
+		if store != nil {
+			d.Events = accountEvents(a, acct, store)
+		}
 		if u := a.Unmanaged; u != nil {
 			d.Unmanaged = &driftaws.Filter{NamePrefixes: u.NamePrefixes, Tags: u.Tags}
 			d.UnmanagedKinds = u.Kinds
@@ -41,7 +54,7 @@ func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Targ
 				d.Roles[ar.Role.Key()] = acct
 				continue
 			}
-			c, err := newRoleAccount(ctx, base, ar.Role, ar.SessionName())
+			c, err := newRoleAccount(ctx, base, ar.Role, ar.SessionName(), opts...)
 			if err != nil {
 				return nil, fmt.Errorf("%s (account %q): %w", ar.From, a.Name, err)
 			}
@@ -56,7 +69,7 @@ func newAccounts(ctx context.Context, cfg *config.Config, targets []*config.Targ
 // base credentials) with session (empty: the role's sessionName). The
 // external id is read here and kept only in the client's credential
 // provider.
-func newRoleAccount(ctx context.Context, base driftaws.Config, role *config.AssumeRole, session string) (*driftaws.Account, error) {
+func newRoleAccount(ctx context.Context, base driftaws.Config, role *config.AssumeRole, session string, opts ...driftaws.Option) (*driftaws.Account, error) {
 	ac := base
 	if role != nil {
 		if session == "" {
@@ -71,7 +84,33 @@ func newRoleAccount(ctx context.Context, base driftaws.Config, role *config.Assu
 			ac.AssumeRole.ExternalID = id.Reveal()
 		}
 	}
-	return driftaws.NewAccount(ctx, ac)
+	return driftaws.NewAccount(ctx, ac, opts...)
+}
+
+// accountEvents sets the store's fallback (CloudTrail LookupEvents, then
+// the trail's log files) and returns the account's events: its queue, if
+// it has one, and the store.
+func accountEvents(a config.Account, acct *driftaws.Account, store *cloudtrail.Store) *reconciler.AccountEvents {
+	if ct := a.CloudTrail; ct != nil {
+		var chain cloudtrail.Chain
+		if ct.Lookup() {
+			chain = append(chain, cloudtrail.NewLookupClient(acct.SDKConfig()))
+		}
+		if ct.S3Bucket != "" {
+			regions := []string{a.Region}
+			if a.Region != "us-east-1" {
+				regions = append(regions, "us-east-1") // IAM's global events
+			}
+			chain = append(chain, cloudtrail.NewLogFiles(acct.SDKConfig(), cloudtrail.LogFilesConfig{
+				Bucket: ct.S3Bucket, Prefix: ct.Prefix, AccountID: a.AccountID, Regions: regions, Days: ct.Days}, nil))
+		}
+		store.SetFallback(chain)
+	}
+	ev := &reconciler.AccountEvents{Actors: store}
+	if a.Events != nil {
+		ev.Queue = cloudtrail.NewQueue(acct.SDKConfig(), a.Events.SQSQueueURL, a.Events.Wait())
+	}
+	return ev
 }
 
 // named reports whether a target names want through field.

@@ -188,13 +188,23 @@ func actor(a *drift.Actor) string {
 		return "  (" + a.Unknown + ")"
 	}
 	s := "  (by " + a.Name()
-	if a.Operation != "" {
-		s += ", " + a.Operation
+	for _, more := range []string{a.Operation, a.Event, prefixed("session of ", a.SessionIssuer), prefixed("from ", a.SourceIP)} {
+		if more != "" {
+			s += ", " + more
+		}
 	}
 	if !a.Time.IsZero() {
 		s += ", " + a.Time.UTC().Format("2006-01-02 15:04:05Z")
 	}
 	return s + ")"
+}
+
+// prefixed is prefix+s, or "" when s is.
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }
 
 func short(sha string) string {

@@ -118,13 +118,14 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	go retain(ctx, h, cfg.History.Retention.Duration, log)
 	go housekeep(ctx, st, log)
 	metrics := reconciler.NewMetrics(reg)
+	eventMetrics := reconciler.NewEventMetrics(reg)
 	var haMetrics *lease.Metrics // registered once a config enables ha
 	build := func(cfg *config.Config) (*generationRun, error) {
 		targets, err := selectTargets(cfg, nil)
 		if err != nil {
 			return nil, err
 		}
-		g, err := startGeneration(ctx, cfg, targets, st, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(metrics)), log)
+		g, err := startGeneration(ctx, cfg, targets, st, append(rec, reconciler.WithLogger(log), reconciler.WithMetrics(metrics), reconciler.WithEventMetrics(eventMetrics)), log)
 		if err != nil {
 			return nil, err
 		}

@@ -216,6 +216,7 @@ type Account struct {
 	iam    *iam.Client
 	ec2    *ec2.Client
 	sts    *sts.Client
+	sdk    awssdk.Config
 	actors ActorResolver
 	now    func() time.Time
 
@@ -239,7 +240,7 @@ func NewAccount(ctx context.Context, cfg Config, opts ...Option) (*Account, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: load aws config: %w", cfg, err)
 	}
-	a := &Account{cfg: cfg, actors: o.actors, now: o.now}
+	a := &Account{cfg: cfg, sdk: awsCfg, actors: o.actors, now: o.now}
 	a.s3 = s3.NewFromConfig(awsCfg, func(so *s3.Options) { so.UsePathStyle = cfg.Endpoint != "" })
 	a.iam = iam.NewFromConfig(awsCfg)
 	a.ec2 = ec2.NewFromConfig(awsCfg)
@@ -407,3 +408,8 @@ func (a *Account) CheckIdentity(ctx context.Context) error {
 	a.verified = true
 	return nil
 }
+
+// SDKConfig is the account's SDK configuration (region, endpoint,
+// credentials, retryer, rate-limited HTTP client), for clients of other
+// services that read the same account (an event queue, CloudTrail).
+func (a *Account) SDKConfig() awssdk.Config { return a.sdk.Copy() }

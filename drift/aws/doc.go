@@ -57,9 +57,10 @@
 // Unmanaged lists resources of the supported kinds that no target declares,
 // as driftctl does. A failed listing is a *ListError per kind, which
 // UnknownListings turns into Unknown reports ("Kind/*") saying what is
-// unknown and why. An ActorResolver (a CloudTrail lookup) may attribute
-// drifted resources to a principal; without one (the default) every
-// drifted field says "actor unknown (no CloudTrail)".
+// unknown and why. An ActorResolver may attribute drifted resources to a
+// principal (package cloudtrail: the newest CloudTrail event seen on the
+// account's queue, LookupEvents, or the trail's log files); without one
+// (the default) every drifted field says "actor unknown (no CloudTrail)".
 //
 // The package only reads: it never writes to the account, logs, notifies
 // or decides what to do about drift. reconciler/aws writes, through the

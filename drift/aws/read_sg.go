@@ -216,3 +216,17 @@ func ec2TagMap(tags []ec2types.Tag) map[string]string {
 // isDefaultGroup reports whether a group is a VPC's default group, which
 // AWS creates and which cannot be deleted.
 func isDefaultGroup(name string) bool { return strings.EqualFold(name, "default") }
+
+// SecurityGroupName returns the name of the security group with id, for
+// callers that know a group only by id (a CloudTrail event). A group that
+// does not exist (any more) is an error.
+func (a *Account) SecurityGroupName(ctx context.Context, id string) (string, error) {
+	out, err := a.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+	if err != nil {
+		return "", fmt.Errorf("SecurityGroup/%s: describe: %w", id, err)
+	}
+	if len(out.SecurityGroups) != 1 {
+		return "", fmt.Errorf("SecurityGroup/%s: describe: %d groups have that id", id, len(out.SecurityGroups))
+	}
+	return awssdk.ToString(out.SecurityGroups[0].GroupName), nil
+}

@@ -171,6 +171,14 @@ type Account struct {
 	// Unmanaged, when set, reports resources that no target declares (like
 	// driftctl).
 	Unmanaged *Unmanaged `json:"unmanaged,omitempty"`
+	// Events, when set, reads the account's CloudTrail management events
+	// from an SQS queue: a write wakes the comparison of the resource it
+	// names and attributes its drift (see AccountEvents).
+	Events *AccountEvents `json:"events,omitempty"`
+	// CloudTrail, when set, attributes drift that no event explains from
+	// CloudTrail: LookupEvents, and the trail's log files in S3 when
+	// S3Bucket is set.
+	CloudTrail *AccountCloudTrail `json:"cloudTrail,omitempty"`
 }
 
 // Unmanaged narrows the unmanaged-resource report: resources of Kinds

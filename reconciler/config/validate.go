@@ -335,6 +335,7 @@ func validateAccount(e *errs, p string, a *Account) {
 			oneOf(e, index(field(field(p, "unmanaged"), "kinds"), i), k, driftaws.Kinds()...)
 		}
 	}
+	validateAccountEvents(e, p, a)
 }
 
 func validateTarget(e *errs, p string, t *Target, idx nameIndex) {
