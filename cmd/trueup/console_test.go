@@ -406,6 +406,33 @@ func TestTargetPageSaysWhyARevisionIsHeld(t *testing.T) {
 	}
 }
 
+// A cloud drift's actor on the target and episode pages is the CloudTrail
+// identity with its call, session issuer and source address.
+func TestPagesShowTheCloudActor(t *testing.T) {
+	actor := &drift.Actor{Principal: "arn:aws:sts::111122223333:assumed-role/Admin/alice", SessionIssuer: "arn:aws:iam::111122223333:role/Admin",
+		SourceIP: "203.0.113.7", Event: "PutBucketPublicAccessBlock"}
+	ep := state.Episode{ID: "s3/bucket/1", Target: "s3", Object: "Bucket/logs", Drift: drift.Drifted, Opened: time.Unix(0, 0), Status: state.EpisodeOpen,
+		Actor: actor, Fields: []drift.FieldDiff{{Path: "/spec/publicAccessBlock/blockPublicAcls", Desired: true, Live: false, Actor: actor}}}
+	want := template.HTMLEscapeString(actor.Summary())
+	for name, exec := range map[string]func(*bytes.Buffer) error{
+		"target": func(b *bytes.Buffer) error {
+			return targetPage.ExecuteTemplate(b, "layout.html", targetPageData{Name: "s3", Episodes: []state.Episode{ep},
+				Outcome: &reconciler.Outcome{Action: reconciler.ActionDetected, Start: time.Now()}})
+		},
+		"episode": func(b *bytes.Buffer) error {
+			return episodePage.ExecuteTemplate(b, "layout.html", episodePageData{Episode: ep})
+		},
+	} {
+		var b bytes.Buffer
+		if err := exec(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) || !strings.Contains(b.String(), "from 203.0.113.7") {
+			t.Errorf("%s page lacks the actor %q:\n%s", name, want, b.String())
+		}
+	}
+}
+
 func TestTargetRowFromOutcome(t *testing.T) {
 	o := &reconciler.Outcome{Action: reconciler.ActionFailed, Err: errors.New("apply: denied"), Start: time.Unix(100, 0),
 		Revision:   sources.Revision{Commit: "c0ffee", Author: sources.Person{Name: "Ada"}},
