@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +75,7 @@ drift-updated, drift-resolved, pull-request, notification, checkpoint.`,
   trueup history export --format jsonl > trueup-history.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := outputFormat(ho.output, "table", "json", "csv"); err != nil {
+			if err := outputFormat(ho.output, "table", "json", "yaml", "csv"); err != nil {
 				return err
 			}
 			f, err := ho.filter(time.Now())
@@ -101,7 +100,7 @@ drift-updated, drift-resolved, pull-request, notification, checkpoint.`,
 	fl.StringVar(&ho.until, "until", "", "before this time: RFC 3339 or a duration ago")
 	fl.StringSliceVar(&ho.types, "type", nil, "only these record types (comma separated)")
 	cmd.Flags().IntVar(&ho.limit, "limit", 1000, "at most this many records")
-	cmd.Flags().StringVarP(&ho.output, "output", "o", "table", "output format: table, json or csv")
+	cmd.Flags().StringVarP(&ho.output, "output", "o", "table", "output format: table, json, yaml or csv")
 	cmd.AddCommand(newHistoryShowCommand(opts), newHistoryVerifyCommand(opts), newHistoryExportCommand(opts, ho))
 	return cmd
 }
@@ -154,13 +153,11 @@ func recordRow(r history.Record) []string {
 
 func writeRecords(w io.Writer, format string, recs []history.Record) error {
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
+	case "json", "yaml":
 		if recs == nil {
 			recs = []history.Record{}
 		}
-		return enc.Encode(recs)
+		return writeAs(w, format, recs)
 	case "csv":
 		cw := csv.NewWriter(w)
 		_ = cw.Write(recordColumns)
@@ -194,11 +191,15 @@ func truncateText(s string, n int) string {
 }
 
 func newHistoryShowCommand(opts *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	output := "json"
+	cmd := &cobra.Command{
 		Use:   "show SEQ",
 		Short: "Show one history record in full, with its masked diff",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := outputFormat(output, "json", "yaml"); err != nil {
+				return err
+			}
 			seq, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || seq < 1 {
 				return &exitCodeError{code: exitError, err: fmt.Errorf("record id %q: use the SEQ column of 'trueup history'", args[0])}
@@ -211,12 +212,12 @@ func newHistoryShowCommand(opts *globalOptions) *cobra.Command {
 				if err != nil {
 					return &exitCodeError{code: exitError, err: err}
 				}
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return writeAs(cmd.OutOrStdout(), output, r)
 			})
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", output, "output format: json or yaml")
+	return cmd
 }
 
 func newHistoryVerifyCommand(opts *globalOptions) *cobra.Command {

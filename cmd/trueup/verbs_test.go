@@ -204,3 +204,50 @@ func TestDaemonVerbs(t *testing.T) {
 		}
 	})
 }
+
+// -o yaml is the same document as -o json wherever -o json exists.
+func TestYAMLOutputMatchesJSON(t *testing.T) {
+	cfg := demoConfig(t, "/nonexistent/kubeconfig")
+	for _, args := range [][]string{
+		{"version"},
+		{"validate", "-c", cfg},
+		{"history", "-c", cfg},
+	} {
+		t.Run(strings.Join(args[:1], " "), func(t *testing.T) {
+			js, stderr, code := trueup(t, append(args, "-o", "json")...)
+			if code != 0 {
+				t.Fatalf("-o json: exit %d %s", code, stderr)
+			}
+			ys, stderr, code := trueup(t, append(args, "-o", "yaml")...)
+			if code != 0 {
+				t.Fatalf("-o yaml: exit %d %s", code, stderr)
+			}
+			fromYAML, err := yaml.YAMLToJSON([]byte(ys))
+			if err != nil {
+				t.Fatalf("not YAML: %v\n%s", err, ys)
+			}
+			var a, b any
+			if err := json.Unmarshal([]byte(js), &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(fromYAML, &b); err != nil {
+				t.Fatal(err)
+			}
+			if ja, jb := mustMarshal(t, a), mustMarshal(t, b); ja != jb || strings.HasPrefix(strings.TrimSpace(ys), "{") {
+				t.Errorf("-o yaml differs from -o json (or is JSON):\n%s\n%s", ys, js)
+			}
+		})
+	}
+	if _, stderr, code := trueup(t, "diff", "-o", "xml", "-c", cfg); code != exitError || !strings.Contains(stderr, "[text json yaml]") {
+		t.Errorf("diff -o xml: exit %d %q, want the formats listed", code, stderr)
+	}
+}
+
+func mustMarshal(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
