@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -258,6 +259,32 @@ func TestCrossSite(t *testing.T) {
 			}
 			if msg := crossSite(req); (msg != "") != tt.refused {
 				t.Errorf("crossSite = %q, refused want %v", msg, tt.refused)
+			}
+		})
+	}
+}
+
+// A failed action's status code and body: 409 with the owner for another
+// replica's target, 404 unknown, 409 conflict, 400 bad input.
+func TestActionError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		code int
+		body string
+	}{
+		{name: "another replica", err: &reconciler.NotOwnerError{Target: "web", Owner: "trueup-1"}, code: 409, body: `"owner":"trueup-1"`},
+		{name: "unknown", err: fmt.Errorf("target x: %w", reconciler.ErrUnknown), code: 404, body: "target x"},
+		{name: "conflict", err: fmt.Errorf("target web: %w: suspended", reconciler.ErrConflict), code: 409, body: "suspended"},
+		{name: "bad input", err: badRequest("for: use a duration"), code: 400, body: "use a duration"},
+		{name: "wait ran out", err: fmt.Errorf("wait: %w", context.DeadlineExceeded), code: 504, body: "wait"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			actionError(rec, tt.err)
+			if rec.Code != tt.code || !strings.Contains(rec.Body.String(), tt.body) {
+				t.Errorf("%d %q, want %d with %q", rec.Code, rec.Body.String(), tt.code, tt.body)
 			}
 		})
 	}

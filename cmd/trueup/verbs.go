@@ -92,7 +92,7 @@ type getter struct {
 	target       string
 	w            io.Writer
 	printedTitle bool
-	last         map[string]string // row by key, for --watch
+	last         map[string]string // item JSON by key, for --watch
 }
 
 // once lists and prints what changed since last (everything the first
@@ -125,8 +125,9 @@ func (g *getter) once(ctx context.Context, prev string) (string, error) {
 	seen := map[string]string{}
 	for _, it := range items {
 		key, row := g.row(it, now)
-		seen[key] = row
-		if g.last == nil || g.last[key] != row {
+		b, _ := json.Marshal(it) // what changed, not how long ago it was
+		seen[key] = string(b)
+		if g.last == nil || g.last[key] != seen[key] {
 			fmt.Fprintln(tw, row)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -159,6 +160,36 @@ func TestDaemonVerbs(t *testing.T) {
 		}
 	})
 
+	t.Run("get --watch prints the rows that change", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		out := &lockedBuffer{}
+		done := make(chan int, 1)
+		go func() {
+			done <- run(ctx, []string{"get", "targets", "--watch", "--server", server, "--token", opA}, streams{in: strings.NewReader(""), out: out, err: out})
+		}()
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("get --watch printed:\n%s", out.String())
+			}
+		})
+		waitUntil(t, "the first listing", func() bool { return strings.Contains(out.String(), "\nweb ") })
+		if _, stderr, code := as(opA, "suspend", "web", "--reason", "watch me"); code != 0 {
+			t.Fatalf("suspend: %s", stderr)
+		}
+		waitUntil(t, "the suspended row", func() bool { return strings.Contains(out.String(), "suspended") })
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("get --watch: exit %d\n%s", code, out.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(lines[0], "TARGET") || !strings.Contains(lines[2], "by system:serviceaccount:"+ns+":operator-a watch me") {
+			t.Errorf("get --watch printed:\n%s\nwant the title, web, then web suspended", out.String())
+		}
+		if _, stderr, code := as(opA, "resume", "web"); code != 0 {
+			t.Fatalf("resume: %s", stderr)
+		}
+	})
+
 	t.Run("suspend is kept across a restart; resume", func(t *testing.T) {
 		out, stderr, code := as(opA, "suspend", "web", "--reason", "migration")
 		if code != 0 || !strings.HasPrefix(out, "target web: suspended by system:serviceaccount:"+ns+":operator-a") {
@@ -203,6 +234,7 @@ func TestDaemonVerbs(t *testing.T) {
 			t.Errorf("reconcile after resume: exit %d\n%s%s", code, out, stderr)
 		}
 	})
+
 }
 
 // -o yaml is the same document as -o json wherever -o json exists.
