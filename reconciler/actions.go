@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,6 +156,7 @@ func (r *Reconciler) Resume(ctx context.Context, target string, by ActionBy) err
 	r.appendAction(ctx, rec)
 	st.setSuspension(nil)
 	r.setTargetStatus(target, state.TargetPending)
+	st.addRequest(&request{actor: by.Actor, done: make(chan *Outcome, 1)}) // a reconcile now, as the user
 	st.trigger(TriggerOperator)
 	r.log.Info("target resumed", "target", target, "actor", by.Actor)
 	return nil
@@ -200,7 +202,7 @@ func (r *Reconciler) request(ctx context.Context, target string, q *request, wai
 	select {
 	case out := <-q.done:
 		if out == nil {
-			return nil, fmt.Errorf("target %s: %w: suspended before the reconcile ran", target, ErrConflict)
+			return nil, fmt.Errorf("target %s: %w: the reconcile did not run: the target was suspended or handed to another replica meanwhile; ask again", target, ErrConflict)
 		}
 		return out, nil
 	case <-ctx.Done():
@@ -359,7 +361,7 @@ func (r *Reconciler) loopReconcile(ctx context.Context, name string, st *targetS
 		var actors []string
 		for _, q := range reqs {
 			opts.pullRequests = opts.pullRequests || q.pullRequest
-			if q.actor != "" && !strings.Contains(strings.Join(actors, "\x00"), q.actor) {
+			if q.actor != "" && !slices.Contains(actors, q.actor) {
 				actors = append(actors, q.actor)
 			}
 		}
@@ -445,6 +447,14 @@ func (s *targetState) addRequest(q *request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, q)
+}
+
+// dropRequests answers the requests waiting that the loop will not serve
+// (it stopped: the target went to another replica).
+func (s *targetState) dropRequests() {
+	for _, q := range s.takeRequests() {
+		q.done <- nil
+	}
 }
 
 func (s *targetState) takeRequests() []*request {

@@ -34,13 +34,13 @@ func actionsConfig(t *testing.T, env *kubeenv.Env, ns string) string {
 	return cfg
 }
 
-// runLoops runs the daemon's loops (without watches) until the test ends
-// or the returned stop is called, after every target's first reconcile.
-func runLoops(t *testing.T, d *daemon) (stop func()) {
+// runLoops runs r's loops (without watches) until the test ends or the
+// returned stop is called, once every target is reconciled (want
+// outcomes).
+func runLoops(t *testing.T, r *reconciler.Reconciler, want int) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	r := d.gen().r
 	go func() {
 		defer close(done)
 		ro := reconciler.DefaultRunOptions()
@@ -49,7 +49,7 @@ func runLoops(t *testing.T, d *daemon) (stop func()) {
 	}()
 	stop = func() { cancel(); <-done }
 	t.Cleanup(stop)
-	waitUntil(t, "every target's first reconcile", func() bool { return len(r.Pending()) == 0 && len(r.Status()) >= 1 })
+	waitUntil(t, "every target's first reconcile", func() bool { return len(r.Pending()) == 0 && len(r.Status()) == want })
 	return stop
 }
 
@@ -93,7 +93,7 @@ func TestOperatorActions(t *testing.T) {
 	ns := env.Namespace(t)
 	cfg := actionsConfig(t, env, ns)
 	m, d := testDaemon(t, cfg)
-	runLoops(t, d)
+	runLoops(t, d.gen().r, 2)
 	for _, o := range d.gen().r.Status() {
 		if o.Err != nil {
 			t.Fatalf("target %s: first reconcile failed: %v", o.Target, o.Err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -206,17 +205,8 @@ func reTokened(t *testing.T, env *kubeenv.Env, token string, change func(claims 
 // a first reconcile, so the API has outcomes and the history records.
 func firstReconciles(t *testing.T, r *reconciler.Reconciler) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ro := reconciler.DefaultRunOptions()
-		ro.Watch = false
-		_ = r.Run(ctx, ro)
-	}()
-	waitUntil(t, "every target's first reconcile", func() bool { return len(r.Pending()) == 0 && len(r.Status()) == 2 })
-	cancel()
-	<-done
+	stop := runLoops(t, r, 2)
+	stop()
 }
 
 // targetsOf lists the "target" members of a JSON array (or of its
