@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -447,6 +448,16 @@ func (s *targetState) addRequest(q *request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, q)
+}
+
+// dropRequests answers every target's requests still waiting.
+func (r *Reconciler) dropRequests() {
+	r.mu.Lock()
+	states := slices.Collect(maps.Values(r.targets))
+	r.mu.Unlock()
+	for _, st := range states {
+		st.dropRequests()
+	}
 }
 
 // dropRequests answers the requests waiting that the loop will not serve

@@ -38,4 +38,12 @@
 // waits for its batch at most a few seconds, and what the database does
 // not take goes to dataDir/history-spool, one file per batch, appended in
 // order when it answers again, also by the next process.
+//
+// Operators act on targets (actions.go): reconcile now (served by the
+// target's loop, as the user), suspend and resume, accept a drift episode
+// for a while, open the drift's pull request. Each is a history record
+// with the user as actor; suspensions and acceptances are read back from
+// the history when the loops start and when a replica takes a target over.
+// Only the replica owning a target acts on it; another answers
+// NotOwnerError naming the owner.
 package reconciler

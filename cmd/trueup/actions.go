@@ -70,7 +70,7 @@ type actionFunc func(ctx context.Context, w http.ResponseWriter, a *actionReques
 // action wraps an action with the checks every one shares: CSRF, body.
 func (d *daemon) action(f actionFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if msg := crossSite(r); msg != "" {
+		if msg := crossSite(r, d.gen().cfg.Server.PublicURL); msg != "" {
 			http.Error(w, "forbidden: "+msg, http.StatusForbidden)
 			return
 		}
@@ -100,8 +100,9 @@ var errAnswered = errors.New("answered")
 
 // crossSite says why a request that no bearer token vouches for is
 // refused as cross-site, "" when it is not: its Origin, else its Referer,
-// must be this daemon; a cookie without either is refused.
-func crossSite(r *http.Request) string {
+// must be this daemon (the request's Host, or server.publicURL's host
+// behind a proxy that rewrites Host); a cookie without either is refused.
+func crossSite(r *http.Request, publicURL string) string {
 	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		return ""
 	}
@@ -114,7 +115,7 @@ func crossSite(r *http.Request) string {
 			continue
 		}
 		u, err := url.Parse(v)
-		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) && !samePublicHost(u, publicURL) {
 			return fmt.Sprintf("%s %q is not this daemon (%s); post from the daemon's own pages, or send a bearer token", h, v, r.Host)
 		}
 		return ""
@@ -123,6 +124,11 @@ func crossSite(r *http.Request) string {
 		return "a request with a session cookie but no Origin or Referer; post from the daemon's own pages, or send a bearer token"
 	}
 	return ""
+}
+
+func samePublicHost(u *url.URL, publicURL string) bool {
+	p, err := url.Parse(publicURL)
+	return publicURL != "" && err == nil && p.Host != "" && strings.EqualFold(u.Host, p.Host) && strings.EqualFold(u.Scheme, p.Scheme)
 }
 
 // parseAction reads the body (JSON or form) of an action.

@@ -248,6 +248,8 @@ func TestCrossSite(t *testing.T) {
 		{name: "cross-site fetch", headers: []string{"Sec-Fetch-Site: cross-site", "Origin: http://trueup.example:8080"}, refused: true},
 		{name: "cookie without origin or referer", headers: []string{"Cookie: s=1"}, refused: true},
 		{name: "a client without cookie (auth off, CLI)", headers: nil},
+		{name: "the public URL behind a proxy", headers: []string{"Origin: https://trueup.example.com", "Cookie: s=1"}},
+		{name: "the public host on http", headers: []string{"Origin: http://trueup.example.com", "Cookie: s=1"}, refused: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,7 +259,7 @@ func TestCrossSite(t *testing.T) {
 				k, v, _ := strings.Cut(hv, ": ")
 				req.Header.Set(k, v)
 			}
-			if msg := crossSite(req); (msg != "") != tt.refused {
+			if msg := crossSite(req, "https://trueup.example.com/"); (msg != "") != tt.refused {
 				t.Errorf("crossSite = %q, refused want %v", msg, tt.refused)
 			}
 		})
