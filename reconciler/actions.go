@@ -246,8 +246,22 @@ func (r *Reconciler) AcceptEpisode(ctx context.Context, id string, d time.Durati
 		return nil, time.Time{}, fmt.Errorf("episode %s: accept: state: %w", id, err)
 	}
 	st.accept(closed, until, now)
+	r.publishAccepted(closed, until, by)
 	r.log.Info("drift accepted", "target", ep.Target, "object", ep.Object, "episode", id, "until", until, "actor", by.Actor)
 	return &closed, until, nil
+}
+
+// publishAccepted tells the notifiers that the episode closed as
+// accepted, by whom and until when (its thread is resolved).
+func (r *Reconciler) publishAccepted(ep state.Episode, until time.Time, by ActionBy) {
+	t, ok := r.cfg.Target(ep.Target)
+	if r.publisher == nil || !ok {
+		return
+	}
+	ev := episodeEvent(r.eventContext(t), &Outcome{Target: ep.Target, Start: ep.Closed},
+		episodeChange{Episode: ep, Transition: state.Transition{Kind: state.TransitionResolved, How: state.EpisodeAccepted}})
+	ev.Message = withReason(fmt.Sprintf("accepted by %s until %s", by.Actor, until.UTC().Format(time.RFC3339)), by.Reason)
+	r.publisher.Publish(ev)
 }
 
 // Acceptances lists the accepted drifts of a target: object and until.

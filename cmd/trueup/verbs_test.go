@@ -154,6 +154,13 @@ func TestDaemonVerbs(t *testing.T) {
 		if code != 0 || !strings.HasPrefix(out, "episode "+id+": accepted until ") {
 			t.Fatalf("accept: exit %d\n%s%s", code, out, stderr)
 		}
+		// The notifiers hear of it: the log notifier of the demo logs the
+		// episode resolved as accepted, by whom and why.
+		waitUntil(t, "the notification of the acceptance", func() bool {
+			logs := d.logs.String()
+			return strings.Contains(logs, "kind=drift.resolved") && strings.Contains(logs, "resolution=accepted") &&
+				strings.Contains(logs, `message="accepted by system:serviceaccount:`+ns+`:operator-b until `) && strings.Contains(logs, `: capacity test"`)
+		})
 		out, _, _ = as(opB, "get", "episodes", "--target", "api-dev", "-o", "yaml")
 		if it := item(listed(t, "yaml", out), "id", id); it == nil || it["status"] != "accepted" {
 			t.Errorf("the episode after accept: %v, want status accepted", it)
