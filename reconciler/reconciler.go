@@ -111,6 +111,8 @@ type Reconciler struct {
 	prev         previews
 	// own shares the targets with other replicas (nil: all are run here).
 	own Ownership
+	// guard holds freeze overrides and window-end timers (guard.go).
+	guard guardState
 
 	mu      sync.Mutex
 	targets map[string]*targetState

@@ -67,8 +67,8 @@ the previous record's hash; 'trueup history verify' checks the chain.
 
 Types: reconcile, manual, apply, heal, prune, prune-blocked, drift-opened,
 drift-updated, drift-resolved, drift-accepted, pull-request, notification,
-suspend, resume, checkpoint, compliance-violation, compliance-resolved,
-compliance-exempt.`,
+suspend, resume, freeze-held, freeze-override, checkpoint,
+compliance-violation, compliance-resolved, compliance-exempt.`,
 		Example: `  trueup history --target web --since 24h
   trueup history --object Deployment.apps/web/web -o json
   trueup history --type drift-opened,drift-resolved -o csv > drift.csv
