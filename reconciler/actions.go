@@ -163,6 +163,20 @@ func (r *Reconciler) Resume(ctx context.Context, target string, by ActionBy) err
 	return nil
 }
 
+// OverrideFreezeBy lets the revision a freeze window holds through once
+// (OverrideFreeze), on the replica owning the target; nothing held is
+// ErrConflict.
+func (r *Reconciler) OverrideFreezeBy(ctx context.Context, target string, by ActionBy) error {
+	if _, err := r.actionTarget(target); err != nil {
+		return err
+	}
+	err := r.OverrideFreeze(ctx, target, by.Actor, by.Reason)
+	if errors.Is(err, ErrNotHeld) {
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return err
+}
+
 // RequestReconcile asks the target's loop to reconcile now, with actor as
 // the reconcile's actor. With wait it returns the outcome (or ctx's end);
 // without, nil once the request is queued.

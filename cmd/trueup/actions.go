@@ -25,6 +25,7 @@ import (
 //	POST /api/v1/targets/{name}/suspend    {"reason": "..."}
 //	POST /api/v1/targets/{name}/resume
 //	POST /api/v1/targets/{name}/pullrequest
+//	POST /api/v1/targets/{name}/override-freeze {"reason": "..."}
 //	POST /api/v1/episodes/{id}/accept      {"for": "4h", "reason": "..."}
 //
 // Bodies are JSON or an HTML form (application/x-www-form-urlencoded). A
@@ -47,6 +48,7 @@ func (d *daemon) actionRoutes() []route {
 		{pattern: "POST /api/v1/targets/{name}/suspend", handler: d.action(d.suspend)},
 		{pattern: "POST /api/v1/targets/{name}/resume", handler: d.action(d.resume)},
 		{pattern: "POST /api/v1/targets/{name}/pullrequest", handler: d.action(d.pullRequest)},
+		{pattern: "POST /api/v1/targets/{name}/override-freeze", handler: d.action(d.overrideFreeze)},
 		// An episode's id holds slashes: the route takes the rest of the
 		// path, which must end in /accept.
 		{pattern: "POST /api/v1/episodes/{rest...}", handler: d.action(d.accept)},
@@ -313,6 +315,24 @@ func (d *daemon) resume(ctx context.Context, w http.ResponseWriter, a *actionReq
 	}
 	err := d.gen().r.Resume(ctx, target, reconciler.ActionBy{Actor: a.actor, Reason: a.reason})
 	return target, suspendAnswer{Target: target}, err
+}
+
+// overrideAnswer is the answer of override-freeze.
+type overrideAnswer struct {
+	Target     string `json:"target"`
+	Overridden bool   `json:"overridden"`
+}
+
+func (d *daemon) overrideFreeze(ctx context.Context, w http.ResponseWriter, a *actionRequest) (string, any, error) {
+	target := a.r.PathValue("name")
+	if err := d.actOn(w, a, target); err != nil {
+		return target, nil, err
+	}
+	if strings.TrimSpace(a.reason) == "" {
+		return target, nil, badRequest("target " + target + ": override freeze: give a reason; it goes into the history")
+	}
+	err := d.gen().r.OverrideFreezeBy(ctx, target, reconciler.ActionBy{Actor: a.actor, Reason: a.reason})
+	return target, overrideAnswer{Target: target, Overridden: err == nil}, err
 }
 
 // acceptAnswer is the answer of accept.

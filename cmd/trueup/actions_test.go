@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/history"
@@ -20,7 +21,14 @@ import (
 // operator-a (team-a: web) and operator-b (team-b: api-dev).
 func actionsConfig(t *testing.T, env *kubeenv.Env, ns string) string {
 	t.Helper()
-	cfg := authConfig(t, env, ns, "")
+	cfg, _ := actionsConfigRepo(t, env, ns)
+	return cfg
+}
+
+// actionsConfigRepo is actionsConfig and the demo's repository.
+func actionsConfigRepo(t *testing.T, env *kubeenv.Env, ns string) (string, *gitrepo.Repo) {
+	t.Helper()
+	cfg, repo := authConfigRepo(t, env, ns, "")
 	sa := func(name string) string { return `"system:serviceaccount:` + ns + `:` + name + `"` }
 	raw := strings.NewReplacer(
 		"{name: team-a, targets: [web]}", "{name: team-a, targets: [web], namespaces: [web], createNamespaces: true}",
@@ -31,7 +39,7 @@ func actionsConfig(t *testing.T, env *kubeenv.Env, ns string) string {
 	if err := os.WriteFile(cfg, []byte(raw), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return cfg
+	return cfg, repo
 }
 
 // runLoops runs r's loops (without watches) until the test ends or the

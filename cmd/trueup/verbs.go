@@ -25,6 +25,7 @@ func daemonVerbs(opts *globalOptions) []*cobra.Command {
 		newSuspendCommand(opts, true),
 		newSuspendCommand(opts, false),
 		newAcceptCommand(opts),
+		newOverrideFreezeCommand(opts),
 	}
 }
 
@@ -363,4 +364,36 @@ func escapePath(id string) string {
 		parts[i] = url.PathEscape(p)
 	}
 	return strings.Join(parts, "/")
+}
+
+func newOverrideFreezeCommand(opts *globalOptions) *cobra.Command {
+	co := &clientOptions{}
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "override-freeze TARGET --reason TEXT",
+		Short: "Let the revision a freeze window holds through once (over the daemon's API)",
+		Long: `Apply the revision a freeze window holds for a target now, once, recorded in
+the history with you as the actor and the reason. The next revision waits for
+the window again.`,
+		Example: "  trueup override-freeze web --reason 'hotfix for INC-123'",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return &exitCodeError{code: exitError, err: fmt.Errorf("--reason: say why the freeze is overridden; it goes into the history")}
+			}
+			c, err := co.client()
+			if err != nil {
+				return err
+			}
+			var ans overrideAnswer
+			if err := c.do(cmd.Context(), "POST", "/api/v1/targets/"+url.PathEscape(args[0])+"/override-freeze", map[string]string{"reason": reason}, &ans); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "target %s: the held revision is let through once\n", ans.Target)
+			return nil
+		},
+	}
+	co.addFlags(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required; recorded in the history)")
+	return cmd
 }

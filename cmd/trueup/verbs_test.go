@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 	"github.com/trueup-dev/trueup/reconciler/history"
 )
@@ -289,4 +291,46 @@ func mustMarshal(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// trueup override-freeze lets the revision a freeze window holds through
+// once, recorded with the operator and the reason.
+func TestOverrideFreezeVerb(t *testing.T) {
+	env := kubeenv.Shared(t)
+	ns := env.Namespace(t)
+	cfg, repo := actionsConfigRepo(t, env, ns)
+	// A revision the shared control plane has not seen, for the window to hold.
+	files := gitrepo.ReadDir(t, "../../fixtures/demo/repo")
+	files["apps/web/cm.yaml"] = gitrepo.File("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: web}\ndata: {test: " + ns + "}\n")
+	repo.Commit(t, files, gitrepo.CommitOptions{Message: "a change to hold"})
+	now := time.Now().UTC()
+	raw := readFile(t, cfg) + "freeze:\n  - {name: test, start: \"" + now.Add(-time.Hour).Format(time.RFC3339) + "\", end: \"" +
+		now.Add(time.Hour).Format(time.RFC3339) + "\", targets: [web]}\n"
+	if err := os.WriteFile(cfg, []byte(raw), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfg)
+	server := "http://" + d.addr(t)
+	opA := serviceAccountToken(t, env, ns, "operator-a")
+	viewerA := serviceAccountToken(t, env, ns, "viewer-a")
+	waitUntil(t, "web held by the freeze", func() bool {
+		out, _, _ := trueup(t, "get", "targets", "-o", "json", "--server", server, "--token", opA)
+		web := item(listed(t, "json", out), "target", "web")
+		return web != nil && web["action"] == "frozen"
+	})
+	if _, stderr, code := trueup(t, "override-freeze", "web", "--reason", "hotfix", "--server", server, "--token", viewerA); code != exitError || !strings.Contains(stderr, "403 forbidden") {
+		t.Errorf("viewer: exit %d %q, want 403", code, stderr)
+	}
+	if _, stderr, code := trueup(t, "override-freeze", "web", "--server", server, "--token", opA); code != exitError || !strings.Contains(stderr, "--reason") {
+		t.Errorf("no reason: exit %d %q", code, stderr)
+	}
+	out, stderr, code := trueup(t, "override-freeze", "web", "--reason", "hotfix INC-7", "--server", server, "--token", opA)
+	if code != 0 || out != "target web: the held revision is let through once\n" {
+		t.Fatalf("override-freeze: exit %d\n%s%s", code, out, stderr)
+	}
+	waitUntil(t, "web applied", func() bool { return d.applied(t, "web", "", "") })
+	recs := d.records(t, "--target", "web", "--type", history.TypeFreezeOverride)
+	if len(recs) != 1 || recs[0].Actor != "system:serviceaccount:"+ns+":operator-a" || !strings.Contains(recs[0].Message, "hotfix INC-7") {
+		t.Errorf("freeze-override records: %+v", recs)
+	}
 }
