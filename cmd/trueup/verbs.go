@@ -357,14 +357,10 @@ opens and the target's policy applies again.`,
 	return cmd
 }
 
-// escapePath escapes each segment of an episode id (which holds slashes).
-func escapePath(id string) string {
-	parts := strings.Split(id, "/")
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
-	}
-	return strings.Join(parts, "/")
-}
+// escapePath escapes an episode id as one path segment: its slashes too,
+// or the "//" of a cluster-scoped object's id would be cleaned away (the
+// daemon's mux redirects such a path).
+func escapePath(id string) string { return url.PathEscape(id) }
 
 func newOverrideFreezeCommand(opts *globalOptions) *cobra.Command {
 	co := &clientOptions{}

@@ -167,6 +167,20 @@ func TestDaemonVerbs(t *testing.T) {
 		if it := item(listed(t, "yaml", out), "id", id); it == nil || it["status"] != "accepted" {
 			t.Errorf("the episode after accept: %v, want status accepted", it)
 		}
+
+		// A cluster-scoped object's episode id holds "//".
+		kubectl(t, env, "label", "namespace", "api-dev", "env=edited", "--overwrite")
+		var nsID string
+		waitUntil(t, "an open episode of the Namespace", func() bool {
+			out, _, _ := as(opB, "get", "episodes", "--target", "api-dev", "--open", "-o", "json")
+			if it := item(listed(t, "json", out), "object", "Namespace//api-dev"); it != nil {
+				nsID, _ = it["id"].(string)
+			}
+			return nsID != ""
+		})
+		if out, stderr, code := as(opB, "accept", nsID, "--for", "1h"); code != 0 || !strings.Contains(out, nsID+": accepted") {
+			t.Errorf("accept %s: exit %d\n%s%s", nsID, code, out, stderr)
+		}
 	})
 
 	t.Run("get --watch prints the rows that change", func(t *testing.T) {
