@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,24 +11,6 @@ import (
 	"github.com/trueup-dev/trueup/reconciler/history"
 	"github.com/trueup-dev/trueup/reconciler/state"
 )
-
-// fakeClock is a clock a test moves.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // runInBackground runs r's loops (no watches) until the test ends.
 func runInBackground(t *testing.T, r *reconciler.Reconciler) {
@@ -50,7 +31,7 @@ func runInBackground(t *testing.T, r *reconciler.Reconciler) {
 // A suspension made before a restart is kept; a reconcile asked of a
 // suspended target is refused; resume runs it again.
 func TestAcceptedDriftIsNotHealedUntilItEnds(t *testing.T) {
-	clock := &fakeClock{now: time.Now()}
+	clock := &testClock{now: time.Now()}
 	h := openHistory(t, filepath.Join(t.TempDir(), "history.db"))
 	newState := func() *state.Store {
 		st, err := state.New()
@@ -70,7 +51,7 @@ func TestAcceptedDriftIsNotHealedUntilItEnds(t *testing.T) {
 	s.commit(map[string]string{"cm.yaml": configMap("settings", "a")}, "first")
 	mustAction(t, s.reconcile(reconciler.TriggerInterval), reconciler.ActionApplied)
 	s.kubectl("patch", "configmap", "settings", "-p", `{"data":{"mode":"live"}}`)
-	clock.Add(time.Second)
+	clock.Set(clock.Now().Add(time.Second))
 	mustAction(t, s.reconcile(reconciler.TriggerInterval), reconciler.ActionDetected)
 	eps, err := st.Episodes(nil, state.EpisodeFilter{Target: s.ns, Open: true})
 	if err != nil || len(eps) != 1 {
@@ -116,7 +97,7 @@ func TestAcceptedDriftIsNotHealedUntilItEnds(t *testing.T) {
 	}
 	opened := len(driftRecords(t, h, s.ns, "", history.TypeDriftOpened))
 
-	clock.Add(time.Hour)
+	clock.Set(clock.Now().Add(time.Hour))
 	out, err = r.RequestReconcile(t.Context(), s.ns, "carol", true)
 	if err != nil {
 		t.Fatal(err)
