@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,9 +157,24 @@ func (r *Reconciler) Resume(ctx context.Context, target string, by ActionBy) err
 	r.appendAction(ctx, rec)
 	st.setSuspension(nil)
 	r.setTargetStatus(target, state.TargetPending)
+	st.addRequest(&request{actor: by.Actor, done: make(chan *Outcome, 1)}) // a reconcile now, as the user
 	st.trigger(TriggerOperator)
 	r.log.Info("target resumed", "target", target, "actor", by.Actor)
 	return nil
+}
+
+// OverrideFreezeBy lets the revision a freeze window holds through once
+// (OverrideFreeze), on the replica owning the target; nothing held is
+// ErrConflict.
+func (r *Reconciler) OverrideFreezeBy(ctx context.Context, target string, by ActionBy) error {
+	if _, err := r.actionTarget(target); err != nil {
+		return err
+	}
+	err := r.OverrideFreeze(ctx, target, by.Actor, by.Reason)
+	if errors.Is(err, ErrNotHeld) {
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return err
 }
 
 // RequestReconcile asks the target's loop to reconcile now, with actor as
@@ -200,7 +217,7 @@ func (r *Reconciler) request(ctx context.Context, target string, q *request, wai
 	select {
 	case out := <-q.done:
 		if out == nil {
-			return nil, fmt.Errorf("target %s: %w: suspended before the reconcile ran", target, ErrConflict)
+			return nil, fmt.Errorf("target %s: %w: the reconcile did not run: the target was suspended or handed to another replica meanwhile; ask again", target, ErrConflict)
 		}
 		return out, nil
 	case <-ctx.Done():
@@ -243,8 +260,22 @@ func (r *Reconciler) AcceptEpisode(ctx context.Context, id string, d time.Durati
 		return nil, time.Time{}, fmt.Errorf("episode %s: accept: state: %w", id, err)
 	}
 	st.accept(closed, until, now)
+	r.publishAccepted(closed, until, by)
 	r.log.Info("drift accepted", "target", ep.Target, "object", ep.Object, "episode", id, "until", until, "actor", by.Actor)
 	return &closed, until, nil
+}
+
+// publishAccepted tells the notifiers that the episode closed as
+// accepted, by whom and until when (its thread is resolved).
+func (r *Reconciler) publishAccepted(ep state.Episode, until time.Time, by ActionBy) {
+	t, ok := r.cfg.Target(ep.Target)
+	if r.publisher == nil || !ok {
+		return
+	}
+	ev := episodeEvent(r.eventContext(t), &Outcome{Target: ep.Target, Start: ep.Closed},
+		episodeChange{Episode: ep, Transition: state.Transition{Kind: state.TransitionResolved, How: state.EpisodeAccepted}})
+	ev.Message = withReason(fmt.Sprintf("accepted by %s until %s", by.Actor, until.UTC().Format(time.RFC3339)), by.Reason)
+	r.publisher.Publish(ev)
 }
 
 // Acceptances lists the accepted drifts of a target: object and until.
@@ -359,7 +390,7 @@ func (r *Reconciler) loopReconcile(ctx context.Context, name string, st *targetS
 		var actors []string
 		for _, q := range reqs {
 			opts.pullRequests = opts.pullRequests || q.pullRequest
-			if q.actor != "" && !strings.Contains(strings.Join(actors, "\x00"), q.actor) {
+			if q.actor != "" && !slices.Contains(actors, q.actor) {
 				actors = append(actors, q.actor)
 			}
 		}
@@ -445,6 +476,24 @@ func (s *targetState) addRequest(q *request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, q)
+}
+
+// dropRequests answers every target's requests still waiting.
+func (r *Reconciler) dropRequests() {
+	r.mu.Lock()
+	states := slices.Collect(maps.Values(r.targets))
+	r.mu.Unlock()
+	for _, st := range states {
+		st.dropRequests()
+	}
+}
+
+// dropRequests answers the requests waiting that the loop will not serve
+// (it stopped: the target went to another replica).
+func (s *targetState) dropRequests() {
+	for _, q := range s.takeRequests() {
+		q.done <- nil
+	}
 }
 
 func (s *targetState) takeRequests() []*request {

@@ -52,4 +52,12 @@
 // this process has not reconciled the dependency); it ends waiting, naming
 // them, and a dependency that becomes ready here wakes it. Custom health checks (health.go, package health) judge the
 // objects of a kind with CEL instead of kstatus when an apply waits.
+//
+// Operators act on targets (actions.go): reconcile now (served by the
+// target's loop, as the user), suspend and resume, accept a drift episode
+// for a while, open the drift's pull request. Each is a history record
+// with the user as actor; suspensions and acceptances are read back from
+// the history when the loops start and when a replica takes a target over.
+// Only the replica owning a target acts on it; another answers
+// NotOwnerError naming the owner.
 package reconciler

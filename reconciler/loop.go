@@ -38,6 +38,7 @@ func DefaultRunOptions() RunOptions {
 // ends. One target's failure never stops another.
 func (r *Reconciler) Run(ctx context.Context, opts RunOptions) error {
 	r.prev.setBase(ctx)
+	defer r.dropRequests() // the loops stopped: nothing serves them now
 	if r.own == nil {
 		if err := r.restoreActions(ctx, ""); err != nil {
 			r.log.Warn("suspensions and accepted drift not read back from the history; targets run", "error", err.Error())

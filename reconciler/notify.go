@@ -153,6 +153,13 @@ func (r *Reconciler) publish(out, prev *Outcome, changes []episodeChange) {
 	if !ok {
 		return
 	}
+	for _, ev := range outcomeEvents(r.eventContext(t), out, prev, changes) {
+		r.publisher.Publish(ev)
+	}
+}
+
+// eventContext is what every event of target t shares.
+func (r *Reconciler) eventContext(t *config.Target) eventContext {
 	ec := eventContext{target: t, publicURL: r.cfg.Server.PublicURL,
 		destination: notifications.Destination{Kind: notifications.DestinationCluster, Name: t.Cluster}}
 	if t.Account != "" {
@@ -161,7 +168,5 @@ func (r *Reconciler) publish(out, prev *Outcome, changes []episodeChange) {
 	if src, ok := r.cfg.Source(t.Source); ok {
 		ec.commitURL = commitURLPrefix(src)
 	}
-	for _, ev := range outcomeEvents(ec, out, prev, changes) {
-		r.publisher.Publish(ev)
-	}
+	return ec
 }

@@ -119,6 +119,7 @@ func (r *Reconciler) ownTarget(ctx context.Context, name string, opts RunOptions
 		<-done
 		kill()
 		st.setOwned(false)
+		st.dropRequests()
 		r.log.Info("target no longer owned by this replica", "target", name, "replica", r.own.Identity(), "lost", lost)
 	}
 }

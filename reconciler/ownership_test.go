@@ -2,7 +2,9 @@ package reconciler_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +65,14 @@ func TestSharedTargetRunsOnlyWhileOwned(t *testing.T) {
 	}
 	if o := s.rec.Owners(); o[s.ns] != "other" {
 		t.Errorf("owners %v, want %s owned by other", o, s.ns)
+	}
+	// Operators' actions go to the owner: this replica names it.
+	var no *reconciler.NotOwnerError
+	if _, err := s.rec.Suspend(t.Context(), s.ns, reconciler.ActionBy{Actor: "alice"}); !errors.As(err, &no) || no.Owner != "other" {
+		t.Errorf("suspend on a replica that does not own the target: %v, want NotOwnerError naming other", err)
+	}
+	if _, err := s.rec.RequestReconcile(t.Context(), s.ns, "alice", false); !errors.As(err, &no) || !strings.Contains(err.Error(), "send the request to other") {
+		t.Errorf("reconcile now on a replica that does not own the target: %v, want NotOwnerError", err)
 	}
 
 	release := h.give(s.ns)

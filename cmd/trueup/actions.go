@@ -25,6 +25,7 @@ import (
 //	POST /api/v1/targets/{name}/suspend    {"reason": "..."}
 //	POST /api/v1/targets/{name}/resume
 //	POST /api/v1/targets/{name}/pullrequest
+//	POST /api/v1/targets/{name}/override-freeze {"reason": "..."}
 //	POST /api/v1/episodes/{id}/accept      {"for": "4h", "reason": "..."}
 //
 // Bodies are JSON or an HTML form (application/x-www-form-urlencoded). A
@@ -47,6 +48,7 @@ func (d *daemon) actionRoutes() []route {
 		{pattern: "POST /api/v1/targets/{name}/suspend", handler: d.action(d.suspend)},
 		{pattern: "POST /api/v1/targets/{name}/resume", handler: d.action(d.resume)},
 		{pattern: "POST /api/v1/targets/{name}/pullrequest", handler: d.action(d.pullRequest)},
+		{pattern: "POST /api/v1/targets/{name}/override-freeze", handler: d.action(d.overrideFreeze)},
 		// An episode's id holds slashes: the route takes the rest of the
 		// path, which must end in /accept.
 		{pattern: "POST /api/v1/episodes/{rest...}", handler: d.action(d.accept)},
@@ -70,7 +72,7 @@ type actionFunc func(ctx context.Context, w http.ResponseWriter, a *actionReques
 // action wraps an action with the checks every one shares: CSRF, body.
 func (d *daemon) action(f actionFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if msg := crossSite(r); msg != "" {
+		if msg := crossSite(r, d.gen().cfg.Server.PublicURL); msg != "" {
 			http.Error(w, "forbidden: "+msg, http.StatusForbidden)
 			return
 		}
@@ -100,8 +102,9 @@ var errAnswered = errors.New("answered")
 
 // crossSite says why a request that no bearer token vouches for is
 // refused as cross-site, "" when it is not: its Origin, else its Referer,
-// must be this daemon; a cookie without either is refused.
-func crossSite(r *http.Request) string {
+// must be this daemon (the request's Host, or server.publicURL's host
+// behind a proxy that rewrites Host); a cookie without either is refused.
+func crossSite(r *http.Request, publicURL string) string {
 	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		return ""
 	}
@@ -114,7 +117,7 @@ func crossSite(r *http.Request) string {
 			continue
 		}
 		u, err := url.Parse(v)
-		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) && !samePublicHost(u, publicURL) {
 			return fmt.Sprintf("%s %q is not this daemon (%s); post from the daemon's own pages, or send a bearer token", h, v, r.Host)
 		}
 		return ""
@@ -123,6 +126,11 @@ func crossSite(r *http.Request) string {
 		return "a request with a session cookie but no Origin or Referer; post from the daemon's own pages, or send a bearer token"
 	}
 	return ""
+}
+
+func samePublicHost(u *url.URL, publicURL string) bool {
+	p, err := url.Parse(publicURL)
+	return publicURL != "" && err == nil && p.Host != "" && strings.EqualFold(u.Host, p.Host) && strings.EqualFold(u.Scheme, p.Scheme)
 }
 
 // parseAction reads the body (JSON or form) of an action.
@@ -307,6 +315,24 @@ func (d *daemon) resume(ctx context.Context, w http.ResponseWriter, a *actionReq
 	}
 	err := d.gen().r.Resume(ctx, target, reconciler.ActionBy{Actor: a.actor, Reason: a.reason})
 	return target, suspendAnswer{Target: target}, err
+}
+
+// overrideAnswer is the answer of override-freeze.
+type overrideAnswer struct {
+	Target     string `json:"target"`
+	Overridden bool   `json:"overridden"`
+}
+
+func (d *daemon) overrideFreeze(ctx context.Context, w http.ResponseWriter, a *actionRequest) (string, any, error) {
+	target := a.r.PathValue("name")
+	if err := d.actOn(w, a, target); err != nil {
+		return target, nil, err
+	}
+	if strings.TrimSpace(a.reason) == "" {
+		return target, nil, badRequest("target " + target + ": override freeze: give a reason; it goes into the history")
+	}
+	err := d.gen().r.OverrideFreezeBy(ctx, target, reconciler.ActionBy{Actor: a.actor, Reason: a.reason})
+	return target, overrideAnswer{Target: target, Overridden: err == nil}, err
 }
 
 // acceptAnswer is the answer of accept.

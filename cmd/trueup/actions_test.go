@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/history"
@@ -19,7 +21,14 @@ import (
 // operator-a (team-a: web) and operator-b (team-b: api-dev).
 func actionsConfig(t *testing.T, env *kubeenv.Env, ns string) string {
 	t.Helper()
-	cfg := authConfig(t, env, ns, "")
+	cfg, _ := actionsConfigRepo(t, env, ns)
+	return cfg
+}
+
+// actionsConfigRepo is actionsConfig and the demo's repository.
+func actionsConfigRepo(t *testing.T, env *kubeenv.Env, ns string) (string, *gitrepo.Repo) {
+	t.Helper()
+	cfg, repo := authConfigRepo(t, env, ns, "")
 	sa := func(name string) string { return `"system:serviceaccount:` + ns + `:` + name + `"` }
 	raw := strings.NewReplacer(
 		"{name: team-a, targets: [web]}", "{name: team-a, targets: [web], namespaces: [web], createNamespaces: true}",
@@ -30,16 +39,16 @@ func actionsConfig(t *testing.T, env *kubeenv.Env, ns string) string {
 	if err := os.WriteFile(cfg, []byte(raw), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return cfg
+	return cfg, repo
 }
 
-// runLoops runs the daemon's loops (without watches) until the test ends
-// or the returned stop is called, after every target's first reconcile.
-func runLoops(t *testing.T, d *daemon) (stop func()) {
+// runLoops runs r's loops (without watches) until the test ends or the
+// returned stop is called, once every target is reconciled (want
+// outcomes).
+func runLoops(t *testing.T, r *reconciler.Reconciler, want int) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	r := d.gen().r
 	go func() {
 		defer close(done)
 		ro := reconciler.DefaultRunOptions()
@@ -48,7 +57,7 @@ func runLoops(t *testing.T, d *daemon) (stop func()) {
 	}()
 	stop = func() { cancel(); <-done }
 	t.Cleanup(stop)
-	waitUntil(t, "every target's first reconcile", func() bool { return len(r.Pending()) == 0 && len(r.Status()) >= 1 })
+	waitUntil(t, "every target's first reconcile", func() bool { return len(r.Pending()) == 0 && len(r.Status()) == want })
 	return stop
 }
 
@@ -92,7 +101,7 @@ func TestOperatorActions(t *testing.T) {
 	ns := env.Namespace(t)
 	cfg := actionsConfig(t, env, ns)
 	m, d := testDaemon(t, cfg)
-	runLoops(t, d)
+	runLoops(t, d.gen().r, 2)
 	for _, o := range d.gen().r.Status() {
 		if o.Err != nil {
 			t.Fatalf("target %s: first reconcile failed: %v", o.Target, o.Err)
@@ -247,6 +256,8 @@ func TestCrossSite(t *testing.T) {
 		{name: "cross-site fetch", headers: []string{"Sec-Fetch-Site: cross-site", "Origin: http://trueup.example:8080"}, refused: true},
 		{name: "cookie without origin or referer", headers: []string{"Cookie: s=1"}, refused: true},
 		{name: "a client without cookie (auth off, CLI)", headers: nil},
+		{name: "the public URL behind a proxy", headers: []string{"Origin: https://trueup.example.com", "Cookie: s=1"}},
+		{name: "the public host on http", headers: []string{"Origin: http://trueup.example.com", "Cookie: s=1"}, refused: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,8 +267,34 @@ func TestCrossSite(t *testing.T) {
 				k, v, _ := strings.Cut(hv, ": ")
 				req.Header.Set(k, v)
 			}
-			if msg := crossSite(req); (msg != "") != tt.refused {
+			if msg := crossSite(req, "https://trueup.example.com/"); (msg != "") != tt.refused {
 				t.Errorf("crossSite = %q, refused want %v", msg, tt.refused)
+			}
+		})
+	}
+}
+
+// A failed action's status code and body: 409 with the owner for another
+// replica's target, 404 unknown, 409 conflict, 400 bad input.
+func TestActionError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		code int
+		body string
+	}{
+		{name: "another replica", err: &reconciler.NotOwnerError{Target: "web", Owner: "trueup-1"}, code: 409, body: `"owner":"trueup-1"`},
+		{name: "unknown", err: fmt.Errorf("target x: %w", reconciler.ErrUnknown), code: 404, body: "target x"},
+		{name: "conflict", err: fmt.Errorf("target web: %w: suspended", reconciler.ErrConflict), code: 409, body: "suspended"},
+		{name: "bad input", err: badRequest("for: use a duration"), code: 400, body: "use a duration"},
+		{name: "wait ran out", err: fmt.Errorf("wait: %w", context.DeadlineExceeded), code: 504, body: "wait"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			actionError(rec, tt.err)
+			if rec.Code != tt.code || !strings.Contains(rec.Body.String(), tt.body) {
+				t.Errorf("%d %q, want %d with %q", rec.Code, rec.Body.String(), tt.code, tt.body)
 			}
 		})
 	}

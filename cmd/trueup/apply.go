@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -17,6 +16,7 @@ import (
 func newApplyCommand(opts *globalOptions) *cobra.Command {
 	var output string
 	var dryRun bool
+	ko := &kubeOverride{}
 	cmd := &cobra.Command{
 		Use:   "apply TARGET",
 		Short: "Apply a target once: new revision (with prune) or heal drift",
@@ -32,11 +32,16 @@ one target it is given.`,
 		Example: "  trueup apply web -c trueup.yaml\n  trueup apply web --dry-run",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFormat(output, "text", "json"); err != nil {
+			if err := outputFormat(output, "text", "json", "yaml"); err != nil {
 				return err
 			}
 			cfg, err := loadConfig(opts)
 			if err != nil {
+				return err
+			}
+			if t, err := lookupTarget(cfg, args[0]); err != nil {
+				return err
+			} else if err := ko.apply(cfg, []*config.Target{t}); err != nil {
 				return err
 			}
 			errw := cmd.ErrOrStderr()
@@ -45,8 +50,8 @@ one target it is given.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
-			if output == "json" {
-				if err := writeOutcomeJSON(w, out); err != nil {
+			if output != "text" {
+				if err := writeOutcomeJSON(w, output, out); err != nil {
 					return err
 				}
 			} else {
@@ -66,7 +71,8 @@ one target it is given.`,
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "server-side dry-run: show what would change, write nothing")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or yaml")
+	ko.addFlags(cmd)
 	return cmd
 }
 
@@ -144,8 +150,6 @@ type outcomeJSON struct {
 	Error string `json:"error,omitempty"`
 }
 
-func writeOutcomeJSON(w io.Writer, out *reconciler.Outcome) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(outcomeJSON{Outcome: out, Error: out.Error()})
+func writeOutcomeJSON(w io.Writer, format string, out *reconciler.Outcome) error {
+	return writeAs(w, format, outcomeJSON{Outcome: out, Error: out.Error()})
 }

@@ -149,12 +149,21 @@ func selectTargets(cfg *config.Config, names []string) ([]*config.Target, error)
 // reconcilerForArgs loads the config and wires a reconciler for the targets
 // named on the command line (every cluster target when none is named).
 func reconcilerForArgs(opts *globalOptions, args []string, ropts ...reconciler.Option) (*reconciler.Reconciler, []*config.Target, error) {
+	return overriddenReconciler(opts, nil, args, ropts...)
+}
+
+// overriddenReconciler is reconcilerForArgs with the targets' cluster
+// overridden by ko (diff's --kubeconfig, --kube-context).
+func overriddenReconciler(opts *globalOptions, ko *kubeOverride, args []string, ropts ...reconciler.Option) (*reconciler.Reconciler, []*config.Target, error) {
 	cfg, err := loadConfig(opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	targets, err := selectTargets(cfg, args)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := ko.apply(cfg, targets); err != nil {
 		return nil, nil, err
 	}
 	r, err := newReconciler(cfg, targets, ropts...)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,7 +93,7 @@ the desired objects that are not live yet, as they would be created).
 Exit code 0 when nothing violates, 1 when something does, 2 on error.`,
 		Example: "  trueup compliance report\n  trueup compliance report web -o csv",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFormat(output, "table", "json", "csv"); err != nil {
+			if err := outputFormat(output, "table", "json", "yaml", "csv"); err != nil {
 				return err
 			}
 			r, targets, err := reconcilerForArgs(opts, args)
@@ -127,7 +126,7 @@ Exit code 0 when nothing violates, 1 when something does, 2 on error.`,
 			return nil
 		},
 	}
-	report.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
+	report.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json, yaml or csv")
 	cmd.AddCommand(report)
 	return cmd
 }
@@ -135,13 +134,11 @@ Exit code 0 when nothing violates, 1 when something does, 2 on error.`,
 // printFindings writes findings as a table (text), JSON or CSV.
 func printFindings(w io.Writer, opts *globalOptions, rows []findingRow, output string) error {
 	switch output {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
+	case "json", "yaml":
 		if rows == nil {
 			rows = []findingRow{}
 		}
-		return enc.Encode(rows)
+		return writeAs(w, output, rows)
 	case "csv":
 		cw := csv.NewWriter(w)
 		_ = cw.Write([]string{"target", "path", "object", "policy", "severity", "action", "status", "message"})

@@ -32,6 +32,7 @@ type diffResult struct {
 
 func newDiffCommand(opts *globalOptions) *cobra.Command {
 	var output string
+	ko := &kubeOverride{}
 	cmd := &cobra.Command{
 		Use:   "diff [TARGET...]",
 		Short: "Show how live state differs from Git, field by field",
@@ -44,10 +45,10 @@ Exit code: 0 in sync, 1 drift found (or a rollout that did not become
 healthy), 2 error (or live state unknown).`,
 		Example: "  trueup diff -c trueup.yaml\n  trueup diff web -o json",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFormat(output, "text", "json"); err != nil {
+			if err := outputFormat(output, "text", "json", "yaml"); err != nil {
 				return err
 			}
-			r, targets, err := reconcilerForArgs(opts, args)
+			r, targets, err := overriddenReconciler(opts, ko, args)
 			if err != nil {
 				return err
 			}
@@ -67,10 +68,8 @@ healthy), 2 error (or live state unknown).`,
 				results = append(results, res)
 			}
 			w := cmd.OutOrStdout()
-			if output == "json" {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(results); err != nil {
+			if output != "text" {
+				if err := writeAs(w, output, results); err != nil {
 					return err
 				}
 			} else {
@@ -81,7 +80,8 @@ healthy), 2 error (or live state unknown).`,
 			return &exitCodeError{code: diffExitCode(results)}
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or yaml")
+	ko.addFlags(cmd)
 	return cmd
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,8 +66,9 @@ revision, type and actor. Every record carries a SHA-256 over its content and
 the previous record's hash; 'trueup history verify' checks the chain.
 
 Types: reconcile, manual, apply, heal, prune, prune-blocked, drift-opened,
-drift-updated, drift-resolved, pull-request, notification, checkpoint,
-freeze-held, freeze-override.`,
+drift-updated, drift-resolved, drift-accepted, pull-request, notification,
+suspend, resume, freeze-held, freeze-override, checkpoint,
+compliance-violation, compliance-resolved, compliance-exempt.`,
 		Example: `  trueup history --target web --since 24h
   trueup history --object Deployment.apps/web/web -o json
   trueup history --type drift-opened,drift-resolved -o csv > drift.csv
@@ -77,7 +77,7 @@ freeze-held, freeze-override.`,
   trueup history export --format jsonl > trueup-history.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := outputFormat(ho.output, "table", "json", "csv"); err != nil {
+			if err := outputFormat(ho.output, "table", "json", "yaml", "csv"); err != nil {
 				return err
 			}
 			f, err := ho.filter(time.Now())
@@ -102,7 +102,7 @@ freeze-held, freeze-override.`,
 	fl.StringVar(&ho.until, "until", "", "before this time: RFC 3339 or a duration ago")
 	fl.StringSliceVar(&ho.types, "type", nil, "only these record types (comma separated)")
 	cmd.Flags().IntVar(&ho.limit, "limit", 1000, "at most this many records")
-	cmd.Flags().StringVarP(&ho.output, "output", "o", "table", "output format: table, json or csv")
+	cmd.Flags().StringVarP(&ho.output, "output", "o", "table", "output format: table, json, yaml or csv")
 	cmd.AddCommand(newHistoryShowCommand(opts), newHistoryVerifyCommand(opts), newHistoryExportCommand(opts, ho))
 	return cmd
 }
@@ -155,13 +155,11 @@ func recordRow(r history.Record) []string {
 
 func writeRecords(w io.Writer, format string, recs []history.Record) error {
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
+	case "json", "yaml":
 		if recs == nil {
 			recs = []history.Record{}
 		}
-		return enc.Encode(recs)
+		return writeAs(w, format, recs)
 	case "csv":
 		cw := csv.NewWriter(w)
 		_ = cw.Write(recordColumns)
@@ -195,11 +193,15 @@ func truncateText(s string, n int) string {
 }
 
 func newHistoryShowCommand(opts *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	output := "json"
+	cmd := &cobra.Command{
 		Use:   "show SEQ",
 		Short: "Show one history record in full, with its masked diff",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := outputFormat(output, "json", "yaml"); err != nil {
+				return err
+			}
 			seq, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || seq < 1 {
 				return &exitCodeError{code: exitError, err: fmt.Errorf("record id %q: use the SEQ column of 'trueup history'", args[0])}
@@ -212,12 +214,12 @@ func newHistoryShowCommand(opts *globalOptions) *cobra.Command {
 				if err != nil {
 					return &exitCodeError{code: exitError, err: err}
 				}
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return writeAs(cmd.OutOrStdout(), output, r)
 			})
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", output, "output format: json or yaml")
+	return cmd
 }
 
 func newHistoryVerifyCommand(opts *globalOptions) *cobra.Command {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -25,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/fixtures/gitrepo"
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/config"
@@ -36,7 +36,14 @@ import (
 // TokenReview, and role bindings for ServiceAccounts of namespace ns.
 func authConfig(t *testing.T, env *kubeenv.Env, ns, server string) string {
 	t.Helper()
-	cfg, _ := demoSetup(t, env.Kubeconfig)
+	cfg, _ := authConfigRepo(t, env, ns, server)
+	return cfg
+}
+
+// authConfigRepo is authConfig and the demo's repository.
+func authConfigRepo(t *testing.T, env *kubeenv.Env, ns, server string) (string, *gitrepo.Repo) {
+	t.Helper()
+	cfg, repo := demoSetup(t, env.Kubeconfig)
 	sa := func(name string) string { return `"system:serviceaccount:` + ns + `:` + name + `"` }
 	raw := readFile(t, cfg) + `tenants:
   - {name: team-a, targets: [web]}
@@ -52,7 +59,7 @@ server:
 	if err := os.WriteFile(cfg, []byte(raw), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return cfg
+	return cfg, repo
 }
 
 // testDaemon wires the daemon's HTTP surface from a config as serve does:
@@ -206,17 +213,8 @@ func reTokened(t *testing.T, env *kubeenv.Env, token string, change func(claims 
 // a first reconcile, so the API has outcomes and the history records.
 func firstReconciles(t *testing.T, r *reconciler.Reconciler) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ro := reconciler.DefaultRunOptions()
-		ro.Watch = false
-		_ = r.Run(ctx, ro)
-	}()
-	waitUntil(t, "every target's first reconcile", func() bool { return len(r.Pending()) == 0 && len(r.Status()) == 2 })
-	cancel()
-	<-done
+	stop := runLoops(t, r, 2)
+	stop()
 }
 
 // targetsOf lists the "target" members of a JSON array (or of its

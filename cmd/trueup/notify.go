@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -113,7 +112,7 @@ func newNotifyTestCommand(opts *globalOptions) *cobra.Command {
   trueup notify test audit-hook -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFormat(output, "text", "json"); err != nil {
+			if err := outputFormat(output, "text", "json", "yaml"); err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
@@ -121,7 +120,7 @@ func newNotifyTestCommand(opts *globalOptions) *cobra.Command {
 			return notifyTest(ctx, cmd, opts, args[0], output)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or yaml")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long")
 	return cmd
 }
@@ -175,10 +174,8 @@ func notifyTest(ctx context.Context, cmd *cobra.Command, opts *globalOptions, na
 
 func printNotifyResult(cmd *cobra.Command, opts *globalOptions, res notifyResult, output string) {
 	w := cmd.OutOrStdout()
-	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(res)
+	if output != "text" {
+		_ = writeAs(w, output, res)
 		return
 	}
 	if !res.OK {

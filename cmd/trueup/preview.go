@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -32,7 +31,7 @@ an enforced policy would block an object, 2 on error.`,
 		Example: "  trueup preview apps 42\n  trueup preview apps 42 -o json",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFormat(output, "table", "json"); err != nil {
+			if err := outputFormat(output, "table", "json", "yaml"); err != nil {
 				return err
 			}
 			number, err := strconv.Atoi(args[1])
@@ -67,16 +66,14 @@ an enforced policy would block an object, 2 on error.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or yaml")
 	return cmd
 }
 
 // printPreview writes the preview as a table per target, or JSON.
 func printPreview(w io.Writer, opts *globalOptions, pv *reconciler.Preview, output string) error {
-	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(pv)
+	if output != "table" {
+		return writeAs(w, output, pv)
 	}
 	if pv.Skipped != "" {
 		fmt.Fprintf(w, "pull request #%d not previewed: %s\n", pv.Number, pv.Skipped)

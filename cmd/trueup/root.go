@@ -106,6 +106,7 @@ Start with:
 		newPreviewCommand(opts),
 		newBootstrapCommand(opts),
 	)
+	root.AddCommand(daemonVerbs(opts)...)
 	return root
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,7 +33,7 @@ something does, 2 when a policy or a path cannot be loaded.`,
   trueup validate -c trueup.yaml -o json
   trueup validate --policies policies/ apps/web apps/api/overlays/prod`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFormat(output, "text", "json"); err != nil {
+			if err := outputFormat(output, "text", "json", "yaml"); err != nil {
 				return err
 			}
 			if policyDir != "" {
@@ -53,10 +52,8 @@ something does, 2 when a policy or a path cannot be loaded.`,
 				return &exitCodeError{code: exitError, err: err}
 			}
 			w := cmd.OutOrStdout()
-			if output == "json" {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(res); err != nil {
+			if output != "text" {
+				if err := writeAs(w, output, res); err != nil {
 					return err
 				}
 			} else {
@@ -68,7 +65,7 @@ something does, 2 when a policy or a path cannot be loaded.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or yaml")
 	cmd.Flags().StringVar(&policyDir, "policies", "", "check the objects under PATH... against the policies in this folder")
 	return cmd
 }

@@ -72,7 +72,7 @@ func TestVersion(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v.Version == "" {
 		t.Fatalf("exit %d, output %q", code, stdout)
 	}
-	_, stderr, code := trueup(t, "version", "-o", "yaml")
+	_, stderr, code := trueup(t, "version", "-o", "xml")
 	if code != exitError || !strings.Contains(stderr, "unknown output format") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -38,20 +37,18 @@ func newVersionCommand(opts *globalOptions) *cobra.Command {
 		Short: "Print the trueup version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := outputFormat(output, "text", "json"); err != nil {
+			if err := outputFormat(output, "text", "json", "yaml"); err != nil {
 				return err
 			}
 			v := currentVersion()
 			w := cmd.OutOrStdout()
-			if output == "json" {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(v)
+			if output != "text" {
+				return writeAs(w, output, v)
 			}
 			fmt.Fprintf(w, "trueup %s (%s, %s)\n", v.Version, v.GoVersion, v.Platform)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or yaml")
 	return cmd
 }
