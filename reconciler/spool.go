@@ -105,6 +105,9 @@ func (b *batch) settle(landed bool) {
 // yet (it is queued or spilled, and appended in order later) or, for a
 // batch that could not even be spilled, that it is lost.
 func (rc *recorder) appendBatch(ctx context.Context, recs []history.Record, durable func()) error {
+	if rc.observe != nil {
+		rc.observe(recs)
+	}
 	if rc.history == nil {
 		if durable != nil {
 			durable()
