@@ -161,6 +161,8 @@ func TestPlatformMetricsScriptedDay(t *testing.T) {
 		}
 	})
 
+	t.Run("the Grafana dashboard queries these metrics and shows each", func(t *testing.T) { checkDashboard(t, reg) })
+
 	t.Run("report of the day", func(t *testing.T) {
 		rep, err := reconciler.BuildReport(t.Context(), h, map[string]string{s.ns: "team-a"}, at(0, 0), at(12, 0))
 		if err != nil {
