@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trueup-dev/trueup/reconciler"
+	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/history"
 )
 
@@ -58,20 +59,13 @@ Durations are given as median / 90th percentile (nearest rank).`,
 			if !since.Before(until) {
 				return &exitCodeError{code: exitError, err: fmt.Errorf("--since %s is not before --until %s: give an earlier --since", since.Format(time.RFC3339), until.Format(time.RFC3339))}
 			}
-			cfg, err := loadConfig(opts)
-			if err != nil {
-				return err
-			}
-			h, err := openHistory(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer h.Close()
-			rep, err := reconciler.BuildReport(cmd.Context(), h, reconciler.TeamsOf(cfg), since, until)
-			if err != nil {
-				return &exitCodeError{code: exitError, err: err}
-			}
-			return writeReport(cmd.OutOrStdout(), ro.output, rep)
+			return withConfigHistory(cmd, opts, func(cfg *config.Config, h history.Store) error {
+				rep, err := reconciler.BuildReport(cmd.Context(), h, reconciler.TeamsOf(cfg), since, until)
+				if err != nil {
+					return &exitCodeError{code: exitError, err: err}
+				}
+				return writeReport(cmd.OutOrStdout(), ro.output, rep)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&ro.since, "since", "30d", "from this time: RFC 3339, or a duration ago (30d, 12h)")
