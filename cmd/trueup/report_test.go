@@ -125,3 +125,34 @@ func TestReportFromHistory(t *testing.T) {
 		t.Errorf("--since yesterday: exit %d, %s", code, stderr)
 	}
 }
+
+// TestServeRestoresPlatformMetrics: a daemon applies the demo's targets;
+// a second daemon on the same history starts with the same platform
+// metrics, restored before its first reconcile (which applies nothing new).
+func TestServeRestoresPlatformMetrics(t *testing.T) {
+	env := kubeenv.Start(t) // own control plane: the demo targets use fixed namespaces
+	cfg, _ := demoSetup(t, env.Kubeconfig)
+	series := []string{`trueup_applies_total{target="web",team=""}`, `trueup_provision_seconds_count{target="web",team=""}`,
+		`trueup_lead_time_seconds_count{target="api-dev",team=""}`}
+
+	d := startDaemon(t, cfg, "--no-watch")
+	addr := d.addr(t)
+	waitUntil(t, "web and api-dev applied", func() bool { return d.applied(t, "web", "", "") && d.applied(t, "api-dev", "", "") })
+	waitUntil(t, "the metrics of both applies", func() bool { return metric(t, addr, series[0]) == "1" && metric(t, addr, series[2]) == "1" })
+	before := map[string]string{}
+	for _, s := range series {
+		before[s] = metric(t, addr, s)
+	}
+	d.stop()
+
+	d = startDaemon(t, cfg, "--no-watch")
+	addr = d.addr(t)
+	if !strings.Contains(d.logs.String(), "platform metrics restored from the history") {
+		t.Fatalf("no restore logged before the daemon listened:\n%s", d.logs.String())
+	}
+	for _, s := range series {
+		if got := metric(t, addr, s); got != before[s] || got != "1" {
+			t.Errorf("after the restart %s = %q, want %q as before", s, got, before[s])
+		}
+	}
+}
