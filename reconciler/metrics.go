@@ -8,6 +8,7 @@ import (
 	"github.com/trueup-dev/trueup/drift"
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/history"
+	"github.com/trueup-dev/trueup/reconciler/state"
 )
 
 // Metrics are the reconciler's Prometheus metrics, registered on an
@@ -39,14 +40,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// bind points the platform metrics at cfg's teams and the reconciler's
-// clock, and returns the hook that takes every history record appended
-// (nil without metrics).
-func (m *Metrics) bind(cfg *config.Config, now func() time.Time) func([]history.Record) {
+// bind points the platform metrics at cfg's teams, the reconciler's
+// clock, state store and owned targets, and returns the hook that takes
+// every history record appended (nil without metrics).
+func (m *Metrics) bind(cfg *config.Config, now func() time.Time, st *state.Store, owns func(string) bool) func([]history.Record) {
 	if m == nil {
 		return nil
 	}
-	m.platform.bind(cfg, now)
+	m.platform.bind(cfg, now, st, owns)
 	return m.platform.observeRecords
 }
 

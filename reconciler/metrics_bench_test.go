@@ -69,7 +69,7 @@ func BenchmarkRestoreMetrics(b *testing.B) {
 	b.Run("restore", func(b *testing.B) {
 		for b.Loop() {
 			m := NewMetrics(prometheus.NewRegistry())
-			m.bind(cfg, nil)
+			m.bind(cfg, nil, nil, nil)
 			n, err := m.Restore(b.Context(), h, now, DefaultMetricsWindow)
 			if err != nil || n != 86400+600 {
 				b.Fatalf("replayed %d records: %v", n, err)

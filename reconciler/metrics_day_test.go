@@ -191,6 +191,9 @@ func TestPlatformMetricsScriptedDay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := reconciler.RebuildState(t.Context(), h, st2); err != nil { // as serve does
+			t.Fatal(err)
+		}
 		s.another(reconciler.WithHistory(openHistory(t, path)), reconciler.WithState(st2), reconciler.WithMetrics(m2), reconciler.WithClock(clock.now))
 		n, err := m2.Restore(t.Context(), h, clock.now(), reconciler.DefaultMetricsWindow)
 		if err != nil {

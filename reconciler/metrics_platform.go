@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/trueup-dev/trueup/reconciler/config"
 	"github.com/trueup-dev/trueup/reconciler/history"
+	"github.com/trueup-dev/trueup/reconciler/state"
 )
 
 // durationBuckets span half a minute to a week: lead times, provisioning
@@ -42,6 +44,12 @@ type platformMetrics struct {
 	open  map[string]openEpisode
 	teams map[string]string
 	now   func() time.Time
+	// state, when bound, is where the open episodes are read from (the
+	// store a replica rebuilds when it takes a target over), and owns says
+	// which targets this replica reconciles: with several replicas each
+	// reports the open episodes of its own targets.
+	state *state.Store
+	owns  func(target string) bool
 }
 
 type openEpisode struct {
@@ -105,7 +113,7 @@ func (p *platformMetrics) Collect(ch chan<- prometheus.Metric) {
 	now := p.now()
 	count := map[string]int{}
 	oldest := map[string]time.Time{}
-	for _, e := range p.open {
+	for _, e := range p.openEpisodes() {
 		count[e.target]++
 		if o, ok := oldest[e.target]; !ok || e.opened.Before(o) {
 			oldest[e.target] = e.opened
@@ -118,14 +126,36 @@ func (p *platformMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// bind sets the clock of the age gauges and the teams (tenants) of cfg's
-// targets; a reloaded config binds again.
-func (p *platformMetrics) bind(cfg *config.Config, now func() time.Time) {
+// openEpisodes are the open episodes of the state store's targets that
+// this replica owns, or, without a store, those the records opened
+// (p.mu held).
+func (p *platformMetrics) openEpisodes() []openEpisode {
+	if p.state == nil {
+		return slices.Collect(maps.Values(p.open))
+	}
+	eps, err := p.state.Episodes(nil, state.EpisodeFilter{Open: true})
+	if err != nil {
+		return nil
+	}
+	var out []openEpisode
+	for _, e := range eps {
+		if p.owns == nil || p.owns(e.Target) {
+			out = append(out, openEpisode{target: e.Target, opened: e.Opened})
+		}
+	}
+	return out
+}
+
+// bind sets the clock of the age gauges, the teams (tenants) of cfg's
+// targets, the state store holding the open episodes and which targets
+// this replica owns (nil: all); a reloaded config binds again.
+func (p *platformMetrics) bind(cfg *config.Config, now func() time.Time, st *state.Store, owns func(string) bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if now != nil {
 		p.now = now
 	}
+	p.state, p.owns = st, owns
 	if cfg == nil {
 		return
 	}

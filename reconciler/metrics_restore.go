@@ -27,9 +27,10 @@ var figureTypes = []string{history.TypeReconcile, history.TypeManual, history.Ty
 //     count what happened in the window (Prometheus' rate() and increase()
 //     read a restart as a counter reset either way);
 //   - the last success time per target, from the same replay;
-//   - the open episodes (count and oldest age) from the whole history, as
-//     RebuildState restores them: an episode open for longer than the
-//     window is still open.
+//   - the open episodes (count and oldest age) are read from the state
+//     store at each scrape (RebuildState restored it from the whole
+//     history: an episode open for longer than the window is still open);
+//     without a store, from the whole history here.
 //
 // Call it once, after the reconciler is built (it knows the targets and
 // their teams) and before it runs. A target with records before the
