@@ -38,4 +38,12 @@
 // waits for its batch at most a few seconds, and what the database does
 // not take goes to dataDir/history-spool, one file per batch, appended in
 // order when it answers again, also by the next process.
+//
+// The platform metrics (metrics_platform.go: lead time, provisioning,
+// drift episodes, remediation time, change failures, toil, errors, last
+// success, notification deliveries) are computed from the history records
+// the process appends, by one tally (metrics_tally.go) that turns records
+// into facts. A starting daemon replays a window of the history through it
+// (Metrics.Restore), and `trueup report` the records of a period
+// (BuildReport), so live, restored and reported figures agree.
 package reconciler
