@@ -305,3 +305,45 @@ func assertJSON(t *testing.T, what string, v any, want string) {
 		t.Errorf("%s:\n got %s\nwant %s", what, b, want)
 	}
 }
+
+// The metrics count what the history holds: when `trueup apply` (another
+// process) heals a drift the daemon holds open, the daemon's own
+// resolution is dropped by the history, and not counted either.
+func TestPlatformMetricsCountOnlyStoredRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	daemonHistory := openHistory(t, path)
+	daemonState, err := state.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	s := newScenarioFull(t, "remediation: {drift: alert}", "", nil,
+		reconciler.WithHistory(daemonHistory), reconciler.WithState(daemonState), reconciler.WithMetrics(reconciler.NewMetrics(reg)))
+	s.commit(map[string]string{"cm.yaml": configMap("settings", "a")}, "first")
+	mustAction(t, s.reconcile(reconciler.TriggerInterval), reconciler.ActionApplied)
+	s.kubectl("patch", "configmap", "settings", "-p", `{"data":{"mode":"z"}}`)
+	mustAction(t, s.reconcile(reconciler.TriggerInterval), reconciler.ActionDetected)
+
+	cliState, err := state.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliHistory := openHistory(t, path)
+	if _, err := reconciler.RebuildState(t.Context(), cliHistory, cliState); err != nil {
+		t.Fatal(err)
+	}
+	cli := s.another(reconciler.WithHistory(cliHistory), reconciler.WithState(cliState))
+	mustAction(t, cli.Reconcile(t.Context(), s.ns, reconciler.TriggerManual, reconciler.ReconcileOptions{Actor: "cli:test"}), reconciler.ActionHealed)
+	mustAction(t, s.reconcile(reconciler.TriggerInterval), reconciler.ActionInSync)
+
+	got := gatherPlatform(t, reg)
+	lt := fmt.Sprintf(`{target=%q,team=""}`, s.ns)
+	if got["trueup_drift_episodes_opened_total"+lt] != 1 {
+		t.Errorf("opened = %v, want 1", got["trueup_drift_episodes_opened_total"+lt])
+	}
+	for key, v := range got {
+		if strings.HasPrefix(key, "trueup_drift_episodes_resolved_total") && v != 0 {
+			t.Errorf("%s = %v: the daemon counted a resolution the history dropped (the CLI's is the one recorded)", key, v)
+		}
+	}
+}

@@ -22,7 +22,8 @@ import (
 type recorder struct {
 	history history.Store
 	state   *state.Store
-	// observe gets every batch appended (the platform metrics).
+	// observe gets every batch the history stored, as stored (the
+	// platform metrics).
 	observe func([]history.Record)
 
 	// mu guards q; it is never held while the database is called.

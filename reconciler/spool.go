@@ -105,9 +105,6 @@ func (b *batch) settle(landed bool) {
 // yet (it is queued or spilled, and appended in order later) or, for a
 // batch that could not even be spilled, that it is lost.
 func (rc *recorder) appendBatch(ctx context.Context, recs []history.Record, durable func()) error {
-	if rc.observe != nil {
-		rc.observe(recs)
-	}
 	if rc.history == nil {
 		if durable != nil {
 			durable()
@@ -354,7 +351,10 @@ func (rc *recorder) appendHead(recs []history.Record, file string, uncertain boo
 			return err
 		}
 	}
-	_, err := rc.history.Append(ctx, recs...)
+	stored, err := rc.history.Append(ctx, recs...)
+	if err == nil && rc.observe != nil {
+		rc.observe(stored) // the platform metrics count what the history holds
+	}
 	return err
 }
 
