@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -346,4 +347,53 @@ func TestPlatformMetricsCountOnlyStoredRecords(t *testing.T) {
 			t.Errorf("%s = %v: the daemon counted a resolution the history dropped (the CLI's is the one recorded)", key, v)
 		}
 	}
+}
+
+// A daemon following the history counts what `trueup apply` (another
+// process on the same history) did, once, and its own records once.
+func TestPlatformMetricsFollowOtherProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	h := openHistory(t, path)
+	st, err := state.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	metrics := reconciler.NewMetrics(reg)
+	s := newScenarioFull(t, "", "", nil, reconciler.WithHistory(h), reconciler.WithState(st), reconciler.WithMetrics(metrics))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		metrics.Follow(ctx, h, 20*time.Millisecond, func(err error) { t.Errorf("follow: %v", err) })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	s.commit(map[string]string{"cm.yaml": configMap("settings", "a")}, "first")
+	mustAction(t, s.reconcile(reconciler.TriggerInterval), reconciler.ActionApplied)
+	s.kubectl("patch", "configmap", "settings", "-p", `{"data":{"mode":"z"}}`)
+	cliState, err := state.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := s.another(reconciler.WithHistory(openHistory(t, path)), reconciler.WithState(cliState))
+	mustAction(t, cli.Reconcile(t.Context(), s.ns, reconciler.TriggerManual, reconciler.ReconcileOptions{Actor: "cli:test"}), reconciler.ActionHealed)
+	mustAction(t, s.reconcile(reconciler.TriggerInterval), reconciler.ActionInSync)
+	// The daemon heals the next edit itself.
+	s.kubectl("patch", "configmap", "settings", "-p", `{"data":{"mode":"y"}}`)
+	mustAction(t, s.reconcile(reconciler.TriggerInterval), reconciler.ActionHealed)
+
+	lt := fmt.Sprintf(`{target=%q,team=""}`, s.ns)
+	waitFor(t, "the CLI's heal counted", func() bool { return gatherPlatform(t, reg)["trueup_manual_applies_total"+lt] == 1 })
+	time.Sleep(200 * time.Millisecond) // ten more passes: nothing is counted twice
+	assertSamples(t, gatherPlatform(t, reg), map[string]float64{
+		"trueup_applies_total" + lt:                   1,
+		"trueup_manual_applies_total" + lt:            1,
+		"trueup_heals_total" + lt:                     2,
+		"trueup_drift_episodes_opened_total" + lt:     2,
+		"trueup_lead_time_seconds_count" + lt:         1,
+		"trueup_provision_seconds_count" + lt:         1,
+		"trueup_drift_remediation_seconds_count" + lt: 2,
+		fmt.Sprintf(`trueup_drift_episodes_resolved_total{how="healed",target=%q,team=""}`, s.ns): 2,
+	})
 }

@@ -50,6 +50,8 @@ type platformMetrics struct {
 	// reports the open episodes of its own targets.
 	state *state.Store
 	owns  func(target string) bool
+	// follow is where Follow stands in the history.
+	follow following
 }
 
 type openEpisode struct {
@@ -167,6 +169,9 @@ func (p *platformMetrics) observeRecords(recs []history.Record) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range recs {
+		if p.follow.on && slices.Contains(figureTypes, r.Type) {
+			p.follow.own[r.Seq] = true
+		}
 		for _, f := range p.tally.add(r) {
 			p.apply(f)
 		}

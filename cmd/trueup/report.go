@@ -221,8 +221,9 @@ func mdTable(b *strings.Builder, header []string, n int, row func(int) []string)
 }
 
 // restoreMetrics rebuilds the platform metrics from the history before the
-// first reconcile (see reconciler.Metrics.Restore). A failure leaves them
-// counting from zero; the daemon runs on.
+// first reconcile (see reconciler.Metrics.Restore), then follows the
+// records other processes append. A failed restore leaves them counting
+// from zero; the daemon runs on.
 func restoreMetrics(ctx context.Context, m *reconciler.Metrics, h history.Store, log *slog.Logger) {
 	start := time.Now()
 	n, err := m.Restore(ctx, h, start, reconciler.DefaultMetricsWindow)
@@ -231,4 +232,11 @@ func restoreMetrics(ctx context.Context, m *reconciler.Metrics, h history.Store,
 		return
 	}
 	log.Info("platform metrics restored from the history", "records", n, "window", reconciler.DefaultMetricsWindow.String(), "took", time.Since(start).Round(time.Millisecond).String())
+	go m.Follow(ctx, h, metricsFollowInterval, func(err error) {
+		log.Warn("platform metrics: records of other processes not read yet; trying again", "error", err.Error())
+	})
 }
+
+// metricsFollowInterval is how often the daemon reads the records other
+// processes (trueup apply) appended, for the platform metrics.
+const metricsFollowInterval = 15 * time.Second
