@@ -94,7 +94,7 @@ type DayFigures struct {
 // records name. The open episodes are those open now (the whole
 // history's), their ages at until.
 func BuildReport(ctx context.Context, h history.Store, teams map[string]string, since, until time.Time) (*Report, error) {
-	rep := &Report{Since: since.UTC(), Until: until.UTC(), Sinks: []SinkFigures{}, Days: []DayFigures{}}
+	rep := &Report{Since: since.UTC(), Until: until.UTC(), Sinks: []SinkFigures{}}
 	t := newTally()
 	if err := markExisting(ctx, h, teams, since, t); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
@@ -137,9 +137,7 @@ func BuildReport(ctx context.Context, h history.Store, teams map[string]string, 
 	for _, s := range slices.Sorted(maps.Keys(sinks)) {
 		rep.Sinks = append(rep.Sinks, *sinks[s])
 	}
-	for _, d := range slices.Sorted(maps.Keys(days)) {
-		rep.Days = append(rep.Days, *days[d])
-	}
+	rep.Days = dayRange(days)
 	return rep, nil
 }
 
@@ -278,6 +276,27 @@ func addSink(sinks map[string]*SinkFigures, f fact) {
 		return
 	}
 	s.Deliveries[f.Status]++
+}
+
+// dayRange lists the days from the first to the last with figures, the
+// days between without any as zeros (a chart's axis has no gaps).
+func dayRange(days map[string]*DayFigures) []DayFigures {
+	keys := slices.Sorted(maps.Keys(days))
+	out := []DayFigures{}
+	if len(keys) == 0 {
+		return out
+	}
+	first, _ := time.Parse(time.DateOnly, keys[0])
+	last, _ := time.Parse(time.DateOnly, keys[len(keys)-1])
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		key := d.Format(time.DateOnly)
+		if days[key] == nil {
+			out = append(out, DayFigures{Day: key})
+			continue
+		}
+		out = append(out, *days[key])
+	}
+	return out
 }
 
 func addDay(days map[string]*DayFigures, f fact) {

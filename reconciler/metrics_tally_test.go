@@ -117,3 +117,14 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("summarize(nil) = %+v", got)
 	}
 }
+
+func TestDayRangeFillsGaps(t *testing.T) {
+	got := dayRange(map[string]*DayFigures{"2026-11-30": {Day: "2026-11-30", Heals: 1}, "2026-12-02": {Day: "2026-12-02", Applies: 2}})
+	want := []DayFigures{{Day: "2026-11-30", Heals: 1}, {Day: "2026-12-01"}, {Day: "2026-12-02", Applies: 2}}
+	if !slices.Equal(got, want) {
+		t.Errorf("dayRange = %+v, want %+v", got, want)
+	}
+	if got := dayRange(nil); got == nil || len(got) != 0 {
+		t.Errorf("dayRange(nil) = %#v, want an empty list (JSON [])", got)
+	}
+}
