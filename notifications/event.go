@@ -22,6 +22,8 @@ const (
 	KindSourceFailed        Kind = "source.failed"
 	KindComplianceViolation Kind = "compliance.violation"
 	KindComplianceResolved  Kind = "compliance.resolved"
+	// KindFreezeHeld: a freeze window holds a new revision (told once).
+	KindFreezeHeld Kind = "freeze.held"
 	// KindTest is the event `trueup notify test` sends.
 	KindTest Kind = "test"
 )
@@ -31,7 +33,7 @@ func Kinds() []Kind {
 	return []Kind{
 		KindDriftOpened, KindDriftUpdated, KindDriftResolved,
 		KindApplySucceeded, KindApplyFailed, KindPruneBlocked, KindSourceFailed,
-		KindComplianceViolation, KindComplianceResolved, KindTest,
+		KindComplianceViolation, KindComplianceResolved, KindFreezeHeld, KindTest,
 	}
 }
 

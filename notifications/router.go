@@ -51,7 +51,7 @@ func DefaultTargetRule() Rule {
 		Kinds: []Kind{
 			KindDriftOpened, KindDriftUpdated, KindDriftResolved,
 			KindApplySucceeded, KindApplyFailed, KindPruneBlocked, KindSourceFailed,
-			KindComplianceViolation, KindComplianceResolved,
+			KindComplianceViolation, KindComplianceResolved, KindFreezeHeld,
 		},
 		MinSeverity: SeverityWarning,
 	}

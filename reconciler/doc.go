@@ -39,6 +39,20 @@
 // not take goes to dataDir/history-spool, one file per batch, appended in
 // order when it answers again, also by the next process.
 //
+// Guardrails and ordering (guard.go). A freeze window (config.FreezeWindow)
+// open for a target holds its new revisions: the reconcile compares, applies
+// nothing and ends frozen, with one freeze-held record and event per held
+// revision; a timer wakes the target when the window ends. Drift heals
+// during the window only when every open window allows heal; otherwise it
+// is reported as in alert mode. OverrideFreeze lets the held revision
+// through once, recorded with the operator and the reason (the record also
+// carries it over a restart). A target with dependsOn does not plan at all
+// until every dependency's last reconcile left its revision applied without
+// error (healthy, when it waits for health; the history's last record when
+// this process has not reconciled the dependency); it ends waiting, naming
+// them, and a dependency that becomes ready here wakes it. Custom health checks (health.go, package health) judge the
+// objects of a kind with CEL instead of kstatus when an apply waits.
+//
 // The platform metrics (metrics_platform.go: lead time, provisioning,
 // drift episodes, remediation time, change failures, toil, errors, last
 // success, notification deliveries) are computed from history records, by

@@ -38,6 +38,11 @@ func DefaultRunOptions() RunOptions {
 // ends. One target's failure never stops another.
 func (r *Reconciler) Run(ctx context.Context, opts RunOptions) error {
 	r.prev.setBase(ctx)
+	if r.own == nil {
+		if err := r.restoreActions(ctx, ""); err != nil {
+			r.log.Warn("suspensions and accepted drift not read back from the history; targets run", "error", err.Error())
+		}
+	}
 	var wg sync.WaitGroup
 	if opts.Watch {
 		for name, d := range r.destinations {
@@ -129,10 +134,10 @@ func (r *Reconciler) runTargetUntil(ctx, hard context.Context, name string, opts
 			st.forget()
 			lastFresh = r.now()
 		}
-		out := r.Reconcile(work, name, trigger, ReconcileOptions{Fresh: fresh})
+		out := r.loopReconcile(work, name, st, trigger, fresh) // nil while suspended
 		cut()
 		cancel()
-		if opts.Watch && out.Err == nil && dest != nil {
+		if out != nil && opts.Watch && out.Err == nil && dest != nil {
 			if r.watchKinds(ctx, dest, out, t.Timeout.Duration, fresh) && out.Apply != nil && !out.Apply.DryRun {
 				// What this reconcile applied changed before its kinds
 				// were watched: compare it once now, from the new cache,
@@ -298,7 +303,7 @@ func (r *Reconciler) Pending() []string {
 			out = append(out, t.Name) // which are this replica's is not known yet
 			continue
 		}
-		if t.Suspend || !r.ownsHere(t.Name) {
+		if t.Suspend || !r.ownsHere(t.Name) || r.Suspended(t.Name) != nil {
 			continue
 		}
 		if st := r.targetState(t.Name); st != nil && st.lastOutcome() == nil {

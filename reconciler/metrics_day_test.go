@@ -24,19 +24,19 @@ import (
 	"github.com/trueup-dev/trueup/reconciler/state"
 )
 
-// testClock is a clock the test moves.
-type testClock struct {
+// dayClock is a clock the test moves.
+type dayClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *testClock) now() time.Time {
+func (c *dayClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *testClock) set(t time.Time) {
+func (c *dayClock) set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
@@ -70,7 +70,7 @@ func TestPlatformMetricsScriptedDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{t: at(8, 0)}
+	clock := &dayClock{t: at(8, 0)}
 	reg := prometheus.NewRegistry()
 	metrics := reconciler.NewMetrics(reg)
 	opts := []reconciler.Option{reconciler.WithHistory(h), reconciler.WithState(st), reconciler.WithMetrics(metrics), reconciler.WithClock(clock.now)}

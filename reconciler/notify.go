@@ -57,6 +57,7 @@ func outcomeEvents(ec eventContext, out, prev *Outcome, changes []episodeChange)
 		base.Kind, base.Severity, base.Message = notifications.KindApplySucceeded, notifications.SeverityInfo, out.Apply.Summary()
 		evs = append(evs, base)
 	}
+	evs = append(evs, guardEvents(ec, out)...)
 	for _, c := range out.complianceChanges {
 		if ev, ok := complianceEvent(ec, out, c); ok {
 			evs = append(evs, ev)

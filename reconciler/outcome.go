@@ -79,6 +79,12 @@ type Outcome struct {
 	// Warnings are problems that did not fail the reconcile, such as kinds
 	// read from the API server because they could not be watched (and why).
 	Warnings []string `json:"warnings,omitempty"`
+	// Held says why a frozen or waiting reconcile held the revision (the
+	// freeze window, the dependencies not ready).
+	Held string `json:"held,omitempty"`
+	// heldFirst: the freeze window holds this revision for the first time
+	// (recorded and told once).
+	heldFirst bool
 	// Compliance are the policy findings on live state (and on desired
 	// objects not live yet), when policies are configured.
 	Compliance []policy.Finding `json:"compliance,omitempty"`
@@ -89,6 +95,11 @@ type Outcome struct {
 	complianceChanges []complianceChange
 	// plan is what the reconcile compared, for the pull-request step.
 	plan *Plan
+	// accepted are the drifted objects whose drift an operator accepted:
+	// neither healed nor given an episode. pullRequests: an operator asked
+	// for the drift's pull requests (RequestPullRequest).
+	accepted     map[drift.ObjectRef]bool
+	pullRequests bool
 	// attempt and journal: the apply journal, removed once the batch is
 	// durable (journal.go).
 	attempt string
@@ -150,6 +161,9 @@ func (o *Outcome) summary() string {
 	}
 	if o.Apply != nil {
 		s += "; " + o.Apply.Summary()
+	}
+	if o.Held != "" {
+		s += "; " + o.Held
 	}
 	return s
 }

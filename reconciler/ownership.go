@@ -136,6 +136,9 @@ func (r *Reconciler) rebuildTarget(ctx context.Context, name string) {
 		return
 	}
 	r.log.Debug("target state rebuilt from the history", "target", name, "openEpisodes", n)
+	if err := r.restoreActions(ctx, name); err != nil {
+		r.log.Warn("suspension and accepted drift not read back from the history; the target runs", "target", name, "error", err.Error())
+	}
 	r.applied.forget(name)
 }
 

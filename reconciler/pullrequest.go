@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -100,7 +101,15 @@ const (
 // has (a pull request opened after its episode).
 func (r *Reconciler) pullRequests(ctx context.Context, out *Outcome, changes []episodeChange) (recs []history.Record, extra []episodeChange) {
 	t, ok := r.cfg.Target(out.Target)
-	if !ok || t.Remediation.Drift != "pull-request" || r.git == nil || out.plan == nil || r.rec.state == nil {
+	if !ok || r.git == nil || out.plan == nil || r.rec.state == nil {
+		return nil, nil
+	}
+	// Other drift modes open pull requests when an operator asks
+	// (RequestPullRequest), and settle those when their episodes close.
+	open := t.Remediation.Drift == "pull-request" || out.pullRequests
+	if !open && !slices.ContainsFunc(changes, func(c episodeChange) bool {
+		return c.Transition.Kind == state.TransitionResolved && c.Episode.PullRequest != ""
+	}) {
 		return nil, nil
 	}
 	gh, ok := r.hosts[t.Source]
@@ -118,6 +127,9 @@ func (r *Reconciler) pullRequests(ctx context.Context, out *Outcome, changes []e
 				recs = append(recs, p.settle(ctx, c.Episode, c.Transition.How))
 			}
 		case state.TransitionOpened, state.TransitionUpdated:
+			if !open {
+				continue
+			}
 			changed[c.Episode.ID] = true
 			if rec, ok := p.ensure(ctx, &changes[i].Episode); ok {
 				recs = append(recs, rec)
@@ -127,7 +139,7 @@ func (r *Reconciler) pullRequests(ctx context.Context, out *Outcome, changes []e
 	// Episodes still without a pull request (the host was down, or the
 	// config changed to pull-request) get one now.
 	for _, rep := range out.Report.Objects {
-		if rep.Status != drift.Drifted {
+		if !open || rep.Status != drift.Drifted {
 			continue
 		}
 		ep, err := r.rec.state.OpenEpisode(nil, out.Target, rep.Ref)

@@ -60,7 +60,7 @@ func threadOfTarget(target string) func(episode string) bool {
 func openEpisodes(ctx context.Context, h history.Store, target string) ([]state.Episode, error) {
 	latest := map[string]state.Episode{}
 	var order []string
-	f := history.Filter{Target: target, Types: []string{history.TypeDriftOpened, history.TypeDriftUpdated, history.TypeDriftResolved}, Limit: 1000}
+	f := history.Filter{Target: target, Types: []string{history.TypeDriftOpened, history.TypeDriftUpdated, history.TypeDriftResolved, history.TypeDriftAccepted}, Limit: 1000}
 	err := pages(ctx, h, f, func(r history.Record) error {
 		var e state.Episode
 		if err := json.Unmarshal(r.Data, &e); err != nil || e.ID == "" {

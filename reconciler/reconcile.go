@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -25,6 +26,12 @@ type ReconcileOptions struct {
 	// Fresh reads live objects from the API server instead of the watch
 	// cache and ignores cached comparisons (the periodic full resync).
 	Fresh bool
+	// IgnoreDependsOn applies without waiting for the target's
+	// dependencies (the one-shot CLI apply, which does not know them).
+	IgnoreDependsOn bool
+	// pullRequests opens the drift's pull requests whatever the target's
+	// drift mode, and heals nothing (RequestPullRequest).
+	pullRequests bool
 }
 
 // Reconcile runs the pipeline once for a target and acts per its policy:
@@ -38,7 +45,7 @@ type ReconcileOptions struct {
 //     see pullRequests);
 //   - a failure at any step changes nothing and is returned in the Outcome.
 func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger, opts ReconcileOptions) *Outcome {
-	out := &Outcome{Target: name, Trigger: trigger, Start: r.now(), DryRun: opts.DryRun}
+	out := &Outcome{Target: name, Trigger: trigger, Start: r.now(), DryRun: opts.DryRun, pullRequests: opts.pullRequests}
 	t, st, dest, err := r.target(name)
 	if err != nil {
 		out.Action, out.Err = ActionFailed, err
@@ -48,6 +55,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, trigger Trigger
 		// An apply a crash interrupted is recorded before anything else.
 		if err := r.resolveJournals(ctx, name, dest.Cluster); err != nil {
 			out.Action, out.Err = ActionFailed, &StageError{Stage: StageCluster, Err: err}
+			return r.finish(ctx, st, out, opts.Actor)
+		}
+	}
+	if !opts.DryRun && !opts.IgnoreDependsOn {
+		if out.Held = r.waitingFor(ctx, t); out.Held != "" {
+			out.Action = ActionWaiting
 			return r.finish(ctx, st, out, opts.Actor)
 		}
 	}
@@ -99,9 +112,20 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 	// raised since, say).
 	retryPrune := out.Trigger == TriggerManual && plan.Report.Counts()[drift.PendingPrune] > 0
 	drifted := driftedObjects(plan.Report)
+	manualWait := newRevision && t.Remediation.Apply == "manual" && out.Trigger != TriggerManual && plan.Inventory.Attempted != commit
+	if !opts.DryRun {
+		out.accepted = st.acceptedDrift(plan.Report, r.now())
+		drifted = slices.DeleteFunc(drifted, func(o drift.ObjectReport) bool { return out.accepted[o.Ref] })
+	}
+	var frozen, noHeal bool
+	if !manualWait && !opts.DryRun {
+		frozen, noHeal = r.freezeGate(ctx, t, st, commit, newRevision || retryPrune, len(drifted) > 0, out)
+	}
 	switch {
-	case newRevision && t.Remediation.Apply == "manual" && out.Trigger != TriggerManual && plan.Inventory.Attempted != commit:
+	case manualWait:
 		out.Action = ActionPending
+	case frozen:
+		out.Action = ActionFrozen
 	case newRevision || retryPrune:
 		r.apply(ctx, t, st, dest, plan.Objects, plan, out, opts, true)
 		out.Action = ActionApplied
@@ -109,7 +133,7 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 		out.Action = ActionUnknown
 	case len(drifted) == 0:
 		out.Action = ActionInSync
-	case t.Remediation.Drift == "heal" || out.Trigger == TriggerManual:
+	case (t.Remediation.Drift == "heal" || out.Trigger == TriggerManual) && !noHeal && !opts.pullRequests:
 		r.apply(ctx, t, st, dest, subset(plan.Objects, drifted), plan, out, opts, false)
 		out.Action = ActionHealed
 	default: // alert; pull-request: the pull requests follow the episodes (finish)
@@ -299,6 +323,7 @@ func (r *Reconciler) finish(ctx context.Context, st *targetState, out *Outcome, 
 	if st != nil {
 		prev = st.lastOutcome()
 		st.record(out)
+		r.wakeDependents(out)
 	}
 	r.publish(out, prev, changes)
 	r.metrics.observe(out)

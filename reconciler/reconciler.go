@@ -28,6 +28,9 @@ const (
 	TriggerStartup  Trigger = "startup"
 	// TriggerPreview marks the dry runs of pull request previews.
 	TriggerPreview Trigger = "preview"
+	// TriggerOperator: an operator asked the daemon to reconcile now (the
+	// API, the console, trueup reconcile).
+	TriggerOperator Trigger = "operator"
 )
 
 // Destination is one cluster with the clients built once for it: with
@@ -108,6 +111,8 @@ type Reconciler struct {
 	prev         previews
 	// own shares the targets with other replicas (nil: all are run here).
 	own Ownership
+	// guard holds freeze overrides and window-end timers (guard.go).
+	guard guardState
 
 	mu      sync.Mutex
 	targets map[string]*targetState

@@ -108,6 +108,7 @@ func (rc *recorder) record(ctx context.Context, out *Outcome, actor string, now 
 	for _, c := range out.complianceChanges {
 		recs = append(recs, complianceRecord(out.Target, out.Revision.Commit, c))
 	}
+	recs = append(recs, guardRecords(out)...)
 	if out.PruneBlocked != "" && !out.DryRun {
 		recs = append(recs, history.Record{Type: history.TypePruneBlocked, Target: out.Target, Revision: out.Revision.Commit,
 			Outcome: "blocked", Message: out.PruneBlocked})
@@ -231,6 +232,9 @@ func (rc *recorder) episodes(out *Outcome, now time.Time) ([]history.Record, []e
 	)
 	for _, rep := range out.Report.Objects {
 		objs = append(objs, state.Object{Target: out.Target, Ref: rep.Ref, Status: rep.Status, ResourceVersion: rep.ResourceVersion, Updated: now})
+		if out.accepted[rep.Ref] {
+			continue // accepted drift: no episode until the acceptance ends
+		}
 		if _, ok := fixed[rep.Ref]; !ok && out.Action == ActionApplied && rep.Status == drift.InSync {
 			// A new revision that equals the live object: Git took the
 			// live value (a pull request merged), so drift ends adopted.
@@ -266,7 +270,7 @@ func (rc *recorder) step(out *Outcome, rep drift.ObjectReport, how state.Episode
 	if err != nil {
 		return nil, nil, fmt.Errorf("state: %w", err)
 	}
-	if open == nil && (out.Action == ActionApplied || out.Action == ActionPending) {
+	if open == nil && (out.Action == ActionApplied || out.Action == ActionPending || out.Action == ActionFrozen) {
 		return nil, nil, nil
 	}
 	next, tr := state.NextEpisode(open, out.Target, rep, how, now)
@@ -306,6 +310,10 @@ func (rc *recorder) updateTarget(out *Outcome, now time.Time) error {
 		t.Status, t.LastError = state.TargetFailed, out.Error()
 	case out.Action == ActionPending:
 		t.Status = state.TargetPending
+	case out.Action == ActionFrozen:
+		t.Status, t.Held = state.TargetFrozen, out.Held
+	case out.Action == ActionWaiting:
+		t.Status, t.Held = state.TargetWaiting, out.Held
 	}
 	if err := rc.state.UpsertTarget(t); err != nil {
 		return fmt.Errorf("state: %w", err)

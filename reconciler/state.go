@@ -29,6 +29,12 @@ type targetState struct {
 	// owned: this replica runs the target's loop (when targets are
 	// shared between replicas, see Ownership).
 	owned bool
+	// suspended, accepted and requests are the operators' actions
+	// (actions.go): a run-time suspension, accepted drift by object, and
+	// reconciles asked for and not yet run.
+	suspended *Suspension
+	accepted  map[string]*acceptance
+	requests  []*request
 }
 
 // cachedReport is a comparison result and the inputs it was computed from.
@@ -92,6 +98,12 @@ func (s *targetState) takeOver() {
 	s.failures = 0
 	s.compliance, s.complianceLoaded = nil, false
 	clear(s.prFailures)
+	// Read back from the shared history by the new owner (restoreActions).
+	s.suspended = nil
+	for _, a := range s.accepted {
+		a.timer.Stop()
+	}
+	clear(s.accepted)
 	select {
 	case <-s.kick:
 	default:

@@ -53,18 +53,25 @@ func apiTargets(d *daemon) http.HandlerFunc {
 			Error string `json:"error,omitempty"`
 			// Owner is the replica reconciling the target (ha.enabled).
 			Owner string `json:"owner,omitempty"`
+			// Suspended: an operator suspended the target (trueup suspend).
+			Suspended *reconciler.Suspension `json:"suspended,omitempty"`
+			// Accepted maps objects whose drift is accepted to until when.
+			Accepted map[string]time.Time `json:"accepted,omitempty"`
 		}
 		vis := d.visible(r)
 		out := []json.RawMessage{}
 		rec := d.gen().r
 		owners := rec.Owners()
+		seen := map[string]bool{}
 		for _, o := range rec.Status() {
+			seen[o.Target] = true
 			dec := vis.of(o.Target)
 			if !dec.Allowed {
 				continue
 			}
 			delete(owners, o.Target)
-			b, err := json.Marshal(status{Outcome: o, Error: o.Error(), Owner: rec.Replica()})
+			b, err := json.Marshal(status{Outcome: o, Error: o.Error(), Owner: rec.Replica(),
+				Suspended: rec.Suspended(o.Target), Accepted: rec.Acceptances(o.Target)})
 			if err != nil {
 				http.Error(w, "encode target "+o.Target+": "+err.Error(), http.StatusInternalServerError)
 				return
@@ -74,9 +81,33 @@ func apiTargets(d *daemon) http.HandlerFunc {
 			}
 			out = append(out, b)
 		}
+		out = append(out, notReconciled(d, seen, owners, vis)...)
 		out = append(out, elsewhere(owners, vis)...)
 		writeJSON(w, out)
 	}
+}
+
+// notReconciled are this replica's targets without an outcome yet:
+// suspended (in the config, or by an operator) or still pending.
+func notReconciled(d *daemon, seen map[string]bool, owners map[string]string, vis *visible) []json.RawMessage {
+	var out []json.RawMessage
+	rec := d.gen().r
+	for _, t := range d.gen().cfg.Targets {
+		if _, other := owners[t.Name]; seen[t.Name] || other && !t.Suspend || !vis.of(t.Name).Allowed {
+			continue
+		}
+		s := rec.Suspended(t.Name)
+		if t.Suspend {
+			s = &reconciler.Suspension{By: "config", Reason: "suspend: true"}
+		}
+		b, _ := json.Marshal(struct {
+			Target    string                 `json:"target"`
+			Pending   bool                   `json:"pending,omitempty"`
+			Suspended *reconciler.Suspension `json:"suspended,omitempty"`
+		}{t.Name, s == nil, s})
+		out = append(out, b)
+	}
+	return out
 }
 
 // elsewhere are the targets this replica does not reconcile (ha.enabled),

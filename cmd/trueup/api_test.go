@@ -12,10 +12,10 @@ import (
 	"github.com/trueup-dev/trueup/reconciler/history"
 )
 
-// A viewer pages through a history where its tenant's records are few
-// among others': every page is full of its own records only, and
-// following "next" returns each of them once.
-func TestHistoryPagesKeepOnlyTheViewersTenant(t *testing.T) {
+// twoTenantsConfig has targets a (tenant team-a), b (team-b) and loose
+// (no tenant).
+func twoTenantsConfig(t *testing.T) *config.Config {
+	t.Helper()
 	cfg, err := config.Parse([]byte(`apiVersion: trueup.dev/v1alpha1
 kind: Config
 sources: [{name: s, url: "https://git.example.com/s.git"}]
@@ -31,6 +31,14 @@ tenants:
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// A viewer pages through a history where its tenant's records are few
+// among others': every page is full of its own records only, and
+// following "next" returns each of them once.
+func TestHistoryPagesKeepOnlyTheViewersTenant(t *testing.T) {
+	cfg := twoTenantsConfig(t)
 	h, err := history.OpenSQLite(filepath.Join(t.TempDir(), "history.db"))
 	if err != nil {
 		t.Fatal(err)

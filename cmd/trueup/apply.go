@@ -26,7 +26,9 @@ otherwise re-apply drifted or missing objects. --dry-run shows what would
 happen and writes nothing.
 
 Exit code: 0 success, 1 prune blocked (objects that left Git were kept; the
-output says why and what to do), 2 error.`,
+output says why and what to do) or a freeze window holds the revision, 2
+error. The target's dependsOn is not waited for: this command applies the
+one target it is given.`,
 		Example: "  trueup apply web -c trueup.yaml\n  trueup apply web --dry-run",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,6 +59,8 @@ output says why and what to do), 2 error.`,
 				return &exitCodeError{code: exitFailed} // the output says why
 			case out.Action == reconciler.ActionUnknown:
 				return &exitCodeError{code: exitError} // the output says what is unknown
+			case out.Action == reconciler.ActionFrozen:
+				return &exitCodeError{code: exitFailed} // the output names the window
 			}
 			return nil
 		},
@@ -85,6 +89,7 @@ func reconcileOnce(ctx context.Context, cfg *config.Config, target string, ro re
 	}
 	defer r.Close()
 	ro.Actor = cliActor()
+	ro.IgnoreDependsOn = true // this process has not reconciled the dependencies
 	return r.Reconcile(ctx, target, reconciler.TriggerManual, ro), nil
 }
 
@@ -129,6 +134,8 @@ func printOutcome(w io.Writer, opts *globalOptions, out *reconciler.Outcome, dry
 			}
 		}
 		fmt.Fprintf(w, "%s nothing that could be read drifted, but the state above could not be read: the result is unknown, not in sync; run trueup apply again when the API answers\n", opts.paint(w, yellow, "unknown:"))
+	case reconciler.ActionFrozen:
+		fmt.Fprintf(w, "%s %s: nothing was applied; it applies when the window ends, or once an operator overrides the freeze on the daemon\n", opts.paint(w, yellow, "frozen:"), out.Held)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -142,5 +143,30 @@ spec:
 		"the next reconcile re-checks its health and prunes once it is healthy\n"
 	if strings.Count(stdout, want) != 1 {
 		t.Fatalf("diff does not report the failed rollout as %q:\n%s", want, stdout)
+	}
+}
+
+// `trueup apply` inside a freeze window applies nothing, names the window
+// and exits 1.
+func TestApplyInAFreezeWindowExitsNonZero(t *testing.T) {
+	c := newCLITarget(t, "wait: false")
+	f, err := os.OpenFile(c.cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("freeze:\n  - {name: forever, start: \"2000-01-01T00:00:00Z\", end: \"2100-01-01T00:00:00Z\"}\n")
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	c.commit(t, map[string]string{"a.yaml": configMapYAML("a")})
+	stdout, stderr, code := c.run(t, "apply")
+	if code != exitFailed {
+		t.Fatalf("apply in a freeze window: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, `frozen: freeze window "forever" holds revision `) || !strings.Contains(stdout, "until 2100-01-01T00:00:00Z: nothing was applied") {
+		t.Fatalf("output does not name the window:\n%s", stdout)
+	}
+	if got := kubectl(t, c.env, "-n", c.name, "get", "configmaps", "-l", "trueup.dev/target="+c.name, "-o", "name"); got != "" {
+		t.Fatalf("applied during the freeze: %q", got)
 	}
 }

@@ -65,6 +65,11 @@ func newDestinations(cfg *config.Config, targets []*config.Target) (map[string]*
 		if r := c.RateLimit; r != nil {
 			opts = append(opts, kube.WithRateLimit(float32(r.QPS), r.BurstOrDefault()))
 		}
+		if hc, err := reconciler.HealthCheckOption(cfg); err != nil {
+			return nil, err
+		} else if hc != nil {
+			opts = append(opts, hc)
+		}
 		kc, err := kube.NewCluster(c.Name, rc, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: cluster %q: %w", path, c.Name, err)

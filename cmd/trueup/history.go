@@ -67,7 +67,8 @@ revision, type and actor. Every record carries a SHA-256 over its content and
 the previous record's hash; 'trueup history verify' checks the chain.
 
 Types: reconcile, manual, apply, heal, prune, prune-blocked, drift-opened,
-drift-updated, drift-resolved, pull-request, notification, checkpoint.`,
+drift-updated, drift-resolved, pull-request, notification, checkpoint,
+freeze-held, freeze-override.`,
 		Example: `  trueup history --target web --since 24h
   trueup history --object Deployment.apps/web/web -o json
   trueup history --type drift-opened,drift-resolved -o csv > drift.csv

@@ -272,7 +272,7 @@ func TestTenantsSeeOnlyTheirTargets(t *testing.T) {
 		if got := targetsOf(t, body); code != 200 || !slices.Equal(got, []string{"web"}) {
 			t.Errorf("/api/v1/targets: %d, targets %v, want [web]", code, got)
 		}
-		if code, body := request(m, "GET", "/targets/web", viewerA); code != 200 || !strings.Contains(body, "/spec/replicas: git: 1  live: 7") {
+		if code, body := request(m, "GET", "/targets/web", viewerA); code != 200 || !strings.Contains(body, `<code>/spec/replicas</code></th><td class="git"><code>1</code></td><td class="live"><code>7</code></td>`) {
 			t.Errorf("/targets/web: %d %q, want the page with its episode", code, body)
 		}
 		code, body = request(m, "GET", "/targets/api-dev", viewerA)

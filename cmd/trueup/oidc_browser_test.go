@@ -26,6 +26,30 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// demoBehindDex is the demo config for a daemon on base behind a Dex of
+// its own, with the tenants and role bindings (YAML list items) that
+// authz returns for that Dex's users.
+func demoBehindDex(t *testing.T, env *kubeenv.Env, base string, authz func(*dexenv.Env) (tenants, roles string)) (*dexenv.Env, string) {
+	t.Helper()
+	dex := dexenv.Start(t, dexenv.Options{RedirectURIs: []string{base + "/auth/callback"}})
+	secret := filepath.Join(t.TempDir(), "oidc-secret")
+	if err := os.WriteFile(secret, []byte(dex.ClientSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := demoSetup(t, env.Kubeconfig)
+	tenants, roles := authz(dex)
+	raw := readFile(t, cfg) + "tenants:" + tenants + `
+server:
+  publicURL: ` + base + `
+  auth:
+    oidc: {issuerURL: ` + dex.Issuer + `, clientID: ` + dex.ClientID + `, clientSecretFrom: {file: ` + secret + `}}
+    roles:` + roles + "\n"
+	if err := os.WriteFile(cfg, []byte(raw), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dex, cfg
+}
+
 // The daemon's own pages behind a real OIDC login: headless Chromium asks
 // 'trueup serve' for a target page, is sent to Dex, logs in as a viewer of
 // team-a and comes back to the page; team-b's page is 403 and the API
@@ -35,26 +59,13 @@ func TestServeOIDCLoginInBrowser(t *testing.T) {
 	ctx := browser.Start(t)
 	addr := freeAddr(t)
 	base := "http://" + addr
-	dex := dexenv.Start(t, dexenv.Options{RedirectURIs: []string{base + "/auth/callback"}})
-	alice, bob := dex.Users[0], dex.Users[1]
-	secret := filepath.Join(t.TempDir(), "oidc-secret")
-	if err := os.WriteFile(secret, []byte(dex.ClientSecret), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := demoSetup(t, env.Kubeconfig)
-	raw := readFile(t, cfg) + `tenants:
+	dex, cfg := demoBehindDex(t, env, base, func(dex *dexenv.Env) (tenants, roles string) {
+		return `
   - {name: team-a, targets: [web]}
-  - {name: team-b, targets: [api-dev]}
-server:
-  publicURL: ` + base + `
-  auth:
-    oidc: {issuerURL: ` + dex.Issuer + `, clientID: ` + dex.ClientID + `, clientSecretFrom: {file: ` + secret + `}}
-    roles:
-      - {role: viewer, users: [` + alice.Email + `], tenants: [team-a]}
-`
-	if err := os.WriteFile(cfg, []byte(raw), 0o600); err != nil {
-		t.Fatal(err)
-	}
+  - {name: team-b, targets: [api-dev]}`, `
+      - {role: viewer, users: [` + dex.Users[0].Email + `], tenants: [team-a]}`
+	})
+	alice, bob := dex.Users[0], dex.Users[1]
 	startServe(t, cfg, addr, "listen")
 	dir := browser.Artifacts(t)
 

@@ -1,51 +1,55 @@
 package main
 
 import (
-	"html/template"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/trueup-dev/trueup/drift"
-	"github.com/trueup-dev/trueup/notifications"
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/auth"
+	"github.com/trueup-dev/trueup/reconciler/history"
+	"github.com/trueup-dev/trueup/reconciler/kube"
 	"github.com/trueup-dev/trueup/reconciler/state"
 )
 
+// recentHistory is how many records the target page shows.
+const recentHistory = 15
+
 // targetPage is the daemon's page for one target, the page notifications
-// link to: its last reconcile and its open drift episodes with their fields.
-var targetPage = template.Must(template.New("target").Funcs(template.FuncMap{
-	"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"gitLive": func(f drift.FieldDiff) string { return notifications.GitLive(value(f.Desired), value(f.Live)) },
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>trueup · {{.Name}}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}code{font-size:13px}.failed{color:#b00}</style></head>
-<body><h1>{{.Name}}</h1>
-{{if .Replica}}{{if eq .Owner .Replica}}<p class="owner">Reconciled by replica <b>{{.Owner}}</b> (this one).</p>
-{{else if .Owner}}<p class="owner">Reconciled by replica <b>{{.Owner}}</b>, not this one ({{.Replica}}): its last reconcile and open drift episodes are on that replica's page, and in <code>trueup history --target {{.Name}}</code>.</p>
-{{else}}<p class="owner">No replica holds this target's Lease at the moment: it is reconciled once one takes it (this one is {{.Replica}}).</p>
-{{end}}{{end}}{{if .Elsewhere}}{{else}}{{with .Outcome}}<p>Last reconcile {{when .Start}} ({{.Trigger}}): <b class="{{.Action}}">{{.Action}}</b>{{with .Revision.Commit}} at <code>{{.}}</code>{{end}}.</p>
-{{with .Error}}<p class="failed">{{.}}</p>{{end}}{{else}}<p>Not reconciled yet.</p>{{end}}
-<h2>Open drift episodes</h2>
-{{if .Episodes}}<table><tr><th>object</th><th>since</th><th>changed by</th><th>fields</th></tr>
-{{range .Episodes}}<tr id="{{.ID}}"><td><code>{{.Object}}</code></td><td>{{when .Opened}}</td><td>{{with .Actor}}{{.Name}}{{end}}</td>
-<td>{{range .Fields}}<code>{{.Path}}: {{gitLive .}}</code><br>{{end}}</td></tr>{{end}}</table>
-{{else}}<p>None: live matches Git.</p>{{end}}{{end}}
-<p><a href="/api/v1/targets">all targets (JSON)</a></p></body></html>
-`))
+// link to: its last reconcile, its objects with their origin file, its
+// open drift episodes side by side (Git | live), what is to be pruned,
+// and its recent history.
+var targetPage = consolePage("target.html")
 
 // targetPageData is what targetPage shows.
 type targetPageData struct {
-	Name     string
-	Outcome  *reconciler.Outcome
+	consoleUser
+	Name    string
+	Row     targetRow
+	Outcome *reconciler.Outcome
+	// Objects are the objects of the last comparison; Prune those that
+	// left Git (pending prune, or deleted by the last reconcile).
+	Objects  []objectRow
+	Prune    []objectRow
 	Episodes []state.Episode
+	History  []history.Record
 	// Replica is this replica's id and Owner the one reconciling the
 	// target, when the targets are shared (ha.enabled); Elsewhere: this
 	// replica does not reconcile it, so its outcome and episodes here are
 	// not shown.
 	Replica, Owner string
 	Elsewhere      bool
+	targetActions
+}
+
+// objectRow is one object of the target page.
+type objectRow struct {
+	Object, Origin string
+	Status         drift.Status
+	// Applied is what the last reconcile did to it (created, configured,
+	// deleted, ...), Message why when it says.
+	Applied kube.Action
+	Message string
 }
 
 // targetHandler serves targetPage to a user who may view the target (403
@@ -59,18 +63,18 @@ func targetHandler(d *daemon) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		var page targetPageData
-		page.Name = name
-		rec := d.gen().r
-		if !rec.HasTarget(name) {
+		g := d.gen()
+		t, found := g.cfg.Target(name)
+		if !found || !g.r.HasTarget(name) {
 			http.Error(w, "no target "+name+" in this daemon's config", http.StatusNotFound)
 			return
 		}
-		if page.Replica = rec.Replica(); page.Replica != "" {
-			page.Owner = rec.Owners()[name]
+		page := targetPageData{consoleUser: userOf(req), Name: name}
+		if page.Replica = g.r.Replica(); page.Replica != "" {
+			page.Owner = g.r.Owners()[name]
 			page.Elsewhere = page.Owner != page.Replica
 		}
-		for _, o := range rec.Status() {
+		for _, o := range g.r.Status() {
 			if o.Target == name {
 				page.Outcome = o
 			}
@@ -80,32 +84,79 @@ func targetHandler(d *daemon) http.HandlerFunc {
 			http.Error(w, "read state: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		if dec.Masked {
-			for i := range eps {
-				eps[i].Fields = auth.MaskFields(eps[i].Fields)
-			}
+		for i := range eps {
+			eps[i].Fields = maskFor(dec, eps[i].Object, eps[i].Fields)
 		}
 		page.Episodes = eps
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = targetPage.Execute(w, page)
+		page.Row = targetRow{Name: name, Tenant: d.tenantOf(name), Destination: destinationOf(*t), Episodes: len(eps)}
+		if page.Elsewhere {
+			page.Row.Owner = page.Owner
+		}
+		page.targetActions = d.actionsOf(req, *t)
+		page.Row.fill(page.Outcome, page.Suspension != nil)
+		page.Objects, page.Prune = objectRows(page.Outcome)
+		if page.History, err = d.h.Query(req.Context(), history.Filter{Target: name, Limit: recentHistory, Desc: true}); err != nil {
+			http.Error(w, "read history: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		renderPage(w, targetPage, "layout.html", page)
 	}
+}
+
+// maskFor masks every value of fields for a user whose binding says
+// maskValues, and those of a Secret for everyone (the detector already
+// masks them; this holds should one ever come through unmasked).
+func maskFor(dec auth.Decision, object string, fields []drift.FieldDiff) []drift.FieldDiff {
+	if dec.Masked || strings.HasPrefix(object, "Secret/") {
+		return auth.MaskFields(fields)
+	}
+	return fields
+}
+
+// objectRows lists the objects of the last comparison, with what the last
+// reconcile did to each, and apart those that left Git.
+func objectRows(o *reconciler.Outcome) (objects, prune []objectRow) {
+	if o == nil {
+		return nil, nil
+	}
+	applied := map[drift.ObjectRef]kube.Entry{}
+	if o.Apply != nil {
+		for _, e := range o.Apply.Entries {
+			applied[e.Ref] = e
+		}
+	}
+	for _, r := range o.Report.Objects {
+		row := objectRow{Object: r.Ref.String(), Origin: r.Origin, Status: r.Status, Message: r.Error}
+		if e, ok := applied[r.Ref]; ok {
+			row.Applied, row.Message = e.Action, e.Message
+			delete(applied, r.Ref)
+		}
+		if r.Status == drift.PendingPrune {
+			prune = append(prune, row)
+			continue
+		}
+		objects = append(objects, row)
+	}
+	if o.Apply != nil { // deleted by this reconcile without being compared
+		for _, e := range o.Apply.Entries {
+			if _, left := applied[e.Ref]; left && e.Action == kube.ActionDeleted {
+				prune = append(prune, objectRow{Object: e.Ref.String(), Status: drift.PendingPrune, Applied: e.Action, Message: e.Message})
+			}
+		}
+	}
+	return objects, prune
 }
 
 // episodePage is the page of one drift episode, the link of pull requests
 // and Slack threads.
-var episodePage = template.Must(template.New("episode").Funcs(template.FuncMap{
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>trueup · drift of {{.Object}}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}code{font-size:13px}</style></head>
-<body><h1>Drift of <code>{{.Object}}</code></h1>
-<p>Target <a href="/targets/{{.Target}}">{{.Target}}</a>. Status <b>{{.Status}}</b>. Opened {{when .Opened}}, last seen {{when .LastSeen}}{{if not .Closed.IsZero}}, closed {{when .Closed}}{{end}}.
-{{with .Actor}}Last changed by {{.Name}}.{{end}}</p>
-{{with .PullRequest}}<p>Pull request: <a href="{{.}}">{{.}}</a></p>{{end}}
-<table><tr><th>field</th><th>Git</th><th>live</th></tr>
-{{range .Fields}}<tr><td><code>{{.Path}}</code></td><td><code>{{printf "%v" .Desired}}</code></td><td><code>{{printf "%v" .Live}}</code></td></tr>{{end}}</table>
-<p>Its history: <code>trueup history --target {{.Target}} --object {{.Object}}</code></p></body></html>
-`))
+var episodePage = consolePage("episode.html")
+
+// episodePageData is what episodePage shows.
+type episodePageData struct {
+	consoleUser
+	state.Episode
+	targetActions
+}
 
 // episodeHandler serves episodePage for an episode in live state (open,
 // or closed within the last day; older ones are in the history only), to
@@ -131,10 +182,11 @@ func episodeHandler(d *daemon) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if dec.Masked {
-			ep.Fields = auth.MaskFields(ep.Fields)
+		ep.Fields = maskFor(dec, ep.Object, ep.Fields)
+		page := episodePageData{consoleUser: userOf(req), Episode: *ep}
+		if t, ok := d.gen().cfg.Target(ep.Target); ok {
+			page.targetActions = d.actionsOf(req, *t)
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = episodePage.Execute(w, ep)
+		renderPage(w, episodePage, "layout.html", page)
 	}
 }

@@ -35,12 +35,15 @@ func TestValueOrderIsGitThenLiveInCLIAndPage(t *testing.T) {
 	}
 
 	var page bytes.Buffer
-	err = targetPage.Execute(&page, targetPageData{Name: "web", Episodes: []state.Episode{{ID: "web/1", Target: "web", Object: ref.String(), Opened: time.Unix(0, 0),
+	err = targetPage.ExecuteTemplate(&page, "layout.html", targetPageData{Name: "web", Episodes: []state.Episode{{ID: "web/1", Target: "web", Object: ref.String(), Opened: time.Unix(0, 0),
 		Fields: []drift.FieldDiff{field}, Status: state.EpisodeOpen}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "<code>/spec/replicas: git: 1  live: 3</code>"; !strings.Contains(page.String(), want) {
-		t.Errorf("page lacks %q:\n%s", want, page.String())
+	for _, want := range []string{`<th scope="col">Git</th><th scope="col">live</th>`,
+		`<th scope="row"><code>/spec/replicas</code></th><td class="git"><code>1</code></td><td class="live"><code>3</code></td>`} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("page lacks %q:\n%s", want, page.String())
+		}
 	}
 }

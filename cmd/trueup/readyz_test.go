@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
@@ -19,12 +20,15 @@ type gate struct {
 	*httptest.Server
 	once    sync.Once
 	release chan struct{}
+	// held counts the requests that reached the gate.
+	held atomic.Int32
 }
 
 func newGate(t *testing.T) *gate {
 	t.Helper()
 	g := &gate{release: make(chan struct{})}
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.held.Add(1)
 		select {
 		case <-g.release:
 		case <-r.Context().Done():

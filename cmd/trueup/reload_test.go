@@ -76,6 +76,9 @@ func TestServeReloadsConfig(t *testing.T) {
 		gitrepo.CommitOptions{Message: "extra app"})
 	next := strings.Replace(raw, "clusters:\n", "  - name: extra\n    url: "+extra.URL()+"\nclusters:\n", 1)
 	next += "  - name: extra\n    source: extra\n    path: app\n    cluster: local\n    wait: false\n"
+	// The gated target's first reconcile starts after a random jitter of
+	// up to a second: the reload must find its fetch in flight.
+	waitUntil(t, "the gated target's fetch held at the gate", func() bool { return g.held.Load() > 0 })
 	swap(next)
 	waitUntil(t, "the change noticed", func() bool { return count("config changed") == 1 })
 	time.Sleep(500 * time.Millisecond) // the reload would have happened by now if it did not wait

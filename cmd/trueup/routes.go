@@ -91,12 +91,16 @@ func (d *daemon) mainRoutes() []route {
 	rs := []route{
 		{pattern: "GET /healthz", access: openProbe, handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })},
 		{pattern: "GET /readyz", access: openProbe, handler: readyz(d)},
+		{pattern: "GET /{$}", handler: indexHandler(d)},
 		{pattern: "GET /targets/{name}", handler: targetHandler(d)},
 		{pattern: "GET /episodes/{id...}", handler: episodeHandler(d)},
+		{pattern: "GET /history", handler: historyHandler(d)},
+		{pattern: "GET /history/{seq}", handler: recordHandler(d)},
 		{pattern: "GET /api/v1/targets", handler: apiTargets(d)},
 		{pattern: "GET /api/v1/episodes", handler: apiEpisodes(d)},
 		{pattern: "GET /api/v1/history", handler: apiHistory(d)},
 	}
+	rs = append(rs, d.actionRoutes()...)
 	if d.gen().cfg.Server.MetricsListen == "" {
 		// Behind the gate: any user with a role may read it.
 		rs = append(rs, route{pattern: "GET /metrics", handler: d.metrics()})

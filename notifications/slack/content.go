@@ -21,6 +21,7 @@ var titles = map[notifications.Kind]string{
 	notifications.KindSourceFailed:        "Source failed",
 	notifications.KindComplianceViolation: "Compliance violation",
 	notifications.KindComplianceResolved:  "Compliance resolved",
+	notifications.KindFreezeHeld:          "Freeze: revision held",
 	notifications.KindTest:                "Test notification",
 }
 
@@ -66,6 +67,8 @@ func summary(ev notifications.Event) string {
 		return fmt.Sprintf("trueup could not read the desired state for %s; nothing was applied or pruned until it can.", dest)
 	case notifications.KindComplianceViolation:
 		return fmt.Sprintf("%s on %s violates policy *%s*.", obj, dest, escape(ev.Policy))
+	case notifications.KindFreezeHeld:
+		return fmt.Sprintf("A freeze window holds revision %s for %s: nothing new is applied until the window ends, or an operator overrides the freeze.", code(ev.Revision), dest)
 	case notifications.KindTest:
 		return escapeBlock(cutRunes(or(ev.Message, "trueup can post here: this notifier works."), 2000))
 	default:

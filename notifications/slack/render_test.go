@@ -68,6 +68,10 @@ func goldenEvents() map[string]notifications.Event {
 			e.Kind, e.Episode, e.Object, e.Since, e.Mode, e.Actor = notifications.KindPruneBlocked, "", "", time.Time{}, "", ""
 			e.Message = "prune would delete 14 objects; the limit for web-prod is 10"
 		}),
+		"freeze.held": with(func(e *notifications.Event) {
+			e.Kind, e.Episode, e.Object, e.Since, e.Mode, e.Actor = notifications.KindFreezeHeld, "", "", time.Time{}, "", ""
+			e.Message = `freeze window "weekend" holds revision 4be1c3d9a0e2 until 2026-12-07T07:00:00Z`
+		}),
 		"source.failed": with(func(e *notifications.Event) {
 			e.Kind, e.Severity, e.Episode, e.Object, e.Since, e.Mode, e.Actor, e.CommitURL =
 				notifications.KindSourceFailed, notifications.SeverityCritical, "", "", time.Time{}, "", "", ""

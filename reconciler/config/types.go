@@ -30,6 +30,11 @@ type Config struct {
 	Tenancy Tenancy  `json:"tenancy,omitempty"`
 	// HA shares the targets between several replicas (see HA).
 	HA HA `json:"ha,omitempty"`
+	// Freeze windows hold new revisions of the targets they select.
+	Freeze []FreezeWindow `json:"freeze,omitempty"`
+	// HealthChecks judge the health of objects of a kind with CEL,
+	// instead of kstatus.
+	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
 }
 
 // SecretRef names where a secret comes from: exactly one of Env or File.
@@ -219,6 +224,9 @@ type Target struct {
 	// Render says how the target's files become objects; unset: plain
 	// YAML/JSON or kustomize at Path.
 	Render *Render `json:"render,omitempty"`
+	// DependsOn names targets that must have applied their current
+	// revision, healthy, before this target applies.
+	DependsOn []string `json:"dependsOn,omitempty"`
 }
 
 // Prune says whether objects that left Git are deleted, and how many at most.

@@ -85,6 +85,7 @@ func Validate(c *Config) error {
 	validateAssumeRoles(e, c)
 	validateServerAuth(e, c)
 	validateDecryption(e, c)
+	validateGuards(e, c)
 	return e.result()
 }
 

@@ -1,10 +1,6 @@
 package config
 
-import (
-	"errors"
-	"strings"
-	"testing"
-)
+import "testing"
 
 const tenancyBase = header + `sources:
   - name: platform
@@ -169,27 +165,7 @@ tenants:
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(tt.yaml))
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("want valid, got:\n%v", err)
-				}
-				return
-			}
-			var fe Errors
-			if !errors.As(err, &fe) {
-				t.Fatalf("want Errors, got %v", err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(fe.Error(), w) {
-					t.Errorf("missing %q in:\n%s", w, fe.Error())
-				}
-			}
-			if len(fe) != len(tt.want) {
-				t.Errorf("want %d errors, got %d:\n%s", len(tt.want), len(fe), fe.Error())
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkParse(t, tt.yaml, tt.want) })
 	}
 }
 

@@ -28,6 +28,16 @@ const (
 	TypeComplianceViolation = "compliance-violation"
 	TypeComplianceResolved  = "compliance-resolved"
 	TypeComplianceExempt    = "compliance-exempt"
+	// Freeze windows: a new revision first held by a window, and an
+	// operator letting a held revision through (actor and reason).
+	TypeFreezeHeld     = "freeze-held"
+	TypeFreezeOverride = "freeze-override"
+	// Operators' actions: a target suspended or resumed at run time, a
+	// drift episode accepted for a while (its Data is the closed episode
+	// and until when).
+	TypeSuspend       = "suspend"
+	TypeResume        = "resume"
+	TypeDriftAccepted = "drift-accepted"
 )
 
 // knownTypes are the types a stored record may have.
@@ -37,6 +47,8 @@ var knownTypes = map[string]bool{
 	TypePruneBlocked: true, TypePullRequest: true, TypeNotification: true,
 	TypeManual: true, TypeCheckpoint: true,
 	TypeComplianceViolation: true, TypeComplianceResolved: true, TypeComplianceExempt: true,
+	TypeFreezeHeld: true, TypeFreezeOverride: true,
+	TypeSuspend: true, TypeResume: true, TypeDriftAccepted: true,
 }
 
 // Record is one entry of the history. Append assigns Seq, PrevHash and Hash

@@ -5,8 +5,10 @@ import (
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling/engine"
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,6 +41,8 @@ type Cluster struct {
 	// caps caches the discovered capabilities, shared with impersonated
 	// copies.
 	caps *capsCache
+	// readers are the custom health checks' status readers.
+	readers []engine.StatusReader
 }
 
 // Option configures NewCluster.
@@ -49,6 +53,7 @@ type clusterOptions struct {
 	burst    int
 	warnings rest.WarningHandler
 	timeout  time.Duration
+	health   map[schema.GroupKind]StatusFunc
 }
 
 // DefaultRequestTimeout bounds each API request (watches excepted) when
@@ -121,9 +126,10 @@ func NewCluster(name string, cfg *rest.Config, opts ...Option) (*Cluster, error)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %q: dynamic client: %w", name, err)
 	}
-	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
+	readers := customReaders(mapper, o.health)
+	poller := polling.NewStatusPoller(c, mapper, polling.Options{CustomStatusReaders: readers})
 	manager := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "trueup.dev"})
-	return &Cluster{name: name, client: c, ownClient: c, mapper: mapper, manager: manager, watchDynamic: dyn, cfg: cfg, caps: &capsCache{}}, nil
+	return &Cluster{name: name, client: c, ownClient: c, mapper: mapper, manager: manager, watchDynamic: dyn, cfg: cfg, caps: &capsCache{}, readers: readers}, nil
 }
 
 // RateLimit is the client-side limit of its requests: QPS per second on

@@ -51,7 +51,7 @@ func (c *Cluster) Impersonate(namespace, name string) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster %q: client as ServiceAccount %s: %w", c.name, sa, err)
 	}
 	cl := interceptor.NewClient(base, forbiddenAs(sa))
-	poller := polling.NewStatusPoller(cl, c.mapper, polling.Options{})
+	poller := polling.NewStatusPoller(cl, c.mapper, polling.Options{CustomStatusReaders: c.readers})
 	return &Cluster{
 		name:         c.name,
 		client:       cl,
@@ -62,6 +62,7 @@ func (c *Cluster) Impersonate(namespace, name string) (*Cluster, error) {
 		cfg:          c.cfg,
 		actingAs:     sa,
 		caps:         c.caps,
+		readers:      c.readers,
 	}, nil
 }
 

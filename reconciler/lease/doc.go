@@ -12,34 +12,47 @@
 // only its share of targets. A replica tries to acquire only the Leases of
 // the targets assigned to it, and gives up the ones assigned elsewhere.
 //
-// A replica reconciles a target only while it holds the target's Lease.
-// Acquiring is an update with the Lease's resourceVersion (optimistic
-// concurrency: of two replicas racing, the API server lets one win) or a
-// create that only one can win. A Lease held by another replica is taken
-// over only once it is expired; as in client-go's leaderelection, expiry is
-// judged by the local clock from the moment this replica first saw the
-// Lease's current version, never from the other replica's clock.
+// A replica reconciles a target only while it holds the target's Lease and
+// its own membership Lease is renewed: the membership is the heartbeat of
+// every target its holder holds. Acquiring is an update with the Lease's
+// resourceVersion (optimistic concurrency: of two replicas racing, the API
+// server lets one win) or a create that only one can win; a replica
+// acquires nothing before its membership is renewed. A target Lease held by
+// another replica is taken over only once that replica's membership Lease
+// has expired (or, when the holder has no membership Lease, once the target
+// Lease itself has not changed for leaseDuration). As in client-go's
+// leaderelection, expiry is judged by the local clock from the moment this
+// replica first saw the Lease's current version, never from the other
+// replica's clock.
+//
+// Target Leases are written when they change hands, and otherwise renewed
+// only every third of a long duration (40 × leaseDuration, 10 minutes at
+// the defaults) that they state, so that a reader judging a target Lease
+// alone (kubectl, a replica of an earlier version during a rolling update,
+// which renewed every Lease every few seconds) never sees a held target
+// expire.
 //
 // # Giving a target up
 //
 //   - Assigned elsewhere (a replica joined): the target's loop is stopped
 //     and its reconcile in flight finishes while the Lease is still renewed;
 //     then the holder is cleared and the new owner takes it at once.
-//   - Not renewed for renewDeadline (the API server is out of reach, or
-//     another replica holds it): the loop is stopped at once; its reconcile
-//     in flight gets leaseDuration-renewDeadline-retryPeriod to end, before
-//     another replica may see the Lease expire.
+//   - Membership not renewed for renewDeadline (the API server is out of
+//     reach), or the target Lease written by another: the loop is stopped
+//     at once; its reconcile in flight gets leaseDuration-renewDeadline-
+//     retryPeriod to end, before another replica may see the membership
+//     expire.
 //   - SIGKILL: nothing is released; the Leases expire after leaseDuration
 //     and the other replicas take the targets over.
 //
 // # Cost and metrics
 //
-// A replica lists the Leases and renews its membership once per
-// retryPeriod, and renews each target Lease it holds every renewDeadline/3:
-// at the defaults about 30 + 15 × (1 + held) requests a minute. Its API
-// client is given a rate limit for the Leases it could hold
-// (ClientRateLimit); client-go's default (5 per second) keeps only about
-// 15. Metrics (NewMetrics, once per process): trueup_ha_replicas,
+// A replica lists the Leases once per retryPeriod, renews its membership
+// every renewDeadline/3 (checked each retryPeriod), and each target Lease it
+// holds every 200 s: at the defaults about 30 + 15 + 0.3 × held requests a
+// minute (65 for 67 targets, where renewing every target Lease every few
+// seconds cost about 1,050). Its API client is given a rate limit and a
+// burst for the Leases it could take at once (ClientRateLimit). Metrics (NewMetrics, once per process): trueup_ha_replicas,
 // trueup_ha_targets_owned, trueup_ha_target_acquired_total{how},
 // trueup_ha_target_released_total{reason}, trueup_ha_lease_requests_total.
 //

@@ -62,6 +62,9 @@ type Manager struct {
 	// owners are the live holders of the target Leases, at the last list.
 	owners  map[string]string
 	members []string
+	// memberRenewed is when this replica last found its membership Lease
+	// renewed: the fence of every target it holds.
+	memberRenewed time.Time
 }
 
 type observation struct {
@@ -199,25 +202,26 @@ func (m *Manager) step(ctx context.Context, targets []string, held map[string]*h
 		}
 		leases = nil // still give up what could not be renewed in time
 	}
-	if leases != nil {
-		m.renewMember(cctx, leases[memberName(m.opts.Identity)])
+	if leases != nil && m.renewMember(cctx, leases[memberName(m.opts.Identity)]) {
+		m.memberRenewed = m.now()
 	}
 	members := m.observe(leases, targets)
+	fenced := m.now().Sub(m.memberRenewed) < m.opts.RenewDeadline
 	for _, t := range targets {
 		name := targetName(t)
 		h := held[t]
-		if leases == nil { // nothing known: renew what is held, decide nothing
+		if leases == nil { // nothing known: keep what is held, decide nothing
 			if h != nil {
-				m.keep(cctx, t, nil, h, true, held)
+				m.keep(cctx, t, nil, h, true, fenced, held)
 			}
 			continue
 		}
 		mine := Assign(members, t) == m.opts.Identity
 		switch {
 		case h != nil:
-			m.keep(cctx, t, leases[name], h, mine, held)
-		case mine:
-			m.acquire(cctx, t, leases[name], held, own)
+			m.keep(cctx, t, leases[name], h, mine, fenced, held)
+		case mine && fenced:
+			m.acquire(cctx, t, leases, held, own)
 		}
 	}
 	if leases != nil {
@@ -225,9 +229,11 @@ func (m *Manager) step(ctx context.Context, targets []string, held map[string]*h
 	}
 }
 
-// keep renews a held Lease, starts giving it up when it is assigned
-// elsewhere, and clears it once the target's loop has stopped.
-func (m *Manager) keep(ctx context.Context, target string, cur *coordinationv1.Lease, h *holding, mine bool, held map[string]*holding) {
+// keep holds a target while this replica's membership is renewed (fenced),
+// starts giving it up when it is assigned elsewhere, clears it once the
+// target's loop has stopped, and renews the target Lease itself only at
+// its long duration (targetLeaseDuration), for readers that judge it alone.
+func (m *Manager) keep(ctx context.Context, target string, cur *coordinationv1.Lease, h *holding, mine, fenced bool, held map[string]*holding) {
 	if h.stopped != nil {
 		select {
 		case <-h.stopped:
@@ -246,13 +252,17 @@ func (m *Manager) keep(ctx context.Context, target string, cur *coordinationv1.L
 		m.lose(target, h, "held by "+holder(cur))
 		return
 	}
+	if !fenced {
+		m.lose(target, h, "membership lease not renewed for "+m.opts.RenewDeadline.String())
+		return
+	}
 	if !mine && h.stopped == nil {
 		m.log.Info("ha: giving target up: assigned to another replica", "target", target)
 		m.opts.Metrics.release(ReleasedReassigned)
 		h.stopped = make(chan struct{})
 		go func() { h.release(false); close(h.stopped) }()
 	}
-	if m.now().Sub(h.renewed) < m.opts.RenewDeadline/3 {
+	if m.now().Sub(h.renewed) < m.targetLeaseDuration()/3 {
 		return
 	}
 	base := h.lease
@@ -261,12 +271,13 @@ func (m *Manager) keep(ctx context.Context, target string, cur *coordinationv1.L
 	}
 	l := base.DeepCopy()
 	l.Spec.RenewTime = m.microNow()
+	l.Spec.LeaseDurationSeconds = seconds(m.targetLeaseDuration())
 	updated, err := m.update(ctx, l)
 	if err != nil {
-		if m.now().Sub(h.renewed) >= m.opts.RenewDeadline {
-			m.lose(target, h, "not renewed for "+m.opts.RenewDeadline.String()+": "+err.Error())
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			m.lose(target, h, "target lease changed by another writer: "+err.Error())
 		}
-		return
+		return // the membership fences the target; renewed at the next round
 	}
 	h.lease, h.renewed = updated, m.now()
 }
@@ -283,7 +294,8 @@ func (m *Manager) lose(target string, h *holding, why string) {
 }
 
 // acquire takes a target's Lease when it is missing, free or expired.
-func (m *Manager) acquire(ctx context.Context, target string, cur *coordinationv1.Lease, held map[string]*holding, own func(string) func(bool)) {
+func (m *Manager) acquire(ctx context.Context, target string, leases map[string]*coordinationv1.Lease, held map[string]*holding, own func(string) func(bool)) {
+	cur := leases[targetName(target)]
 	now := m.microNow()
 	var (
 		got *coordinationv1.Lease
@@ -295,8 +307,9 @@ func (m *Manager) acquire(ctx context.Context, target string, cur *coordinationv
 		l := m.newLease(targetName(target), kindTarget)
 		l.Annotations = map[string]string{AnnotationOwner: target}
 		l.Spec.AcquireTime = now
+		l.Spec.LeaseDurationSeconds = seconds(m.targetLeaseDuration())
 		got, err = m.create(ctx, l)
-	case holder(cur) == "" || m.expired(cur):
+	case holder(cur) == "" || m.targetExpired(cur, leases, true):
 		l := cur.DeepCopy()
 		prev := holder(cur)
 		if prev != "" {
@@ -304,7 +317,7 @@ func (m *Manager) acquire(ctx context.Context, target string, cur *coordinationv
 		}
 		id := m.opts.Identity
 		l.Spec.HolderIdentity = &id
-		l.Spec.LeaseDurationSeconds = m.durationSeconds()
+		l.Spec.LeaseDurationSeconds = seconds(m.targetLeaseDuration())
 		l.Spec.AcquireTime, l.Spec.RenewTime = now, now
 		transitions := int32(0)
 		if l.Spec.LeaseTransitions != nil {
@@ -376,8 +389,9 @@ func (m *Manager) shutdown(held map[string]*holding) {
 	}
 }
 
-// renewMember creates or renews this replica's membership Lease.
-func (m *Manager) renewMember(ctx context.Context, cur *coordinationv1.Lease) {
+// renewMember creates or renews this replica's membership Lease, and says
+// whether it is renewed (written now, or recently enough by this replica).
+func (m *Manager) renewMember(ctx context.Context, cur *coordinationv1.Lease) bool {
 	var err error
 	if cur == nil {
 		l := m.newLease(memberName(m.opts.Identity), kindMember)
@@ -391,9 +405,13 @@ func (m *Manager) renewMember(ctx context.Context, cur *coordinationv1.Lease) {
 		l.Spec.RenewTime = m.microNow()
 		_, err = m.update(ctx, l)
 	}
-	if err != nil && ctx.Err() == nil {
-		m.log.Warn("ha: membership lease not renewed; retried", "error", err.Error())
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("ha: membership lease not renewed; retried", "error", err.Error())
+		}
+		return false
 	}
+	return true
 }
 
 // observe records the versions seen and returns the live members (this
@@ -409,7 +427,7 @@ func (m *Manager) observe(leases map[string]*coordinationv1.Lease, targets []str
 	}
 	members := []string{m.opts.Identity}
 	for _, l := range leases {
-		if l.Labels[LabelKind] == kindMember && holder(l) != "" && holder(l) != m.opts.Identity && !m.expiredLocked(l) {
+		if l.Labels[LabelKind] == kindMember && holder(l) != "" && holder(l) != m.opts.Identity && !m.expiredLocked(l, 0) {
 			members = append(members, holder(l))
 		}
 	}
@@ -419,7 +437,7 @@ func (m *Manager) observe(leases map[string]*coordinationv1.Lease, targets []str
 		m.opts.Metrics.members(len(members))
 		for _, t := range targets {
 			l := leases[targetName(t)]
-			if l == nil || holder(l) == "" || m.expiredLocked(l) {
+			if l == nil || holder(l) == "" || m.targetExpiredLocked(l, leases) {
 				delete(m.owners, t)
 				continue
 			}
@@ -441,22 +459,42 @@ func (m *Manager) setOwner(target, id string) {
 	m.owners[target] = id
 }
 
-// expired says whether l has not changed for its duration since this
-// replica first saw its current version.
-func (m *Manager) expired(l *coordinationv1.Lease) bool {
+// targetExpired says whether a held target Lease may be taken over: its
+// holder's membership Lease expired, or, when the holder has none (a
+// writer that is not a trueup replica, or a replica that deleted its
+// membership without clearing the target), the target Lease has not
+// changed for leaseDuration. With notHeld, a Lease naming this replica is
+// a previous process's (same replica ID, restarted): it is taken back once
+// it has not changed for leaseDuration.
+func (m *Manager) targetExpired(l *coordinationv1.Lease, leases map[string]*coordinationv1.Lease, notHeld bool) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.expiredLocked(l)
+	if notHeld && holder(l) == m.opts.Identity {
+		return m.expiredLocked(l, m.opts.LeaseDuration)
+	}
+	return m.targetExpiredLocked(l, leases)
 }
 
-func (m *Manager) expiredLocked(l *coordinationv1.Lease) bool {
+func (m *Manager) targetExpiredLocked(l *coordinationv1.Lease, leases map[string]*coordinationv1.Lease) bool {
+	h := holder(l)
+	if mem := leases[memberName(h)]; mem != nil && holder(mem) == h {
+		return m.expiredLocked(mem, 0)
+	}
+	return m.expiredLocked(l, m.opts.LeaseDuration)
+}
+
+// expiredLocked says whether l has not changed for d (0: its own
+// duration) since this replica first saw its current version.
+func (m *Manager) expiredLocked(l *coordinationv1.Lease, d time.Duration) bool {
 	o, ok := m.seen[l.Name]
 	if !ok || o.rv != l.ResourceVersion {
 		return false
 	}
-	d := m.opts.LeaseDuration
-	if l.Spec.LeaseDurationSeconds != nil {
-		d = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+	if d == 0 {
+		d = m.opts.LeaseDuration
+		if l.Spec.LeaseDurationSeconds != nil {
+			d = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+		}
 	}
 	return m.now().Sub(o.at) > d
 }
@@ -521,8 +559,24 @@ func (m *Manager) newLease(name, kind string) *coordinationv1.Lease {
 	}
 }
 
-func (m *Manager) durationSeconds() *int32 {
-	s := int32((m.opts.LeaseDuration + time.Second - 1) / time.Second)
+func (m *Manager) durationSeconds() *int32 { return seconds(m.opts.LeaseDuration) }
+
+// targetLeaseDuration is the duration written on target Leases and the
+// period (a third of it) at which their holder renews them. Replicas judge
+// a target Lease by its holder's membership Lease instead (see
+// targetExpired); the long duration keeps a reader that judges the target
+// Lease alone (kubectl, a replica of an earlier version during a rolling
+// update) from seeing a held target expire.
+func (m *Manager) targetLeaseDuration() time.Duration {
+	return targetLeaseFactor * m.opts.LeaseDuration
+}
+
+// targetLeaseFactor: at the default leaseDuration (15s) target Leases
+// state 10 minutes and are renewed every 3m20s.
+const targetLeaseFactor = 40
+
+func seconds(d time.Duration) *int32 {
+	s := int32((d + time.Second - 1) / time.Second)
 	return &s
 }
 
@@ -548,16 +602,16 @@ func renewTime(l *coordinationv1.Lease) time.Time {
 // ClientRateLimit is the client-side rate limit (requests per second and
 // burst) a Manager's API client needs to keep shards Leases (targets and
 // previews) at opts' timings, should this replica hold them all: a list
-// and a membership renewal per retryPeriod, each held Lease renewed every
-// renewDeadline/3, with half again as margin; the burst is one whole step
-// (every Lease created at once, on a first start). client-go's default
-// (5 per second, burst 10) keeps about 15 Leases at the default timings:
-// beyond that, renewals wait on the limiter past renewDeadline and the
-// replicas lose and take their targets over and over.
+// and a membership renewal per retryPeriod, each held target Lease renewed
+// every third of its long duration (targetLeaseDuration), with half again
+// as margin, and never below client-go's default (5 per second). The burst
+// is one whole step (every Lease created at once, on a first start or when
+// a replica dies), so a takeover never makes the next membership renewal
+// wait on the limiter past renewDeadline.
 func ClientRateLimit(shards int, opts Options) (qps float32, burst int) {
-	if opts.RetryPeriod <= 0 || opts.RenewDeadline <= 0 {
+	if opts.RetryPeriod <= 0 || opts.LeaseDuration <= 0 {
 		return 5, 10
 	}
-	perSecond := 2/opts.RetryPeriod.Seconds() + float64(shards)*3/opts.RenewDeadline.Seconds()
+	perSecond := 2/opts.RetryPeriod.Seconds() + float64(shards)*3/(targetLeaseFactor*opts.LeaseDuration).Seconds()
 	return float32(max(5, 1.5*perSecond)), max(10, shards+2)
 }

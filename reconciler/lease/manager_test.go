@@ -2,17 +2,36 @@ package lease
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/trueup-dev/trueup/fixtures/kubeenv"
 )
+
+// cuttable is a transport that fails every request while cut is set: the
+// replica behind it is partitioned from the API server.
+type cuttable struct {
+	next http.RoundTripper
+	cut  atomic.Bool
+}
+
+func (c *cuttable) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c.cut.Load() {
+		return nil, errors.New("partitioned (test)")
+	}
+	return c.next.RoundTrip(r)
+}
 
 func TestMain(m *testing.M) { kubeenv.Main(m) }
 
@@ -96,7 +115,12 @@ type replica struct {
 
 func startReplica(t *testing.T, env *kubeenv.Env, ns, id string, targets []string, l *ledger) *replica {
 	t.Helper()
-	m, err := New(env.Clientset, Options{Namespace: ns, Identity: id,
+	return startReplicaWith(t, env.Clientset, ns, id, targets, l)
+}
+
+func startReplicaWith(t *testing.T, c kubernetes.Interface, ns, id string, targets []string, l *ledger) *replica {
+	t.Helper()
+	m, err := New(c, Options{Namespace: ns, Identity: id,
 		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
@@ -208,6 +232,42 @@ func TestReplicasShareTargets(t *testing.T) {
 		})
 		settled(t, l, targets, []string{"r0"}, rs) // the intruder never renews: its lease expires
 	})
+	t.Run("a replica cut from the API server stops its targets before another takes them", func(t *testing.T) {
+		cut := &cuttable{}
+		rc := rest.CopyConfig(env.Config)
+		rc.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { cut.next = rt; return cut }
+		cs, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs["r3"] = startReplicaWith(t, cs, ns, "r3", targets, l)
+		settled(t, l, targets, []string{"r0", "r3"}, rs)
+		var mine []string
+		for _, tg := range targets {
+			if Assign([]string{"r0", "r3"}, tg) == "r3" {
+				mine = append(mine, tg)
+			}
+		}
+		// Only the membership Lease renews r3's hold on its targets: once
+		// it cannot, r3 stops them (lost) within renewDeadline, and r0
+		// takes them over once r3's membership has expired. The ledger
+		// fails the test if r0 starts one while r3 still runs it.
+		cut.cut.Store(true)
+		waitTrue(t, "r3 lost its targets", func() bool {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			for _, tg := range mine {
+				if slices.Contains(l.running[tg], "r3") {
+					return false
+				}
+			}
+			return true
+		})
+		settled(t, l, targets, []string{"r0"}, map[string]*replica{"r0": rs["r0"]})
+		rs["r3"].cancel()
+		<-rs["r3"].done
+		delete(rs, "r3")
+	})
 	t.Run("steady state requests", func(t *testing.T) {
 		before := rs["r0"].m.Requests()
 		time.Sleep(5 * time.Second)
@@ -241,8 +301,9 @@ func TestClientRateLimit(t *testing.T) {
 		burst  int
 	}{
 		{"few targets: client-go's default", 3, defaults, 5, 10},
-		{"200 targets at the defaults: 1.5 x (1 + 60) per second", 200, defaults, 91.5, 202},
-		{"200 targets, slower renewals", 200, Options{RenewDeadline: 30 * time.Second, RetryPeriod: 5 * time.Second}, 30.6, 202},
+		{"200 targets at the defaults: 1.5 x (1 + 200/200s) per second is below the default", 200, defaults, 5, 202},
+		{"2,000 targets at the defaults: 1.5 x (1 + 2000/200s)", 2000, defaults, 16.5, 2002},
+		{"200 targets, fast timings: 1.5 x (8 + 200/40s)", 200, Options{LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}, 19.5, 202},
 		{"no timings", 200, Options{}, 5, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,11 +20,17 @@ const (
 	TargetFailed TargetStatus = "failed"
 	// TargetSuspended: reconciling is switched off for the target.
 	TargetSuspended TargetStatus = "suspended"
+	// TargetFrozen: a new revision waits for a freeze window to end; Held
+	// names the window.
+	TargetFrozen TargetStatus = "frozen"
+	// TargetWaiting: the target waits for its dependencies (dependsOn);
+	// Held names them and why.
+	TargetWaiting TargetStatus = "waiting"
 )
 
 func (s TargetStatus) valid() bool {
 	switch s {
-	case TargetPending, TargetReady, TargetFailed, TargetSuspended:
+	case TargetPending, TargetReady, TargetFailed, TargetSuspended, TargetFrozen, TargetWaiting:
 		return true
 	}
 	return false
@@ -42,6 +48,8 @@ type Target struct {
 	LastError     string
 	// LastAction is what the last reconcile did (applied, healed, pruned, none, ...).
 	LastAction string
+	// Held says why a frozen or waiting target holds its revision.
+	Held string
 }
 
 // UpsertTarget inserts or replaces a target.
