@@ -60,4 +60,14 @@
 // the history when the loops start and when a replica takes a target over.
 // Only the replica owning a target acts on it; another answers
 // NotOwnerError naming the owner.
+//
+// The platform metrics (metrics_platform.go: lead time, provisioning,
+// drift episodes, remediation time, change failures, toil, errors, last
+// success, notification deliveries) are computed from history records, by
+// one tally (metrics_tally.go) that turns records into facts: the records
+// this process stored (as the history returned them, so a record it drops
+// is not counted), those other processes appended (Metrics.Follow reads
+// them), a window replayed at start (Metrics.Restore), and for `trueup
+// report` the records of a period (BuildReport). Live, restored and
+// reported figures agree because they come from the same records.
 package reconciler

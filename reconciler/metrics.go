@@ -1,9 +1,14 @@
 package reconciler
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trueup-dev/trueup/drift"
+	"github.com/trueup-dev/trueup/reconciler/config"
+	"github.com/trueup-dev/trueup/reconciler/history"
+	"github.com/trueup-dev/trueup/reconciler/state"
 )
 
 // Metrics are the reconciler's Prometheus metrics, registered on an
@@ -12,6 +17,7 @@ type Metrics struct {
 	reconciles *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
 	objects    *prometheus.GaugeVec
+	platform   *platformMetrics
 }
 
 // NewMetrics registers the metrics on reg.
@@ -28,8 +34,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "trueup_objects", Help: "Objects by target and drift status at the last reconcile.",
 		}, []string{"target", "status"}),
 	}
+	m.platform = newPlatformMetrics()
 	reg.MustRegister(m.reconciles, m.duration, m.objects)
+	reg.MustRegister(m.platform.collectors()...)
 	return m
+}
+
+// bind points the platform metrics at cfg's teams, the reconciler's
+// clock, state store and owned targets, and returns the hook that takes
+// every history record appended (nil without metrics).
+func (m *Metrics) bind(cfg *config.Config, now func() time.Time, st *state.Store, owns func(string) bool) func([]history.Record) {
+	if m == nil {
+		return nil
+	}
+	m.platform.bind(cfg, now, st, owns)
+	return m.platform.observeRecords
 }
 
 func (m *Metrics) observe(o *Outcome) {

@@ -104,7 +104,9 @@ type Outcome struct {
 	// durable (journal.go).
 	attempt string
 	journal *applyJournal
-	Err     error `json:"-"`
+	// attempted is what a failed reconcile was doing (applied, healed).
+	attempted Action
+	Err       error `json:"-"`
 }
 
 // Error returns the failure message, or "".

@@ -140,7 +140,7 @@ func (r *Reconciler) act(ctx context.Context, t *config.Target, st *targetState,
 		out.Action = ActionDetected
 	}
 	if out.Err != nil {
-		out.Action = ActionFailed
+		out.attempted, out.Action = out.Action, ActionFailed
 	}
 }
 

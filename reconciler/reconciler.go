@@ -154,6 +154,7 @@ func New(cfg *config.Config, loader *DesiredLoader, destinations map[string]*Des
 		o(r)
 	}
 	r.rec.q.log = r.log
+	r.rec.observe = r.metrics.bind(cfg, r.now, r.rec.state, r.ownsHere)
 	if cfg.DataDir != "" {
 		r.rec.q.dir = filepath.Join(cfg.DataDir, spoolFolder)
 	}

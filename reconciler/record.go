@@ -22,6 +22,9 @@ import (
 type recorder struct {
 	history history.Store
 	state   *state.Store
+	// observe gets every batch the history stored, as stored (the
+	// platform metrics).
+	observe func([]history.Record)
 
 	// mu guards q; it is never held while the database is called.
 	mu sync.Mutex
@@ -47,6 +50,9 @@ type reconcileData struct {
 	// Attempt names the apply journal of the reconcile (see journal.go):
 	// records an interrupted apply left are recorded with the same one.
 	Attempt string `json:"attempt,omitempty"`
+	// Attempted is what a failed reconcile was doing: applied (a new
+	// revision) or healed (the platform metrics tell change failures by it).
+	Attempted Action `json:"attempted,omitempty"`
 }
 
 type commitData struct {
@@ -123,7 +129,7 @@ func (rc *recorder) append(ctx context.Context, recs []history.Record) error {
 }
 
 func reconcileRecord(out *Outcome, actor string) history.Record {
-	d := reconcileData{Trigger: out.Trigger, DurationMS: out.Duration.Milliseconds(), DryRun: out.DryRun, Error: out.Error(), Stage: out.FailedStage(), Attempt: out.attempt}
+	d := reconcileData{Trigger: out.Trigger, DurationMS: out.Duration.Milliseconds(), DryRun: out.DryRun, Error: out.Error(), Stage: out.FailedStage(), Attempt: out.attempt, Attempted: out.attempted}
 	if out.Revision.Commit != "" {
 		rev := out.Revision
 		d.Commit = &commitData{Source: rev.Source, Ref: rev.Ref, Author: rev.Author, Committer: rev.Committer,

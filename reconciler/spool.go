@@ -351,7 +351,10 @@ func (rc *recorder) appendHead(recs []history.Record, file string, uncertain boo
 			return err
 		}
 	}
-	_, err := rc.history.Append(ctx, recs...)
+	stored, err := rc.history.Append(ctx, recs...)
+	if err == nil && rc.observe != nil {
+		rc.observe(stored) // the platform metrics count what the history holds
+	}
 	return err
 }
 

@@ -134,6 +134,11 @@ func parseWhen(flag, v string, now time.Time) (time.Time, error) {
 }
 
 func withHistory(cmd *cobra.Command, opts *globalOptions, fn func(history.Store) error) error {
+	return withConfigHistory(cmd, opts, func(_ *config.Config, h history.Store) error { return fn(h) })
+}
+
+// withConfigHistory calls fn with the config and its history, closed after.
+func withConfigHistory(cmd *cobra.Command, opts *globalOptions, fn func(*config.Config, history.Store) error) error {
 	cfg, err := loadConfig(opts)
 	if err != nil {
 		return err
@@ -143,7 +148,7 @@ func withHistory(cmd *cobra.Command, opts *globalOptions, fn func(history.Store)
 		return err
 	}
 	defer h.Close()
-	return fn(h)
+	return fn(cfg, h)
 }
 
 var recordColumns = []string{"SEQ", "TIME", "TYPE", "TARGET", "OBJECT", "REVISION", "ACTOR", "OUTCOME", "MESSAGE"}

@@ -101,6 +101,7 @@ Start with:
 		newApplyCommand(opts),
 		newServeCommand(opts),
 		newHistoryCommand(opts),
+		newReportCommand(opts),
 		newNotifyCommand(opts),
 		newComplianceCommand(opts),
 		newPreviewCommand(opts),

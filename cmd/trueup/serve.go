@@ -144,6 +144,7 @@ func serve(ctx context.Context, cmd *cobra.Command, opts *globalOptions, so *ser
 	if err != nil {
 		return err
 	}
+	restoreMetrics(ctx, metrics, h, log)
 	d := newDaemon(cfg, g.r, st, h, reg)
 	if d.webhook, err = webhookHandler(cfg, d, reg); err != nil {
 		g.stop(log)
