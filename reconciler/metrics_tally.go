@@ -88,7 +88,7 @@ func (t *tally) add(r history.Record) []fact {
 	switch r.Type {
 	case history.TypeReconcile, history.TypeManual:
 		return t.reconcile(r)
-	case history.TypeDriftOpened, history.TypeDriftResolved:
+	case history.TypeDriftOpened, history.TypeDriftResolved, history.TypeDriftAccepted:
 		return driftFacts(r)
 	case history.TypeNotification:
 		return deliveryFacts(r)
@@ -178,7 +178,7 @@ func driftFacts(r history.Record) []fact {
 		return nil
 	}
 	f := fact{Kind: factDriftOpened, Target: r.Target, Time: r.Time, Episode: e}
-	if r.Type == history.TypeDriftResolved {
+	if r.Type == history.TypeDriftResolved || r.Type == history.TypeDriftAccepted { // an operator's accept closes the episode
 		closed := e.Closed
 		if closed.IsZero() {
 			closed = r.Time

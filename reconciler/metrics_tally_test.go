@@ -85,8 +85,10 @@ func TestTally(t *testing.T) {
 				{Type: history.TypeNotification, Target: "t", Data: mustJSON(deliveryData{Delivery: notifications.Delivery{Notifier: "slack", Status: notifications.StatusSent}})},
 				{Type: history.TypeNotification, Data: mustJSON(deliveryData{Delivery: notifications.Delivery{Notifier: "hook", Status: notifications.StatusDropped, Reason: notifications.ReasonShutdown}})},
 				{Type: history.TypeApply, Target: "t", Data: mustJSON(objectData{})},
+				// An operator's accept (trueup accept): its data is the closed episode, until and reason.
+				{Type: history.TypeDriftAccepted, Target: "t", Time: opened.Add(time.Hour), Data: mustJSON(acceptData{Episode: episode, Until: opened.Add(5 * time.Hour), Reason: "load test"})},
 			},
-			want: [][]string{{"opened"}, {"resolved[accepted]=90"}, {"delivery[slack/sent]"}, {"delivery[hook/dropped]", "drop[hook/shutdown]=1"}, nil}},
+			want: [][]string{{"opened"}, {"resolved[accepted]=90"}, {"delivery[slack/sent]"}, {"delivery[hook/dropped]", "drop[hook/shutdown]=1"}, nil, {"resolved[accepted]=90"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
