@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +22,6 @@ import (
 	"github.com/trueup-dev/trueup/reconciler"
 	"github.com/trueup-dev/trueup/reconciler/state"
 )
-
-// dayClock is a clock the test moves.
-type dayClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *dayClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *dayClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // at is 2026-12-01 at hh:mm UTC, the scripted day.
 func at(hh, mm int) time.Time { return time.Date(2026, 12, 1, hh, mm, 0, 0, time.UTC) }
@@ -70,17 +51,17 @@ func TestPlatformMetricsScriptedDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &dayClock{t: at(8, 0)}
+	clock := &testClock{now: at(8, 0)}
 	reg := prometheus.NewRegistry()
 	metrics := reconciler.NewMetrics(reg)
-	opts := []reconciler.Option{reconciler.WithHistory(h), reconciler.WithState(st), reconciler.WithMetrics(metrics), reconciler.WithClock(clock.now)}
+	opts := []reconciler.Option{reconciler.WithHistory(h), reconciler.WithState(st), reconciler.WithMetrics(metrics), reconciler.WithClock(clock.Now)}
 	s := newScenarioFull(t, "wait: true\ntimeout: 3s\nprune: {enabled: true}\nremediation: {drift: alert}", "", nil)
 	s.setup.Top = fmt.Sprintf("tenants:\n  - name: team-a\n    targets: [%s]\n    namespaces: [%s]", s.ns, s.ns)
 	s.rec = s.another(opts...)
 	cm := map[string]string{"cm.yaml": configMap("settings", "a")}
 	step := func(hh, mm int, trigger reconciler.Trigger, want reconciler.Action) {
 		t.Helper()
-		clock.set(at(hh, mm))
+		clock.Set(at(hh, mm))
 		out := s.rec.Reconcile(t.Context(), s.ns, trigger, reconciler.ReconcileOptions{})
 		if out.Action != want {
 			t.Fatalf("%02d:%02d: action %s (%v), want %s", hh, mm, out.Action, out.Err, want)
@@ -98,7 +79,7 @@ func TestPlatformMetricsScriptedDay(t *testing.T) {
 	// it by hand: remediated in 1800 s, one heal, one manual apply.
 	s.kubectl("patch", "configmap", "settings", "-p", `{"data":{"mode":"z"}}`)
 	step(9, 0, reconciler.TriggerInterval, reconciler.ActionDetected)
-	clock.set(at(9, 1))
+	clock.Set(at(9, 1))
 	s.rec.RecordDelivery(t.Context(), notifications.Delivery{Notifier: "slack", Kind: notifications.KindDriftOpened,
 		Target: s.ns, Status: notifications.StatusSent, Time: at(9, 1)})
 	step(9, 30, reconciler.TriggerManual, reconciler.ActionHealed)
@@ -115,7 +96,7 @@ func TestPlatformMetricsScriptedDay(t *testing.T) {
 	step(11, 30, reconciler.TriggerInterval, reconciler.ActionDetected)
 	s.rec.RecordDelivery(t.Context(), notifications.Delivery{Notifier: "slack", Kind: notifications.KindDriftOpened,
 		Target: s.ns, Status: notifications.StatusDropped, Reason: notifications.ReasonQueueFull, Missed: 3, Time: at(11, 31)})
-	clock.set(at(12, 0))
+	clock.Set(at(12, 0))
 
 	lt := fmt.Sprintf(`{target=%q,team="team-a"}`, s.ns)
 	want := map[string]float64{
@@ -195,8 +176,8 @@ func TestPlatformMetricsScriptedDay(t *testing.T) {
 		if _, err := reconciler.RebuildState(t.Context(), h, st2); err != nil { // as serve does
 			t.Fatal(err)
 		}
-		s.another(reconciler.WithHistory(openHistory(t, path)), reconciler.WithState(st2), reconciler.WithMetrics(m2), reconciler.WithClock(clock.now))
-		n, err := m2.Restore(t.Context(), h, clock.now(), reconciler.DefaultMetricsWindow)
+		s.another(reconciler.WithHistory(openHistory(t, path)), reconciler.WithState(st2), reconciler.WithMetrics(m2), reconciler.WithClock(clock.Now))
+		n, err := m2.Restore(t.Context(), h, clock.Now(), reconciler.DefaultMetricsWindow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,8 +190,8 @@ func TestPlatformMetricsScriptedDay(t *testing.T) {
 		// new, and only what happened since counts.
 		reg3 := prometheus.NewRegistry()
 		m3 := reconciler.NewMetrics(reg3)
-		s.another(reconciler.WithMetrics(m3), reconciler.WithClock(clock.now))
-		if _, err := m3.Restore(t.Context(), h, clock.now(), time.Hour); err != nil {
+		s.another(reconciler.WithMetrics(m3), reconciler.WithClock(clock.Now))
+		if _, err := m3.Restore(t.Context(), h, clock.Now(), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		got = gatherPlatform(t, reg3)
