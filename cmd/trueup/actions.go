@@ -363,7 +363,7 @@ func (d *daemon) accept(ctx context.Context, w http.ResponseWriter, a *actionReq
 		return target, nil, err
 	}
 	if a.next == "" {
-		a.next = "/episodes/" + id
+		a.next = "/episodes/" + url.PathEscape(id)
 	}
 	return target, acceptAnswer{Episode: toAPIEpisode(*ep, d.visible(a.r).of(target).Masked), Until: until}, nil
 }

@@ -29,7 +29,10 @@ var consoleFuncs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"ago":     sinceNow,
+	"ago": sinceNow,
+	// seg escapes an id as one path segment: an episode id holds "/", and
+	// "//" for a cluster-scoped object, which the mux would clean away.
+	"seg":     url.PathEscape,
 	"short":   short,
 	"value":   value,
 	"gitLive": func(f drift.FieldDiff) string { return notifications.GitLive(value(f.Desired), value(f.Live)) },

@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -285,6 +286,54 @@ func serveAs(m *serverMux, a *auth.Access, path string) (int, string) {
 	return rec.Code, rec.Body.String()
 }
 
+// A cluster-scoped object's episode id holds "//" (no namespace): the
+// console's links to its page and its accept form must reach it, not a
+// path the mux cleans into another.
+func TestConsoleLinksToAClusterScopedEpisode(t *testing.T) {
+	env := kubeenv.Shared(t)
+	m, d := testDaemon(t, authConfig(t, env, "unused", ""))
+	t0 := time.Now().Add(-time.Minute)
+	e := state.Episode{Target: "web", Object: "Namespace//web", Fields: []drift.FieldDiff{{Path: "/metadata/labels/team", Desired: "a", Live: "b"}},
+		Drift: drift.Drifted, Opened: t0, LastSeen: t0, Status: state.EpisodeOpen}
+	e.ID = state.EpisodeID(e.Target, e.Object, t0)
+	if !strings.Contains(e.ID, "//") {
+		t.Fatalf("episode id %q: want the empty namespace as //", e.ID)
+	}
+	if err := d.st.UpsertEpisode(e); err != nil {
+		t.Fatal(err)
+	}
+	code, body := serveAs(m, operatorOf("team-a"), "/targets/web")
+	if code != 200 {
+		t.Fatalf("/targets/web: %d:\n%s", code, body)
+	}
+	link := regexp.MustCompile(`href="(/episodes/[^"]*)"`).FindStringSubmatch(body)
+	accept := regexp.MustCompile(`action="(/api/v1/episodes/[^"]*)"`).FindStringSubmatch(body)
+	if link == nil || accept == nil {
+		t.Fatalf("/targets/web has no episode link or accept form:\n%s", body)
+	}
+	code, page := serveAs(m, operatorOf("team-a"), html.UnescapeString(link[1]))
+	if code != 200 || !strings.Contains(page, "/metadata/labels/team") {
+		t.Errorf("the episode link %s answers %d:\n%s", link[1], code, page)
+	}
+	form := url.Values{"for": {"1h"}, "reason": {"test"}}
+	req := httptest.NewRequest("POST", html.UnescapeString(accept[1]), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+req.Host)
+	req = req.WithContext(auth.WithAccess(req.Context(), operatorOf("team-a")))
+	rec := httptest.NewRecorder()
+	m.mux.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("POST %s: %d, want 303:\n%s", accept[1], rec.Code, rec.Body.String())
+	}
+	if code, _ := serveAs(m, operatorOf("team-a"), rec.Header().Get("Location")); code != 200 {
+		t.Errorf("after the accept, %s answers %d", rec.Header().Get("Location"), code)
+	}
+	got, err := d.st.Episode(nil, e.ID)
+	if err != nil || got == nil || got.Status != state.EpisodeAccepted {
+		t.Errorf("episode %s after the accept: %+v, %v; want accepted", e.ID, got, err)
+	}
+}
+
 // The index and the target page show a user the targets of their tenants
 // only, with drifted values masked for a maskValues binding and a
 // Secret's values masked for everyone; the index's refresh answers its
@@ -322,7 +371,7 @@ func TestConsoleScopedToTheUser(t *testing.T) {
 		{"the episode page too", admin, "/episodes/" + state.EpisodeID("web", "Secret/web/token", t0), 200, []string{drift.MaskedChanged}, []string{"aHVudGVyMg", "c2VjcmV0"}},
 		{"values show unmasked", viewerOf("team-b", false), "/targets/api-dev", 200, []string{`<td class="git"><code>2</code></td><td class="live"><code>5</code></td>`}, nil},
 		{"an operator gets the actions", operatorOf("team-a"), "/targets/web", 200, []string{`action="/api/v1/targets/web/suspend"`, `action="/api/v1/targets/web/reconcile"`,
-			`action="/api/v1/episodes/` + state.EpisodeID("web", "Secret/web/token", t0) + `/accept"`}, nil},
+			`action="/api/v1/episodes/` + url.PathEscape(state.EpisodeID("web", "Secret/web/token", t0)) + `/accept"`}, nil},
 		{"and on the episode page", operatorOf("team-a"), "/episodes/" + state.EpisodeID("web", "Secret/web/token", t0), 200, []string{`/accept" aria-label=`}, nil},
 		{"a viewer does not", viewerOf("team-a", false), "/targets/web", 200, []string{"/data/token"}, []string{`method="post"`, "Actions"}},
 		{"nor an operator of another tenant", operatorOf("team-a"), "/episodes/" + state.EpisodeID("api-dev", "Deployment.apps/api-dev/dev-api", t0), 403, nil, nil},
