@@ -15,7 +15,7 @@ const DefaultMetricsWindow = 30 * 24 * time.Hour
 
 // figureTypes are the record types the platform figures read.
 var figureTypes = []string{history.TypeReconcile, history.TypeManual, history.TypeDriftOpened,
-	history.TypeDriftResolved, history.TypeNotification}
+	history.TypeDriftResolved, history.TypeDriftAccepted, history.TypeNotification}
 
 // Restore rebuilds the platform metrics of a starting daemon from the
 // history, before its first reconcile, so a restart does not zero them:
