@@ -43,13 +43,21 @@ import (
 // clientOptions are the flags of the daemon verbs.
 type clientOptions struct {
 	server, token, context string
+	// timeout bounds each request to the daemon (--request-timeout).
+	timeout time.Duration
 }
+
+// defaultRequestTimeout bounds a request to the daemon unless
+// --request-timeout says otherwise; a daemon that accepts the connection
+// and never answers does not hang the CLI.
+const defaultRequestTimeout = 30 * time.Second
 
 func (co *clientOptions) addFlags(cmd *cobra.Command) {
 	fl := cmd.PersistentFlags()
 	fl.StringVar(&co.server, "server", "", "the daemon's address, e.g. https://trueup.example.com (env TRUEUP_SERVER; default: the context's, else "+"http://"+config.DefaultListen+")")
 	fl.StringVar(&co.token, "token", "", "bearer token for the daemon (env TRUEUP_TOKEN; default: the context's)")
 	fl.StringVar(&co.context, "context", "", "context of the contexts file ($TRUEUP_CONTEXTS, else ~/.config/trueup/contexts.yaml) to use instead of its current-context")
+	fl.DurationVar(&co.timeout, "request-timeout", defaultRequestTimeout, "how long to wait for each answer of the daemon (reconcile --wait waits at least as long as the daemon may: "+maxActionWait.String()+")")
 }
 
 // contextsFile is the kubeconfig-style file of daemon contexts.
@@ -111,14 +119,18 @@ func loadContext(name string) (*daemonContext, error) {
 
 // daemonClient calls the daemon's API.
 type daemonClient struct {
-	server string
-	token  string
-	http   *http.Client
+	server  string
+	token   string
+	http    *http.Client
+	timeout time.Duration
 }
 
 // client builds the daemon client from the flags, environment and context.
 func (co *clientOptions) client() (*daemonClient, error) {
-	c := &daemonClient{server: co.server, token: co.token}
+	c := &daemonClient{server: co.server, token: co.token, timeout: co.timeout}
+	if c.timeout <= 0 {
+		c.timeout = defaultRequestTimeout
+	}
 	if c.server == "" {
 		c.server = os.Getenv("TRUEUP_SERVER")
 	}
@@ -193,6 +205,8 @@ func (c *daemonClient) do(ctx context.Context, method, path string, body, out an
 		}
 		rd = bytes.NewReader(b)
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.server+path, rd)
 	if err != nil {
 		return &exitCodeError{code: exitError, err: fmt.Errorf("daemon %s: %w", c.server, err)}
@@ -231,7 +245,7 @@ func (c *daemonClient) connectError(err error) error {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("daemon %s: connection refused: is `trueup serve` running there? (set --server, $TRUEUP_SERVER or a context)", c.server)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("daemon %s: no answer in time: %w", c.server, err)
+		return fmt.Errorf("daemon %s: no answer within %s: is the daemon overloaded or the address wrong? (raise --request-timeout to wait longer)", c.server, c.timeout)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -114,3 +114,32 @@ func TestGitHostAndSlackThatNeverAnswerFailWithADeadline(t *testing.T) {
 		}
 	})
 }
+
+// A daemon that accepts the connection and never answers: the CLI verbs
+// give up after --request-timeout and say what to do, instead of hanging.
+func TestDaemonVerbsGiveUpOnADaemonThatHangs(t *testing.T) {
+	addr := hungListener(t)
+	for _, args := range [][]string{
+		{"get", "targets"},
+		{"suspend", "web", "--reason", "test"},
+		{"reconcile", "web"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			done := make(chan struct{})
+			var stderr string
+			var code int
+			go func() {
+				defer close(done)
+				_, stderr, code = trueup(t, append(args, "--server", addr, "--request-timeout", "500ms")...)
+			}()
+			select {
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatalf("trueup %v against a daemon that never answers did not return", args)
+			}
+			if code == 0 || !strings.Contains(stderr, "no answer within 500ms") || !strings.Contains(stderr, "--request-timeout") {
+				t.Errorf("trueup %v: exit %d, stderr %q; want a failure saying no answer within 500ms and what to raise", args, code, stderr)
+			}
+		})
+	}
+}

@@ -249,6 +249,7 @@ when the reconcile failed. Needs the operator role on the target's tenant.`,
 			path := "/api/v1/targets/" + url.PathEscape(args[0]) + "/reconcile"
 			if wait {
 				path += "?wait=true"
+				c.timeout = max(c.timeout, maxActionWait+defaultRequestTimeout) // the daemon answers within maxActionWait
 			}
 			var ans reconcileAnswer
 			if err := c.do(cmd.Context(), "POST", path, struct{}{}, &ans); err != nil {
