@@ -209,17 +209,9 @@ func apiHistory(d *daemon) http.HandlerFunc {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if f.Target != "" {
-			if _, ok := d.allow(w, r, auth.View, f.Target); !ok {
-				return
-			}
+		if page, ok := d.historyFor(w, r, f); ok {
+			writeJSON(w, page)
 		}
-		page, err := d.visibleRecords(r.Context(), d.visible(r), f)
-		if err != nil {
-			http.Error(w, "read history: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		writeJSON(w, page)
 	}
 }
 
@@ -259,6 +251,23 @@ func historyFilter(r *http.Request, now time.Time) (history.Filter, error) {
 
 // visibleRecords returns up to f.Limit records the user may view, reading
 // page after page past those of other tenants (at most historyScanPages).
+// historyFor answers the records of f the request's user may view; on
+// false it has answered the error (403 for a target the user may not view,
+// 500 when the history cannot be read).
+func (d *daemon) historyFor(w http.ResponseWriter, r *http.Request, f history.Filter) (historyPage, bool) {
+	if f.Target != "" {
+		if _, ok := d.allow(w, r, auth.View, f.Target); !ok {
+			return historyPage{}, false
+		}
+	}
+	page, err := d.visibleRecords(r.Context(), d.visible(r), f)
+	if err != nil {
+		http.Error(w, "read history: "+err.Error(), http.StatusInternalServerError)
+		return historyPage{}, false
+	}
+	return page, true
+}
+
 func (d *daemon) visibleRecords(ctx context.Context, vis *visible, f history.Filter) (historyPage, error) {
 	want := f.Limit
 	page := historyPage{Records: []history.Record{}}

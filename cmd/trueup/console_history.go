@@ -66,14 +66,8 @@ func historyHandler(d *daemon) http.HandlerFunc {
 			renderStatus(w, http.StatusBadRequest, historyBrowser, "layout.html", page)
 			return
 		}
-		if f.Target != "" {
-			if _, ok := d.allow(w, r, auth.View, f.Target); !ok {
-				return
-			}
-		}
-		res, err := d.visibleRecords(r.Context(), d.visible(r), f)
-		if err != nil {
-			http.Error(w, "read history: "+err.Error(), http.StatusInternalServerError)
+		res, ok := d.historyFor(w, r, f)
+		if !ok {
 			return
 		}
 		if format != "" {
