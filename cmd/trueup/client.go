@@ -162,6 +162,12 @@ func (co *clientOptions) client() (*daemonClient, error) {
 		c.server = "http://" + c.server
 	}
 	c.server = strings.TrimRight(c.server, "/")
+	if u, err := url.Parse(c.server); err != nil || u.Host == "" {
+		return nil, &exitCodeError{code: exitError, err: errors.New("--server: not an address such as https://trueup.example.com or 127.0.0.1:8080")}
+	} else if u.User != nil {
+		// Every error names the server: credentials in it would be printed.
+		return nil, &exitCodeError{code: exitError, err: errors.New("--server: the address carries credentials (user@ or user:password@): drop them and pass the token with --token, $TRUEUP_TOKEN or a context")}
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsConfig
 	c.http = &http.Client{Transport: tr}

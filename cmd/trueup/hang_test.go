@@ -143,3 +143,12 @@ func TestDaemonVerbsGiveUpOnADaemonThatHangs(t *testing.T) {
 		})
 	}
 }
+
+// A --server carrying credentials is refused without printing them (every
+// error of the daemon verbs names the server).
+func TestDaemonVerbsRefuseCredentialsInTheServerAddress(t *testing.T) {
+	_, stderr, code := trueup(t, "get", "targets", "--server", "https://ops:hunter2@trueup.example.com")
+	if code != exitError || strings.Contains(stderr, "hunter2") || !strings.Contains(stderr, "--token") {
+		t.Errorf("exit %d, stderr %q; want %d, the password not shown, and --token suggested", code, stderr, exitError)
+	}
+}
